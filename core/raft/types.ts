@@ -175,6 +175,9 @@ export interface Status {
   /** Only on the leader. */
   progress?: Record<NodeId, ProgressStatus>;
   leadTransferee: NodeId;
+  /** Ticks since the election timer was last reset, and this node's current randomized timeout (for the console). */
+  electionElapsed?: number;
+  randomizedElectionTimeout?: number;
 }
 
 /** The log as raft reads it: a synchronous view of what is already durable. */

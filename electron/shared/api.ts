@@ -1,0 +1,317 @@
+// The console API: one contract shared by the main-process services, the preload, the web-mode
+// server and the renderer. Requests are validated with these schemas wherever they cross a process
+// boundary (IPC or WebSocket); results and events are plain JSON.
+import { z } from 'zod';
+
+export type NodeKind = 'embedded' | 'local' | 'remote';
+export type Role = 'follower' | 'candidate' | 'precandidate' | 'leader';
+export type ProcessState = 'running' | 'starting' | 'stopped' | 'paused' | 'killed' | 'crashed' | 'unknown';
+
+const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -');
+const clusterRef = z.object({ clusterId: id });
+const nodeRef = z.object({ clusterId: id, nodeId: id });
+const key = z.string().min(1).max(4096);
+
+export const requestSchemas = {
+  'clusters.list': z.object({}),
+  'clusters.create': z.object({
+    name: z.string().min(1).max(80),
+    kind: z.enum(['embedded', 'local']),
+    size: z.number().int().min(1).max(9),
+    nodeNames: z.array(id).optional(),
+  }),
+  'clusters.delete': clusterRef,
+  'clusters.start': clusterRef,
+  'clusters.stop': clusterRef,
+  'cluster.state': clusterRef,
+
+  'node.start': nodeRef,
+  'node.stop': nodeRef,
+  'node.kill': nodeRef,
+  'node.pause': nodeRef,
+  'node.resume': nodeRef,
+  'node.restart': nodeRef,
+  /** Recover from a lost quorum: restart this node alone (force-new-cluster). Loses other members' unreplicated writes. */
+  'node.forceNewCluster': nodeRef,
+
+  'fault.partition': z.object({ clusterId: id, groups: z.array(z.array(id).min(1)).min(2) }),
+  'fault.heal': clusterRef,
+
+  /** Guided one-at-a-time change: add as learner → catch up → promote → committed. Progress arrives as events. */
+  'membership.addNode': z.object({ clusterId: id, nodeId: id.optional() }),
+  'membership.removeNode': nodeRef,
+  'membership.promote': nodeRef,
+  'membership.joint': z.object({
+    clusterId: id,
+    addVoters: z.array(id).default([]),
+    removeVoters: z.array(id).default([]),
+  }),
+  'membership.transferLeader': z.object({ clusterId: id, to: id }),
+  /** What a change would do to the quorum, and whether it is safe now; shown before each step. */
+  'membership.plan': z.object({
+    clusterId: id,
+    change: z.enum(['add', 'promote', 'remove']),
+    nodeId: id.optional(),
+  }),
+
+  'kv.put': z.object({ clusterId: id, key, value: z.string().max(1 << 20) }),
+  'kv.get': z.object({ clusterId: id, key, stale: z.boolean().default(false) }),
+  'kv.delete': z.object({ clusterId: id, key }),
+  'kv.cas': z.object({ clusterId: id, key, from: z.string().nullable(), to: z.string() }),
+
+  'log.entries': z.object({
+    clusterId: id,
+    nodeId: id,
+    from: z.number().int().min(1),
+    limit: z.number().int().min(1).max(5000),
+  }),
+  'log.entry': z.object({ clusterId: id, nodeId: id, index: z.number().int().min(1) }),
+
+  'nodeLogs.read': z.object({
+    clusterId: id,
+    nodeId: id.optional(),
+    search: z.string().max(200).optional(),
+    levels: z.array(z.enum(['debug', 'info', 'warn', 'error'])).optional(),
+    limit: z.number().int().min(1).max(10_000).default(500),
+  }),
+  'nodeLogs.subscribe': z.object({ clusterId: id, nodeId: id.optional() }),
+  'nodeLogs.unsubscribe': z.object({ clusterId: id }),
+
+  'embedded.clock': z.object({
+    clusterId: id,
+    action: z.enum(['run', 'pause', 'step']),
+    speed: z.number().min(0.05).max(20).optional(),
+    stepMs: z.number().int().min(1).max(10_000).optional(),
+  }),
+  'embedded.dropMessage': z.object({ clusterId: id, messageId: z.number().int() }),
+
+  'activity.list': z.object({ limit: z.number().int().min(1).max(1000).default(200) }),
+} as const;
+
+export type Method = keyof typeof requestSchemas;
+export type Params<M extends Method> = z.input<(typeof requestSchemas)[M]>;
+
+export interface ClusterSummary {
+  id: string;
+  name: string;
+  kind: NodeKind;
+  nodes: NodeDefinition[];
+  createdAt: number;
+  health: 'healthy' | 'degraded' | 'no-quorum' | 'stopped';
+}
+
+export interface NodeDefinition {
+  id: string;
+  kind: NodeKind;
+  /** Peer (raft) and client (HTTP) addresses for local and remote nodes. */
+  peer?: string;
+  client?: string;
+  /** Remote nodes: the SSH host profile that runs them. */
+  host?: string;
+}
+
+export interface LogEntryView {
+  index: number;
+  term: number;
+  type: 'normal' | 'noop' | 'config';
+  summary: string;
+}
+
+export interface LogEntryDetail extends LogEntryView {
+  /** Decoded content: a KV operation, a no-op, or a configuration change. */
+  decoded: unknown;
+}
+
+export interface NodeView {
+  id: string;
+  kind: NodeKind;
+  process: ProcessState;
+  /** False when the console cannot reach the node now: then the fields below are its last known values. */
+  reachable: boolean;
+  lastSeen: number;
+  error?: string;
+  role: Role | 'unknown';
+  membership: 'voter' | 'learner' | 'none';
+  term: number;
+  vote: string;
+  leader: string;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  snapshotIndex: number;
+  /** Leader's match index for this node, when the leader reports it. */
+  matchIndex?: number;
+  /** Entries this node is behind the leader's last index. */
+  lag: number;
+  logTail: LogEntryView[];
+  /** Embedded only: ticks elapsed since the last heartbeat and this node's randomized timeout. */
+  electionElapsed?: number;
+  electionTimeout?: number;
+}
+
+export interface MembershipView {
+  voters: string[];
+  /** C_old while joint; empty otherwise. */
+  votersOutgoing: string[];
+  learners: string[];
+}
+
+export interface TimelineEvent {
+  at: number;
+  term: number;
+  leader: string;
+  kind: 'election-started' | 'leader-elected' | 'leader-lost' | 'membership' | 'fault';
+  detail: string;
+}
+
+export interface MessageInFlight {
+  id: number;
+  from: string;
+  to: string;
+  type: string;
+  sentAt: number;
+  deliverAt: number;
+  summary: string;
+}
+
+export interface ClusterState {
+  clusterId: string;
+  name: string;
+  kind: NodeKind;
+  at: number;
+  leader: string;
+  term: number;
+  members: MembershipView;
+  nodes: NodeView[];
+  timeline: TimelineEvent[];
+  /** Embedded only: simulated time and messages in flight. */
+  clock?: { now: number; running: boolean; speed: number };
+  messages?: MessageInFlight[];
+  partitions?: string[][];
+}
+
+export interface MembershipPlan {
+  safe: boolean;
+  /** Why the step is safe, or why it is blocked. */
+  reason: string;
+  before: { voters: number; majority: number };
+  after: { voters: number; majority: number };
+}
+
+export interface KvResult {
+  value?: string | null;
+  succeeded?: boolean;
+  /** Where the write committed. */
+  index?: number;
+  term?: number;
+}
+
+export interface NodeLogLine {
+  clusterId: string;
+  nodeId: string;
+  time: number;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+  raw: string;
+}
+
+export interface ActivityItem {
+  id: number;
+  at: number;
+  clusterId?: string;
+  action: string;
+  outcome: 'started' | 'ok' | 'failed';
+  detail: string;
+}
+
+export interface OperationProgress {
+  operationId: string;
+  clusterId: string;
+  title: string;
+  step: string;
+  /** 0..1, or null when unknown. */
+  fraction: number | null;
+  done: boolean;
+  error?: string;
+}
+
+export interface Results {
+  'clusters.list': ClusterSummary[];
+  'clusters.create': ClusterSummary;
+  'clusters.delete': void;
+  'clusters.start': void;
+  'clusters.stop': void;
+  'cluster.state': ClusterState;
+  'node.start': void;
+  'node.stop': void;
+  'node.kill': void;
+  'node.pause': void;
+  'node.resume': void;
+  'node.restart': void;
+  'node.forceNewCluster': void;
+  'fault.partition': void;
+  'fault.heal': void;
+  'membership.addNode': { operationId: string; nodeId: string };
+  'membership.removeNode': { operationId: string };
+  'membership.promote': { operationId: string };
+  'membership.joint': { operationId: string };
+  'membership.transferLeader': void;
+  'membership.plan': MembershipPlan;
+  'kv.put': KvResult;
+  'kv.get': KvResult;
+  'kv.delete': KvResult;
+  'kv.cas': KvResult;
+  'log.entries': LogEntryView[];
+  'log.entry': LogEntryDetail;
+  'nodeLogs.read': NodeLogLine[];
+  'nodeLogs.subscribe': void;
+  'nodeLogs.unsubscribe': void;
+  'embedded.clock': void;
+  'embedded.dropMessage': void;
+  'activity.list': ActivityItem[];
+}
+
+export interface Events {
+  'cluster.state': ClusterState;
+  'clusters.changed': ClusterSummary[];
+  activity: ActivityItem;
+  'operation.progress': OperationProgress;
+  'nodeLogs.line': NodeLogLine;
+}
+
+export type EventName = keyof Events;
+
+/** What both transports (IPC and WebSocket) give the renderer. */
+export interface ConsoleApi {
+  invoke<M extends Method>(method: M, params: Params<M>): Promise<Results[M]>;
+  /** Returns an unsubscribe function. */
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
+}
+
+/** Errors cross the boundary as { code, message }: readable, never a stack. */
+export interface ApiErrorShape {
+  code: 'invalid-input' | 'not-found' | 'conflict' | 'unavailable' | 'refused' | 'internal';
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    public readonly code: ApiErrorShape['code'],
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Validates one request; throws ApiError('invalid-input') naming the bad field. */
+export function parseRequest<M extends Method>(method: string, params: unknown): { method: M; params: z.output<(typeof requestSchemas)[M]> } {
+  if (!Object.hasOwn(requestSchemas, method)) throw new ApiError('invalid-input', `unknown method "${method}"`);
+  const result = requestSchemas[method as M].safeParse(params ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue.path.length ? issue.path.join('.') : 'params';
+    throw new ApiError('invalid-input', `${method}: ${where}: ${issue.message}`);
+  }
+  return { method: method as M, params: result.data as z.output<(typeof requestSchemas)[M]> };
+}
