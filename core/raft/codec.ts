@@ -40,3 +40,6 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
   if (parsed.data.context !== undefined) cc.context = parsed.data.context;
   return cc;
 }
+
+/** The two functions as one object, as named in types.ts. */
+export const confChangeCodec = { encode: encodeConfChange, decode: decodeConfChange } as const;

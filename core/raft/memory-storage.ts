@@ -15,14 +15,16 @@ import {
 
 export class MemoryStorage implements LogReader {
   private hardState: HardState = { term: 0, vote: NONE, commit: 0 };
-  private snap: Snapshot = {
-    metadata: { index: 0, term: 0, confState: createConfState([]) },
-    data: new Uint8Array(),
-  };
+  private snap: Snapshot;
   /** The entry at compactedIndex() is gone; its term is kept here because App checks need it. */
   private compacted = { index: 0, term: 0 };
   /** entries[i] has index compacted.index + 1 + i. */
   private ents: Entry[] = [];
+
+  /** Empty storage; `confState` gives it a configuration known up front (instead of bootstrap entries). */
+  constructor(confState: ConfState = createConfState([])) {
+    this.snap = { metadata: { index: 0, term: 0, confState }, data: new Uint8Array() };
+  }
 
   initialState(): { hardState: HardState; confState: ConfState } {
     return { hardState: { ...this.hardState }, confState: this.snap.metadata.confState };

@@ -9,7 +9,7 @@ export const NONE = '';
 export enum EntryType {
   /** Application data (or the empty no-op a new leader appends, data.length === 0). */
   Normal = 0,
-  /** A membership change; data is an encoded ConfChange (see encodeConfChange/decodeConfChange in core/raft). */
+  /** A membership change; data is an encoded ConfChange (see confChangeCodec in core/raft). */
   ConfChange = 1,
 }
 
