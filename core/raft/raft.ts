@@ -674,11 +674,9 @@ export class Raft {
   private restore(s: Snapshot): boolean {
     const { index, term, confState } = s.metadata;
     if (index <= this.log.committed) return false;
-    const members = [...confState.voters, ...confState.votersOutgoing, ...confState.learners, ...confState.learnersNext];
-    if (!members.includes(this.id)) {
-      this.logger.warn(`${this.id} ignoring snapshot at ${index}: it is not in the snapshot's configuration`);
-      return false;
-    }
+    // A snapshot whose configuration lacks us is still accepted: a node being added receives the
+    // leader's latest snapshot, which may predate its own addition; the entries after it add us.
+    // Refusing it would leave the new node (and a quorum that counts it) stuck forever.
     if (this.log.matchTerm(index, term)) {
       // We already have the entry: only the commit index moves.
       this.log.commitTo(index);
