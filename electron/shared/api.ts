@@ -90,6 +90,8 @@ export const requestSchemas = {
 
 export type Method = keyof typeof requestSchemas;
 export type Params<M extends Method> = z.input<(typeof requestSchemas)[M]>;
+/** A request's params after validation (defaults filled in), as the services receive them. */
+export type ParsedParams<M extends Method> = z.output<(typeof requestSchemas)[M]>;
 
 export interface ClusterSummary {
   id: string;
@@ -305,7 +307,7 @@ export class ApiError extends Error {
 }
 
 /** Validates one request; throws ApiError('invalid-input') naming the bad field. */
-export function parseRequest<M extends Method>(method: string, params: unknown): { method: M; params: z.output<(typeof requestSchemas)[M]> } {
+export function parseRequest<M extends Method>(method: string, params: unknown): { method: M; params: ParsedParams<M> } {
   if (!Object.hasOwn(requestSchemas, method)) throw new ApiError('invalid-input', `unknown method "${method}"`);
   const result = requestSchemas[method as M].safeParse(params ?? {});
   if (!result.success) {
@@ -313,5 +315,5 @@ export function parseRequest<M extends Method>(method: string, params: unknown):
     const where = issue.path.length ? issue.path.join('.') : 'params';
     throw new ApiError('invalid-input', `${method}: ${where}: ${issue.message}`);
   }
-  return { method: method as M, params: result.data as z.output<(typeof requestSchemas)[M]> };
+  return { method: method as M, params: result.data as ParsedParams<M> };
 }

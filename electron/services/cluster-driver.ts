@@ -1,0 +1,49 @@
+// What the console service needs from a cluster, whatever runs its nodes (local raftd processes,
+// the embedded in-process cluster, later remote daemons over SSH).
+import type { ClusterState, KvResult, LogEntryDetail, LogEntryView } from '../shared/api.js';
+import type { LogSource } from './node-logs.js';
+
+export type NodeAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'forceNewCluster';
+
+/** Primitive membership changes, each one configuration change on the leader; membership.ts sequences them. */
+export interface MembershipTarget {
+  readonly clusterId: string;
+  state(): ClusterState;
+  /** Fresh state, polled now. */
+  refresh(): Promise<ClusterState>;
+  /** The id a new node would get: the requested one if free (else a conflict), or the next free nK. */
+  newNodeId(requested?: string): string;
+  /** Defines a new node and brings it up ready to join (it is not a member yet). */
+  provisionNode(nodeId: string): Promise<void>;
+  /** After its removal from the configuration: stops the node and drops it from the definition. */
+  retireNode(nodeId: string): Promise<void>;
+  /** Each change returns the log index of its configuration entry. */
+  addLearner(nodeId: string): Promise<number>;
+  promote(nodeId: string): Promise<number>;
+  remove(nodeId: string): Promise<number>;
+  joint(addVoters: string[], removeVoters: string[]): Promise<number>;
+  transferLeader(to: string): Promise<void>;
+}
+
+export interface ClusterDriver extends MembershipTarget {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  node(nodeId: string, action: NodeAction): Promise<void>;
+  partition(groups: string[][]): Promise<void>;
+  heal(): Promise<void>;
+  kvPut(key: string, value: string): Promise<KvResult>;
+  kvGet(key: string, stale: boolean): Promise<KvResult>;
+  kvDelete(key: string): Promise<KvResult>;
+  kvCas(key: string, from: string | null, to: string): Promise<KvResult>;
+  logEntries(nodeId: string, from: number, limit: number): Promise<LogEntryView[]>;
+  logEntry(nodeId: string, index: number): Promise<LogEntryDetail>;
+  /** Where each node's process log is, for nodes that have one. */
+  logSources(nodeId?: string): LogSource[];
+  /** Embedded only: the simulated clock and network. */
+  clock?(action: 'run' | 'pause' | 'step', speed?: number, stepMs?: number): Promise<void>;
+  dropMessage?(messageId: number): Promise<void>;
+  /** The console is closing: stop observing, leave local processes running. */
+  close(): Promise<void>;
+  /** The cluster is deleted: stop every node and remove its files. */
+  destroy(): Promise<void>;
+}

@@ -1,0 +1,306 @@
+// The console's one entry point: validates every request against the API contract, routes it to
+// the cluster drivers and services, and pushes events to the sessions (one per window or socket).
+// Plain Node: Electron's main process and the web-mode server are thin transports around it.
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { ApiError, parseRequest } from '../shared/api.js';
+import type { ClusterState, ClusterSummary, EventName, Events, Method, ParsedParams, Results } from '../shared/api.js';
+import { ActivityLog } from './activity.js';
+import type { ClusterDriver, NodeAction } from './cluster-driver.js';
+import { ClusterRegistry, clusterSummary, type ClusterRecord, type NodeRecord } from './cluster-registry.js';
+import { LocalProcesses, pickFreePorts, type LocalProcessOptions } from './local-cluster.js';
+import { LocalCluster, nextNodeId } from './local-driver.js';
+import { MembershipGuide, type MembershipOptions } from './membership.js';
+import { followLog, readNodeLogs } from './node-logs.js';
+import { DataLayout } from './paths.js';
+import { acquirePidLock, type PidLock } from './pid-lock.js';
+import type { FeedOptions } from './state-feed.js';
+
+export type EventSink = <E extends EventName>(event: E, payload: Events[E]) => void;
+
+export interface ConsoleSession {
+  /** Validates and runs one request; rejects with an ApiError (or an Error whose message is safe to show). */
+  invoke(method: string, params: unknown): Promise<unknown>;
+  close(): void;
+}
+
+/** Builds the driver of an embedded cluster; absent until the embedded core is available. */
+export type EmbeddedFactory = (record: ClusterRecord, publish: (state: ClusterState) => void) => ClusterDriver;
+
+export interface ConsoleServiceOptions {
+  dataDir: string;
+  local?: LocalProcessOptions;
+  feed?: FeedOptions;
+  membership?: MembershipOptions;
+  embedded?: EmbeddedFactory;
+  /** On the very first run (no saved clusters yet), create the embedded demo cluster. Default true. */
+  demoOnFirstRun?: boolean;
+  /** Where unexpected (internal) errors are reported with their stack; the client only gets the message. */
+  onInternalError?: (error: unknown, method: string) => void;
+}
+
+type Handler<M extends Method> = (params: ParsedParams<M>, session: Session) => Promise<Results[M]> | Results[M];
+
+interface Session {
+  send: EventSink;
+  /** Live log followers by cluster id. */
+  follows: Map<string, Array<() => void>>;
+}
+
+export class ConsoleService {
+  private readonly sessions = new Set<Session>();
+  private readonly drivers = new Map<string, ClusterDriver>();
+  private readonly activity: ActivityLog;
+  private readonly membership: MembershipGuide;
+  private readonly processes: LocalProcesses;
+  private readonly layout: DataLayout;
+  private summaries = '';
+  private closed = false;
+
+  private constructor(
+    private readonly options: ConsoleServiceOptions,
+    private readonly lock: PidLock,
+    private registry: ClusterRegistry | null,
+  ) {
+    this.layout = new DataLayout(options.dataDir);
+    this.processes = new LocalProcesses(this.layout, options.local);
+    this.activity = new ActivityLog((item) => this.broadcast('activity', item));
+    this.membership = new MembershipGuide((progress) => this.broadcast('operation.progress', progress), this.activity, options.membership);
+  }
+
+  /** Takes the data dir (refused while another console holds it), loads the saved clusters and re-attaches. */
+  static async open(options: ConsoleServiceOptions): Promise<ConsoleService> {
+    const layout = new DataLayout(options.dataDir);
+    await mkdir(layout.root, { recursive: true });
+    const lock = await acquirePidLock(layout.consoleLock, `the console data directory ${layout.root}`);
+    const service = new ConsoleService(options, lock, null);
+    try {
+      service.registry = await ClusterRegistry.open(layout.registryFile, (message) => service.activity.record('load clusters', 'failed', message));
+      for (const record of service.clusters.list()) service.attach(record);
+      if (service.clusters.firstRun && options.demoOnFirstRun !== false && options.embedded) {
+        await service.createCluster({ name: 'Demo', kind: 'embedded', size: 3 });
+      }
+    } catch (error) {
+      await service.close();
+      throw error;
+    }
+    return service;
+  }
+
+  get dataDir(): string {
+    return this.layout.root;
+  }
+
+  private get clusters(): ClusterRegistry {
+    if (!this.registry) throw new ApiError('unavailable', 'the console is still starting');
+    return this.registry;
+  }
+
+  openSession(send: EventSink): ConsoleSession {
+    const session: Session = { send, follows: new Map() };
+    this.sessions.add(session);
+    return {
+      invoke: (method, params) => this.invoke(method, params, session),
+      close: () => {
+        for (const stops of session.follows.values()) stops.forEach((stop) => stop());
+        this.sessions.delete(session);
+      },
+    };
+  }
+
+  /** Stops observing clusters and releases the data dir. Local nodes keep running; embedded ones stop. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const session of this.sessions) for (const stops of session.follows.values()) stops.forEach((stop) => stop());
+    this.sessions.clear();
+    await Promise.allSettled([...this.drivers.values()].map((d) => d.close()));
+    this.drivers.clear();
+    await this.lock.release();
+  }
+
+  private async invoke(method: string, params: unknown, session: Session): Promise<unknown> {
+    if (this.closed) throw new ApiError('unavailable', 'the console is shutting down');
+    const request = parseRequest(method, params);
+    const handler = this.handlers[request.method] as Handler<Method>;
+    try {
+      return await handler(request.params, session);
+    } catch (error) {
+      if (!(error instanceof ApiError)) (this.options.onInternalError ?? defaultInternalError)(error, method);
+      throw error;
+    }
+  }
+
+  private broadcast<E extends EventName>(event: E, payload: Events[E]): void {
+    for (const session of this.sessions) session.send(event, payload);
+  }
+
+  private driver(clusterId: string): ClusterDriver {
+    const driver = this.drivers.get(clusterId);
+    if (!driver) throw new ApiError('not-found', `no cluster "${clusterId}"`);
+    return driver;
+  }
+
+  private attach(record: ClusterRecord): void {
+    const publish = (state: ClusterState) => {
+      this.broadcast('cluster.state', state);
+      this.publishSummariesIfChanged();
+    };
+    const driver =
+      record.kind === 'local'
+        ? new LocalCluster(record.id, this.clusters, this.processes, this.layout, publish, this.options.feed)
+        : record.kind === 'embedded' && this.options.embedded
+          ? this.options.embedded(record, publish)
+          : null;
+    if (!driver) {
+      this.activity.record('load clusters', 'failed', `cluster ${record.id} (${record.kind}) cannot be opened by this console`, record.id);
+      return;
+    }
+    this.drivers.set(record.id, driver);
+  }
+
+  private summaryList(): ClusterSummary[] {
+    return this.clusters.list().map((record) => clusterSummary(record, health(this.drivers.get(record.id)?.state())));
+  }
+
+  private publishSummariesIfChanged(): void {
+    const list = this.summaryList();
+    const signature = JSON.stringify(list);
+    if (signature === this.summaries) return;
+    this.summaries = signature;
+    this.broadcast('clusters.changed', list);
+  }
+
+  private async createCluster(params: ParsedParams<'clusters.create'>): Promise<ClusterSummary> {
+    const { name, kind, size } = params;
+    const names = params.nodeNames ?? [];
+    if (names.length && names.length !== size) throw new ApiError('invalid-input', `clusters.create: nodeNames lists ${names.length} names for ${size} nodes`);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate) throw new ApiError('invalid-input', `clusters.create: node name "${duplicate}" is used twice`);
+    const ids: string[] = [];
+    for (let i = 0; i < size; i++) ids.push(names[i] ?? nextNodeId(ids));
+
+    let nodes: NodeRecord[];
+    if (kind === 'local') {
+      const taken = new Set(this.clusters.list().flatMap((c) => c.nodes.flatMap((n) => [n.peer, n.client])).map((a) => Number(a?.split(':').pop())));
+      const ports = await pickFreePorts(size * 2, taken);
+      nodes = ids.map((id, i) => ({ id, kind, peer: `127.0.0.1:${ports[2 * i]}`, client: `127.0.0.1:${ports[2 * i + 1]}` }));
+    } else {
+      if (!this.options.embedded) throw new ApiError('unavailable', 'embedded clusters are not available in this build');
+      nodes = ids.map((id) => ({ id, kind }));
+    }
+    const record: ClusterRecord = {
+      id: this.uniqueClusterId(name),
+      name,
+      kind,
+      createdAt: Date.now(),
+      ...(kind === 'local' && { token: randomBytes(16).toString('hex') }),
+      nodes,
+    };
+    await this.clusters.add(record);
+    this.attach(record);
+    this.publishSummariesIfChanged();
+    return clusterSummary(record, health(this.drivers.get(record.id)?.state()));
+  }
+
+  private uniqueClusterId(name: string): string {
+    const base = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'cluster';
+    let id = base;
+    for (let i = 2; this.clusters.find(id); i++) id = `${base}-${i}`;
+    return id;
+  }
+
+  private async deleteCluster(clusterId: string): Promise<void> {
+    const driver = this.driver(clusterId);
+    await driver.destroy();
+    this.drivers.delete(clusterId);
+    await this.clusters.remove(clusterId);
+    for (const session of this.sessions) this.unfollow(session, clusterId);
+    this.publishSummariesIfChanged();
+  }
+
+  private nodeAction(action: NodeAction, label: string) {
+    return (p: { clusterId: string; nodeId: string }) =>
+      this.activity.track(`node.${action}`, `${label} ${p.nodeId}`, p.clusterId, () => this.driver(p.clusterId).node(p.nodeId, action));
+  }
+
+  private unfollow(session: Session, clusterId: string): void {
+    session.follows.get(clusterId)?.forEach((stop) => stop());
+    session.follows.delete(clusterId);
+  }
+
+  private readonly handlers: { [M in Method]: Handler<M> } = {
+    'clusters.list': () => this.summaryList(),
+    'clusters.create': (p) => this.activity.track('clusters.create', `create ${p.kind} cluster "${p.name}" of ${p.size}`, undefined, () => this.createCluster(p)),
+    'clusters.delete': (p) => this.activity.track('clusters.delete', `delete ${p.clusterId}`, p.clusterId, () => this.deleteCluster(p.clusterId)),
+    'clusters.start': (p) => this.activity.track('clusters.start', `start ${p.clusterId}`, p.clusterId, () => this.driver(p.clusterId).start()),
+    'clusters.stop': (p) => this.activity.track('clusters.stop', `stop ${p.clusterId}`, p.clusterId, () => this.driver(p.clusterId).stop()),
+    'cluster.state': (p) => this.driver(p.clusterId).state(),
+
+    'node.start': this.nodeAction('start', 'start'),
+    'node.stop': this.nodeAction('stop', 'stop (SIGTERM)'),
+    'node.kill': this.nodeAction('kill', 'kill (SIGKILL)'),
+    'node.pause': this.nodeAction('pause', 'pause (SIGSTOP)'),
+    'node.resume': this.nodeAction('resume', 'resume (SIGCONT)'),
+    'node.restart': this.nodeAction('restart', 'restart'),
+    'node.forceNewCluster': this.nodeAction('forceNewCluster', 'force a new cluster from'),
+
+    'fault.partition': (p) =>
+      this.activity.track('fault.partition', p.groups.map((g) => `{${g.join(', ')}}`).join(' | '), p.clusterId, () => this.driver(p.clusterId).partition(p.groups)),
+    'fault.heal': (p) => this.activity.track('fault.heal', 'heal partitions', p.clusterId, () => this.driver(p.clusterId).heal()),
+
+    'membership.addNode': (p) => this.membership.addNode(this.driver(p.clusterId), p.nodeId),
+    'membership.removeNode': (p) => this.membership.removeNode(this.driver(p.clusterId), p.nodeId),
+    'membership.promote': (p) => this.membership.promote(this.driver(p.clusterId), p.nodeId),
+    'membership.joint': (p) => this.membership.joint(this.driver(p.clusterId), p.addVoters, p.removeVoters),
+    'membership.transferLeader': (p) =>
+      this.activity.track('membership.transferLeader', `transfer leadership to ${p.to}`, p.clusterId, () => this.driver(p.clusterId).transferLeader(p.to)),
+    'membership.plan': (p) => this.membership.plan(this.driver(p.clusterId), p.change, p.nodeId),
+
+    'kv.put': (p) => this.driver(p.clusterId).kvPut(p.key, p.value),
+    'kv.get': (p) => this.driver(p.clusterId).kvGet(p.key, p.stale),
+    'kv.delete': (p) => this.driver(p.clusterId).kvDelete(p.key),
+    'kv.cas': (p) => this.driver(p.clusterId).kvCas(p.key, p.from, p.to),
+
+    'log.entries': (p) => this.driver(p.clusterId).logEntries(p.nodeId, p.from, p.limit),
+    'log.entry': (p) => this.driver(p.clusterId).logEntry(p.nodeId, p.index),
+
+    'nodeLogs.read': (p) =>
+      readNodeLogs(this.driver(p.clusterId).logSources(p.nodeId), { search: p.search, levels: p.levels, limit: p.limit }, this.processes.logRotation.keep),
+    'nodeLogs.subscribe': (p, session) => {
+      const sources = this.driver(p.clusterId).logSources(p.nodeId);
+      this.unfollow(session, p.clusterId);
+      session.follows.set(
+        p.clusterId,
+        sources.map((source) => followLog(source, this.processes.logRotation.keep, (line) => session.send('nodeLogs.line', line))),
+      );
+    },
+    'nodeLogs.unsubscribe': (p, session) => this.unfollow(session, p.clusterId),
+
+    'embedded.clock': async (p) => {
+      const driver = this.driver(p.clusterId);
+      if (!driver.clock) throw new ApiError('invalid-input', `${p.clusterId} is not an embedded cluster: only embedded clusters have a simulated clock`);
+      await driver.clock(p.action, p.speed, p.stepMs);
+    },
+    'embedded.dropMessage': async (p) => {
+      const driver = this.driver(p.clusterId);
+      if (!driver.dropMessage) throw new ApiError('invalid-input', `${p.clusterId} is not an embedded cluster: only embedded messages can be dropped one by one`);
+      await driver.dropMessage(p.messageId);
+    },
+
+    'activity.list': (p) => this.activity.list(p.limit),
+  };
+}
+
+/** A cluster's health from the state the console sees. */
+export function health(state: ClusterState | undefined): ClusterSummary['health'] {
+  if (!state) return 'stopped';
+  const live = state.nodes.filter((n) => n.process === 'running' || n.process === 'starting' || n.reachable);
+  if (live.length === 0) return 'stopped';
+  if (!state.leader) return 'no-quorum';
+  return state.nodes.every((n) => n.reachable) ? 'healthy' : 'degraded';
+}
+
+function defaultInternalError(error: unknown, method: string): void {
+  console.error(`[console] ${method} failed unexpectedly:`, error);
+}

@@ -1,0 +1,290 @@
+// A cluster of local raftd processes: process control through LocalProcesses, state through the
+// raftd feed, operations through the leader's HTTP API.
+import { ApiError } from '../shared/api.js';
+import type { ClusterState, KvResult, LogEntryDetail, LogEntryView } from '../shared/api.js';
+import type { ClusterDriver, NodeAction } from './cluster-driver.js';
+import type { ClusterRecord, ClusterRegistry, NodeRecord } from './cluster-registry.js';
+import { LocalProcesses, pickFreePorts } from './local-cluster.js';
+import type { LogSource } from './node-logs.js';
+import type { DataLayout } from './paths.js';
+import { RaftdClient } from './raftd-client.js';
+import { RaftdFeed, type FeedOptions } from './state-feed.js';
+
+export class LocalCluster implements ClusterDriver {
+  readonly feed: RaftdFeed;
+  private groups: string[][] = [];
+
+  constructor(
+    readonly clusterId: string,
+    private readonly registry: ClusterRegistry,
+    private readonly processes: LocalProcesses,
+    private readonly layout: DataLayout,
+    publish: (state: ClusterState) => void,
+    feedOptions: FeedOptions = {},
+  ) {
+    const record = () => this.record;
+    this.feed = new RaftdFeed(
+      {
+        clusterId,
+        get name() {
+          return record().name;
+        },
+        kind: 'local',
+        token: this.record.token,
+        members: () => this.record.nodes.map((n) => ({ id: n.id, kind: n.kind, client: n.client })),
+        processInfo: (nodeId) => this.processes.info(clusterId, nodeId),
+        partitions: () => this.groups,
+      },
+      publish,
+      feedOptions,
+    );
+  }
+
+  private get record(): ClusterRecord {
+    return this.registry.get(this.clusterId);
+  }
+
+  private nodeRecord(nodeId: string): NodeRecord {
+    const node = this.record.nodes.find((n) => n.id === nodeId);
+    if (!node) throw new ApiError('not-found', `cluster ${this.clusterId} has no node "${nodeId}"`);
+    return node;
+  }
+
+  private client(nodeId: string): RaftdClient {
+    return new RaftdClient(this.nodeRecord(nodeId).client ?? '', this.record.token);
+  }
+
+  state(): ClusterState {
+    return this.feed.state();
+  }
+
+  refresh(): Promise<ClusterState> {
+    return this.feed.refresh();
+  }
+
+  async start(): Promise<void> {
+    const idle = this.record.nodes.filter((n) => !this.processes.isRunning(this.clusterId, n.id));
+    await settleAll(idle.map((n) => () => this.startNode(n)));
+  }
+
+  async stop(): Promise<void> {
+    const running = this.record.nodes.filter((n) => this.processes.isRunning(this.clusterId, n.id));
+    await settleAll(running.map((n) => () => this.processes.stop(this.clusterId, n.id)));
+    this.feed.note();
+  }
+
+  async node(nodeId: string, action: NodeAction): Promise<void> {
+    const node = this.nodeRecord(nodeId);
+    switch (action) {
+      case 'start':
+        await this.startNode(node);
+        break;
+      case 'stop':
+        await this.processes.stop(this.clusterId, nodeId);
+        break;
+      case 'kill':
+        await this.processes.kill(this.clusterId, nodeId);
+        this.feed.timeline.add('fault', `${nodeId} killed (SIGKILL)`);
+        break;
+      case 'pause':
+        this.processes.pause(this.clusterId, nodeId);
+        this.feed.timeline.add('fault', `${nodeId} paused (SIGSTOP)`);
+        break;
+      case 'resume':
+        this.processes.resume(this.clusterId, nodeId);
+        break;
+      case 'restart':
+        await this.processes.stop(this.clusterId, nodeId);
+        await this.startNode(node);
+        break;
+      case 'forceNewCluster':
+        await this.processes.stop(this.clusterId, nodeId);
+        await this.startNode(node, ['--force-new-cluster']);
+        this.feed.timeline.add('membership', `${nodeId} restarted alone with --force-new-cluster`);
+        break;
+    }
+    this.feed.note();
+  }
+
+  private async startNode(node: NodeRecord, flags: string[] = []): Promise<void> {
+    await this.processes.start(this.record, node, flags);
+    const dropped = this.droppedFor(node.id);
+    // A partition outlives restarts: the new process gets it as soon as it answers.
+    if (dropped.length) await this.whenReachable(node.id, () => this.client(node.id).setDroppedPeers(dropped));
+    this.feed.note();
+  }
+
+  async partition(groups: string[][]): Promise<void> {
+    const ids = this.record.nodes.map((n) => n.id);
+    const listed = groups.flat();
+    const unknown = listed.filter((id) => !ids.includes(id));
+    if (unknown.length) throw new ApiError('invalid-input', `not nodes of ${this.clusterId}: ${unknown.join(', ')}`);
+    const twice = listed.filter((id, i) => listed.indexOf(id) !== i);
+    if (twice.length) throw new ApiError('invalid-input', `a node can be in one group only: ${[...new Set(twice)].join(', ')}`);
+    const rest = ids.filter((id) => !listed.includes(id));
+    this.groups = rest.length ? [...groups, rest] : groups;
+    await this.applyFaults();
+    this.feed.note(`partition ${this.groups.map((g) => `{${g.join(', ')}}`).join(' | ')}`);
+  }
+
+  async heal(): Promise<void> {
+    this.groups = [];
+    await this.applyFaults();
+    this.feed.note('partition healed');
+  }
+
+  private droppedFor(nodeId: string): string[] {
+    const group = this.groups.find((g) => g.includes(nodeId));
+    return group ? this.record.nodes.map((n) => n.id).filter((id) => !group.includes(id)) : [];
+  }
+
+  /** Sends each running node its drop list; nodes that are down get it when they start. */
+  private async applyFaults(): Promise<void> {
+    const running = this.record.nodes.filter((n) => this.processes.info(this.clusterId, n.id).state === 'running');
+    await settleAll(running.map((n) => () => this.client(n.id).setDroppedPeers(this.droppedFor(n.id))));
+  }
+
+  private async whenReachable<T>(nodeId: string, action: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await action();
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.code !== 'unavailable' || Date.now() > deadline) throw error;
+        if (!this.processes.isRunning(this.clusterId, nodeId)) throw new ApiError('unavailable', `node ${nodeId} stopped while starting`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  /** A node to send client requests to: the leader when known, else any reachable node (raftd redirects). */
+  private entryClient(): RaftdClient {
+    const state = this.state();
+    const target = state.leader || state.nodes.find((n) => n.reachable)?.id;
+    if (!target) throw new ApiError('unavailable', `no node of ${this.clusterId} is reachable; start the cluster first`);
+    return this.client(target);
+  }
+
+  private async leaderClient(): Promise<RaftdClient> {
+    let state = this.state();
+    if (!state.leader) state = await this.refresh();
+    if (!state.leader) throw new ApiError('unavailable', `${this.clusterId} has no leader right now (no quorum?)`);
+    return this.client(state.leader);
+  }
+
+  async kvPut(key: string, value: string): Promise<KvResult> {
+    return this.entryClient().put(key, value);
+  }
+
+  async kvGet(key: string, stale: boolean): Promise<KvResult> {
+    return { value: await this.entryClient().get(key, stale) };
+  }
+
+  async kvDelete(key: string): Promise<KvResult> {
+    return this.entryClient().delete(key);
+  }
+
+  async kvCas(key: string, from: string | null, to: string): Promise<KvResult> {
+    return this.entryClient().cas(key, from, to);
+  }
+
+  logEntries(nodeId: string, from: number, limit: number): Promise<LogEntryView[]> {
+    return this.client(nodeId).log(from, limit);
+  }
+
+  logEntry(nodeId: string, index: number): Promise<LogEntryDetail> {
+    return this.client(nodeId).entry(index);
+  }
+
+  logSources(nodeId?: string): LogSource[] {
+    if (nodeId) this.nodeRecord(nodeId);
+    return this.record.nodes
+      .filter((n) => !nodeId || n.id === nodeId)
+      .map((n) => ({ clusterId: this.clusterId, nodeId: n.id, file: this.layout.nodeLogFile(this.clusterId, n.id) }));
+  }
+
+  newNodeId(requested?: string): string {
+    const ids = this.record.nodes.map((n) => n.id);
+    if (requested && ids.includes(requested)) throw new ApiError('conflict', `${this.clusterId} already has a node "${requested}"`);
+    return requested ?? nextNodeId(ids);
+  }
+
+  async provisionNode(id: string): Promise<void> {
+    this.newNodeId(id);
+    const taken = new Set(this.registry.list().flatMap((c) => c.nodes.flatMap((n) => [n.peer, n.client])).map(portOf));
+    const [peer, client] = await pickFreePorts(2, taken);
+    const node: NodeRecord = { id, kind: 'local', peer: `127.0.0.1:${peer}`, client: `127.0.0.1:${client}`, joined: true };
+    await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: [...r.nodes, node] }));
+    this.feed.sync();
+    await this.startNode(node);
+  }
+
+  async retireNode(nodeId: string): Promise<void> {
+    this.nodeRecord(nodeId);
+    if (this.processes.isRunning(this.clusterId, nodeId)) await this.processes.stop(this.clusterId, nodeId);
+    await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: r.nodes.filter((n) => n.id !== nodeId) }));
+    await this.processes.removeNodeData(this.clusterId, nodeId);
+    this.groups = this.groups.map((g) => g.filter((id) => id !== nodeId)).filter((g) => g.length);
+    this.feed.sync();
+  }
+
+  async addLearner(nodeId: string): Promise<number> {
+    const node = this.nodeRecord(nodeId);
+    const { index } = await (await this.leaderClient()).addMember({ id: node.id, peer: node.peer ?? '', client: node.client ?? '', learner: true });
+    this.feed.note();
+    return index;
+  }
+
+  async promote(nodeId: string): Promise<number> {
+    const { index } = await (await this.leaderClient()).promote(nodeId);
+    this.feed.note();
+    return index;
+  }
+
+  async remove(nodeId: string): Promise<number> {
+    const { index } = await (await this.leaderClient()).removeMember(nodeId);
+    this.feed.note();
+    return index;
+  }
+
+  async joint(addVoters: string[], removeVoters: string[]): Promise<number> {
+    const add = addVoters.map((id) => this.nodeRecord(id)).map((n) => ({ id: n.id, peer: n.peer ?? '', client: n.client ?? '' }));
+    const { index } = await (await this.leaderClient()).joint(add, removeVoters);
+    this.feed.note();
+    return index;
+  }
+
+  async transferLeader(to: string): Promise<void> {
+    this.nodeRecord(to);
+    await (await this.leaderClient()).transferLeader(to);
+    this.feed.note();
+  }
+
+  async close(): Promise<void> {
+    this.feed.close();
+  }
+
+  async destroy(): Promise<void> {
+    this.feed.close();
+    await this.stop();
+    await this.processes.removeClusterFiles(this.record);
+  }
+}
+
+/** Runs every task; if any failed, throws one error naming each failure. */
+async function settleAll(tasks: Array<() => Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(tasks.map((t) => t()));
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
+  if (failures.length) {
+    const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+    throw new ApiError(first instanceof ApiError ? first.code : 'internal', failures.join('; '));
+  }
+}
+
+export function nextNodeId(existing: string[]): string {
+  for (let i = 1; ; i++) if (!existing.includes(`n${i}`)) return `n${i}`;
+}
+
+function portOf(address: string | undefined): number {
+  return Number(address?.slice(address.lastIndexOf(':') + 1));
+}

@@ -1,0 +1,242 @@
+// Membership changes as guided sequences, one server at a time (Raft dissertation §4.1):
+// add as learner → wait until it has caught up → promote → confirm the configuration committed.
+// Removal moves leadership away first when the target leads, and is refused when it would leave
+// no quorum available. Joint consensus is the advanced path. Progress is published as events.
+import { randomUUID } from 'node:crypto';
+import { ApiError } from '../shared/api.js';
+import type { ClusterState, MembershipPlan, OperationProgress } from '../shared/api.js';
+import type { ActivityLog } from './activity.js';
+import type { MembershipTarget } from './cluster-driver.js';
+
+export interface MembershipOptions {
+  /** A learner is caught up when its match index is within this many entries of the leader's last index. */
+  catchUpThreshold?: number;
+  /** How long any one step may wait. */
+  stepTimeoutMs?: number;
+  pollMs?: number;
+}
+
+const majority = (voters: number) => Math.floor(voters / 2) + 1;
+
+function voterCount(voters: number) {
+  return { voters, majority: voters > 0 ? majority(voters) : 0 };
+}
+
+/** Whether a change is safe now, from the cluster state the console sees. */
+export function planChange(state: ClusterState, change: 'add' | 'promote' | 'remove', nodeId: string | undefined, threshold: number): MembershipPlan {
+  const { voters, votersOutgoing, learners } = state.members;
+  const reachableVoters = state.nodes.filter((n) => n.reachable && voters.includes(n.id)).map((n) => n.id);
+  const before = voterCount(voters.length);
+  const refuse = (reason: string, after = before): MembershipPlan => ({ safe: false, reason, before, after });
+  if (votersOutgoing.length) return refuse('the cluster is in a joint configuration; wait until it has left it');
+  if (!state.leader) return refuse('there is no leader to commit the change (no quorum right now)');
+  if (reachableVoters.length < before.majority) return refuse(`only ${reachableVoters.length} of ${voters.length} voters are reachable; the change could not commit`);
+
+  if (change === 'add') {
+    const label = nodeId ?? 'the new node';
+    return { safe: true, reason: `${label} joins as a learner: it receives the log but does not vote, so the quorum stays ${before.majority} of ${before.voters}`, before, after: before };
+  }
+  if (!nodeId) throw new ApiError('invalid-input', `membership.plan: nodeId is required for "${change}"`);
+
+  if (change === 'promote') {
+    const after = voterCount(voters.length + 1);
+    if (!learners.includes(nodeId)) return refuse(`${nodeId} is not a learner`, after);
+    const node = state.nodes.find((n) => n.id === nodeId);
+    const leader = state.nodes.find((n) => n.id === state.leader);
+    const behind = leader && node?.matchIndex !== undefined ? leader.lastIndex - node.matchIndex : Infinity;
+    if (!node?.reachable || behind > threshold) {
+      const how = node?.reachable ? (Number.isFinite(behind) ? `${behind} entries behind` : 'not yet replicating') : 'unreachable';
+      return refuse(`${nodeId} is ${how}; a voter that cannot keep up would weaken the quorum (threshold ${threshold})`, after);
+    }
+    const available = reachableVoters.length + 1;
+    return { safe: available >= after.majority, reason: `${nodeId} becomes a voter: ${after.voters} voters, majority ${after.majority}; ${available} would be reachable`, before, after };
+  }
+
+  if (learners.includes(nodeId)) {
+    return { safe: true, reason: `${nodeId} is a learner: removing it does not change the quorum`, before, after: before };
+  }
+  if (!voters.includes(nodeId)) return refuse(`${nodeId} is not a member of the configuration`);
+  const after = voterCount(voters.length - 1);
+  if (after.voters === 0) return refuse(`${nodeId} is the last voter; removing it would leave no cluster`, after);
+  const available = reachableVoters.filter((id) => id !== nodeId).length;
+  if (available < after.majority) {
+    return refuse(`removing ${nodeId} leaves ${after.voters} voters needing ${after.majority}, but only ${available} of them are reachable: no quorum would be available`, after);
+  }
+  const lead = nodeId === state.leader ? '; it leads now, so leadership is transferred first' : '';
+  return { safe: true, reason: `removing ${nodeId} leaves ${after.voters} voters, majority ${after.majority}, ${available} reachable${lead}`, before, after };
+}
+
+export class MembershipGuide {
+  private readonly running = new Map<string, string>();
+  private readonly threshold: number;
+  private readonly stepTimeoutMs: number;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly publish: (progress: OperationProgress) => void,
+    private readonly activity: ActivityLog,
+    options: MembershipOptions = {},
+  ) {
+    this.threshold = options.catchUpThreshold ?? 10;
+    this.stepTimeoutMs = options.stepTimeoutMs ?? 60_000;
+    this.pollMs = options.pollMs ?? 200;
+  }
+
+  plan(target: MembershipTarget, change: 'add' | 'promote' | 'remove', nodeId?: string): MembershipPlan {
+    return planChange(target.state(), change, nodeId, this.threshold);
+  }
+
+  /** Add → catch up → promote → committed, for a new node (started by the target). */
+  addNode(target: MembershipTarget, requested?: string): { operationId: string; nodeId: string } {
+    const nodeId = target.newNodeId(requested);
+    this.assertSafe(target, 'add', nodeId);
+    const operationId = this.launch(target, `Add ${nodeId}`, async (step) => {
+      step('starting the new node', 0);
+      await target.provisionNode(nodeId);
+      step('adding as learner', 0.2);
+      const index = await target.addLearner(nodeId);
+      await this.waitFor(target, `${nodeId} to appear as learner`, (s) => s.members.learners.includes(nodeId) && committed(s, index));
+      await this.promoteSteps(target, nodeId, step, 0.3);
+    });
+    return { operationId, nodeId };
+  }
+
+  promote(target: MembershipTarget, nodeId: string): { operationId: string } {
+    const state = target.state();
+    if (!state.members.learners.includes(nodeId)) throw new ApiError('refused', `${nodeId} is not a learner of ${target.clusterId}`);
+    return { operationId: this.launch(target, `Promote ${nodeId}`, (step) => this.promoteSteps(target, nodeId, step, 0)) };
+  }
+
+  removeNode(target: MembershipTarget, nodeId: string): { operationId: string } {
+    this.assertSafe(target, 'remove', nodeId);
+    const operationId = this.launch(target, `Remove ${nodeId}`, async (step) => {
+      let state = await target.refresh();
+      if (state.leader === nodeId) {
+        const successor = bestSuccessor(state, nodeId);
+        if (!successor) throw new ApiError('refused', `no other voter of ${target.clusterId} is reachable to take over leadership`);
+        step(`transferring leadership to ${successor}`, 0.1);
+        await target.transferLeader(successor);
+        state = await this.waitFor(target, `a new leader other than ${nodeId}`, (s) => s.leader !== '' && s.leader !== nodeId);
+      }
+      const plan = planChange(state, 'remove', nodeId, this.threshold);
+      if (!plan.safe) throw new ApiError('refused', plan.reason);
+      step(`removing ${nodeId} from the configuration`, 0.4);
+      const index = await target.remove(nodeId);
+      step('waiting for the new configuration to commit', 0.6);
+      await this.waitFor(target, 'the configuration without it to commit', (s) => !isMember(s, nodeId) && committed(s, index));
+      step(`stopping ${nodeId}`, 0.9);
+      await target.retireNode(nodeId);
+    });
+    return { operationId };
+  }
+
+  /** Advanced: one joint change C_old,new, left automatically once committed. New voters are started first. */
+  joint(target: MembershipTarget, addVoters: string[], removeVoters: string[]): { operationId: string } {
+    const state = target.state();
+    if (addVoters.length + removeVoters.length === 0) throw new ApiError('invalid-input', 'membership.joint: name at least one voter to add or remove');
+    if (!state.leader) throw new ApiError('refused', `${target.clusterId} has no leader right now (no quorum?)`);
+    const notVoters = removeVoters.filter((id) => !state.members.voters.includes(id));
+    if (notVoters.length) throw new ApiError('refused', `not voters: ${notVoters.join(', ')}`);
+    const finalVoters = [...state.members.voters.filter((id) => !removeVoters.includes(id)), ...addVoters];
+    if (finalVoters.length === 0) throw new ApiError('refused', 'the new configuration would have no voters');
+    const operationId = this.launch(target, `Joint change +${addVoters.join(',') || '-'} −${removeVoters.join(',') || '-'}`, async (step) => {
+      const known = new Set(target.state().nodes.map((n) => n.id));
+      for (const id of addVoters.filter((id) => !known.has(id))) {
+        step(`starting ${id}`, 0.1);
+        await target.provisionNode(id);
+      }
+      step('entering the joint configuration', 0.3);
+      const index = await target.joint(addVoters, removeVoters);
+      step('waiting for C_new to commit and the joint configuration to be left', 0.6);
+      await this.waitFor(target, 'the joint configuration to be left', (s) => s.members.votersOutgoing.length === 0 && sameSet(s.members.voters, finalVoters) && committed(s, index));
+      for (const id of removeVoters) {
+        step(`stopping ${id}`, 0.9);
+        await target.retireNode(id);
+      }
+    });
+    return { operationId };
+  }
+
+  private async promoteSteps(target: MembershipTarget, nodeId: string, step: (text: string, fraction: number | null) => void, start: number): Promise<void> {
+    step('waiting for the learner to catch up', start);
+    await this.waitFor(target, `${nodeId} to catch up`, (s) => {
+      const behind = lagOf(s, nodeId);
+      if (behind !== null) step(`catching up: ${behind} entries behind (threshold ${this.threshold})`, start + 0.3 * (1 - Math.min(1, behind / 1000)));
+      return behind !== null && behind <= this.threshold;
+    });
+    const plan = planChange(target.state(), 'promote', nodeId, this.threshold);
+    if (!plan.safe) throw new ApiError('refused', plan.reason);
+    step(`promoting ${nodeId} to voter`, start + 0.4);
+    const index = await target.promote(nodeId);
+    step('waiting for the new configuration to commit', start + 0.5);
+    await this.waitFor(target, `${nodeId} to be a committed voter`, (s) => s.members.voters.includes(nodeId) && committed(s, index));
+  }
+
+  private assertSafe(target: MembershipTarget, change: 'add' | 'remove', nodeId: string): void {
+    if (this.running.has(target.clusterId)) throw new ApiError('conflict', `${target.clusterId}: "${this.running.get(target.clusterId)}" is still in progress; one change at a time`);
+    const plan = planChange(target.state(), change, nodeId, this.threshold);
+    if (!plan.safe) throw new ApiError('refused', plan.reason);
+  }
+
+  /** Runs the sequence in the background, one per cluster, publishing each step. */
+  private launch(target: MembershipTarget, title: string, sequence: (step: (text: string, fraction: number | null) => void) => Promise<void>): string {
+    const clusterId = target.clusterId;
+    if (this.running.has(clusterId)) throw new ApiError('conflict', `${clusterId}: "${this.running.get(clusterId)}" is still in progress; one change at a time`);
+    this.running.set(clusterId, title);
+    const operationId = randomUUID();
+    const base = { operationId, clusterId, title };
+    let last = '';
+    const step = (text: string, fraction: number | null) => {
+      last = text;
+      this.publish({ ...base, step: text, fraction, done: false });
+    };
+    void this.activity
+      .track('membership', title, clusterId, () => sequence(step))
+      .then(
+        () => this.publish({ ...base, step: 'done', fraction: 1, done: true }),
+        (error: Error) => this.publish({ ...base, step: last, fraction: null, done: true, error: error.message }),
+      )
+      .finally(() => this.running.delete(clusterId));
+    return operationId;
+  }
+
+  private async waitFor(target: MembershipTarget, what: string, ready: (state: ClusterState) => boolean): Promise<ClusterState> {
+    const deadline = Date.now() + this.stepTimeoutMs;
+    for (;;) {
+      const state = await target.refresh();
+      if (ready(state)) return state;
+      if (Date.now() > deadline) throw new ApiError('unavailable', `gave up waiting for ${what} after ${Math.round(this.stepTimeoutMs / 1000)} s`);
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    }
+  }
+}
+
+/** Entries the node is behind the leader, from the leader's match index; null when unknown. */
+function lagOf(state: ClusterState, nodeId: string): number | null {
+  const leader = state.nodes.find((n) => n.id === state.leader);
+  const node = state.nodes.find((n) => n.id === nodeId);
+  if (!leader || node?.matchIndex === undefined) return null;
+  return Math.max(0, leader.lastIndex - node.matchIndex);
+}
+
+/** The configuration entry at `index` is committed on the leader. */
+function committed(state: ClusterState, index: number): boolean {
+  const leader = state.nodes.find((n) => n.id === state.leader);
+  return !!leader && leader.commitIndex >= index;
+}
+
+function isMember(state: ClusterState, nodeId: string): boolean {
+  const m = state.members;
+  return m.voters.includes(nodeId) || m.votersOutgoing.includes(nodeId) || m.learners.includes(nodeId);
+}
+
+/** The reachable voter with the most of the log: it can take over without catching up. */
+function bestSuccessor(state: ClusterState, leaving: string): string | undefined {
+  return state.nodes
+    .filter((n) => n.id !== leaving && n.reachable && state.members.voters.includes(n.id))
+    .sort((a, b) => (b.matchIndex ?? b.lastIndex) - (a.matchIndex ?? a.lastIndex))[0]?.id;
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}

@@ -1,0 +1,162 @@
+// Node log files: raftd's pino JSON lines, written by the node runner through a size-rotating
+// stream (raftd.log, raftd.log.1 … raftd.log.N, newest first), read back for search and followed live.
+import { existsSync } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { createStream, type RotatingFileStream } from 'rotating-file-stream';
+import type { NodeLogLine } from '../shared/api.js';
+
+export interface LogRotation {
+  /** Rotate once the current file reaches this size. */
+  maxBytes: number;
+  /** Rotated files kept besides the current one. */
+  keep: number;
+}
+
+export const defaultLogRotation: LogRotation = { maxBytes: 10 * 1024 * 1024, keep: 5 };
+
+export function createNodeLogStream(file: string, rotation: LogRotation): RotatingFileStream {
+  return createStream(basename(file), { path: dirname(file) + '/', size: `${rotation.maxBytes}B`, rotate: rotation.keep });
+}
+
+/** The log's files that exist, oldest first. */
+export function logFiles(file: string, keep: number): string[] {
+  const rotated = Array.from({ length: keep }, (_, i) => `${file}.${keep - i}`);
+  return [...rotated, file].filter((f) => existsSync(f));
+}
+
+const levelNames: ReadonlyArray<NodeLogLine['level']> = ['debug', 'info', 'warn', 'error'];
+
+/** pino's numeric levels (10 trace … 60 fatal) or names, folded into the four the console shows. */
+function levelOf(level: unknown): NodeLogLine['level'] {
+  if (typeof level === 'number') return level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
+  if (level === 'fatal') return 'error';
+  if (level === 'trace') return 'debug';
+  return levelNames.find((name) => name === level) ?? 'info';
+}
+
+export function parseLogLine(raw: string, clusterId: string, nodeId: string): NodeLogLine {
+  let record: { level?: unknown; time?: unknown; msg?: unknown } = {};
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (parsed && typeof parsed === 'object') record = parsed as typeof record;
+  } catch {
+    // Not pino output (a stray print): keep the text as an info line.
+  }
+  const level = levelOf(record.level);
+  const time = typeof record.time === 'number' ? record.time : typeof record.time === 'string' ? Date.parse(record.time) || 0 : 0;
+  const msg = typeof record.msg === 'string' ? record.msg : raw;
+  return { clusterId, nodeId, time, level, msg, raw };
+}
+
+export interface LogSource {
+  clusterId: string;
+  nodeId: string;
+  file: string;
+}
+
+export interface LogQuery {
+  search?: string;
+  levels?: NodeLogLine['level'][];
+  limit: number;
+}
+
+/** The newest `limit` matching lines across the sources, oldest first. */
+export async function readNodeLogs(sources: LogSource[], query: LogQuery, keep: number): Promise<NodeLogLine[]> {
+  const needle = query.search?.toLowerCase();
+  const matches = (line: NodeLogLine) =>
+    (!query.levels || query.levels.includes(line.level)) && (!needle || line.raw.toLowerCase().includes(needle));
+  const found: NodeLogLine[] = [];
+  for (const source of sources) {
+    const files = logFiles(source.file, keep).reverse();
+    let taken = 0;
+    for (const file of files) {
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      for (let i = lines.length - 1; i >= 0 && taken < query.limit; i--) {
+        if (!lines[i]) continue;
+        const line = parseLogLine(lines[i], source.clusterId, source.nodeId);
+        if (matches(line)) {
+          found.push(line);
+          taken++;
+        }
+      }
+      if (taken >= query.limit) break;
+    }
+  }
+  // Stable sort keeps each file's order for lines with equal times.
+  return found.reverse().sort((a, b) => a.time - b.time).slice(-query.limit);
+}
+
+/**
+ * Follows a log file from its current end, across rotations: when the current file is a new one,
+ * the rest of the file we were reading (now .1, or further if it rotated again) and any files
+ * rotated after it are read first. Polls, since the writer is another process.
+ */
+export function followLog(source: LogSource, keep: number, onLine: (line: NodeLogLine) => void, intervalMs = 250): () => void {
+  let inode = -1;
+  let offset = -1;
+  let partial = '';
+  let stopped = false;
+  let busy = false;
+
+  const readRest = async (file: string) => {
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size <= offset) return;
+      const buffer = Buffer.alloc(size - offset);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+      offset += bytesRead;
+      const lines = (partial + buffer.subarray(0, bytesRead).toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const raw of lines) if (raw && !stopped) onLine(parseLogLine(raw, source.clusterId, source.nodeId));
+    } finally {
+      await handle.close();
+    }
+  };
+
+  const poll = async () => {
+    const info = await stat(source.file).catch(() => null);
+    if (!info) return;
+    if (offset < 0) {
+      // First look: start at the end; history is what readNodeLogs is for.
+      inode = info.ino;
+      offset = info.size;
+      return;
+    }
+    if (info.ino !== inode) {
+      const rotated = [];
+      for (let i = 1; i <= keep; i++) rotated.push({ file: `${source.file}.${i}`, ino: (await stat(`${source.file}.${i}`).catch(() => null))?.ino });
+      const at = rotated.findIndex((r) => r.ino === inode);
+      // Finish where we were, then every file rotated since, oldest first; what fell off the end is gone.
+      for (let i = at < 0 ? -1 : at; i >= 0; i--) {
+        if (i !== at) {
+          offset = 0;
+          partial = '';
+        }
+        await readRest(rotated[i].file).catch(() => undefined);
+      }
+      inode = info.ino;
+      offset = 0;
+      partial = '';
+    }
+    await readRest(source.file);
+  };
+
+  const tick = () => {
+    if (busy || stopped) return;
+    busy = true;
+    void poll()
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}

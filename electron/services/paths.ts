@@ -1,0 +1,63 @@
+// Where things live: the project checkout (raftd, the node runner) and the console's data directory.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout root, found upwards from this module (works from sources and from the electron-vite bundle in out/). */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'electron'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the Raft Console checkout above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+/** RAFT_CONSOLE_DATA_DIR wins; then the directory the host gives (Electron's userData); else ~/.raft-console. */
+export function resolveDataDir(hostDefault?: string): string {
+  const fromEnv = process.env.RAFT_CONSOLE_DATA_DIR;
+  if (fromEnv) return resolve(fromEnv);
+  return hostDefault ?? join(homedir(), '.raft-console');
+}
+
+/** One folder per cluster and node under the data dir. */
+export class DataLayout {
+  constructor(readonly root: string) {}
+
+  get registryFile(): string {
+    return join(this.root, 'clusters.json');
+  }
+
+  get consoleLock(): string {
+    return join(this.root, 'console.lock');
+  }
+
+  clusterDir(clusterId: string): string {
+    return join(this.root, 'clusters', clusterId);
+  }
+
+  nodeDir(clusterId: string, nodeId: string): string {
+    return join(this.clusterDir(clusterId), 'nodes', nodeId);
+  }
+
+  /** raftd's --data-dir. */
+  nodeDataDir(clusterId: string, nodeId: string): string {
+    return join(this.nodeDir(clusterId, nodeId), 'data');
+  }
+
+  nodeLogFile(clusterId: string, nodeId: string): string {
+    return join(this.nodeDir(clusterId, nodeId), 'logs', 'raftd.log');
+  }
+
+  /** Held by the node's runner while its raftd lives: the one guard against two processes on one data dir. */
+  nodeLock(clusterId: string, nodeId: string): string {
+    return join(this.nodeDir(clusterId, nodeId), 'node.lock');
+  }
+
+  /** How the node's last process ended, written by the runner. */
+  nodeExitFile(clusterId: string, nodeId: string): string {
+    return join(this.nodeDir(clusterId, nodeId), 'exit.json');
+  }
+}

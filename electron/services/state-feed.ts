@@ -1,0 +1,277 @@
+// The cluster state feed for raftd-backed clusters (local now, remote later): each running node is
+// followed through its event stream and polled for /v1/status and its log tail at a bounded rate;
+// the results are folded into one ClusterState. A node that does not answer is shown unreachable,
+// with role 'unknown', so a dead leader is never displayed as leading.
+import type { ClusterState, LogEntryView, MembershipView, NodeKind, NodeView } from '../shared/api.js';
+import type { ProcessInfo } from './local-cluster.js';
+import { RaftdClient, type RaftdStatus } from './raftd-client.js';
+import { Timeline } from './timeline.js';
+
+export interface FeedMember {
+  id: string;
+  kind: NodeKind;
+  client?: string;
+}
+
+export interface FeedSource {
+  clusterId: string;
+  name: string;
+  kind: NodeKind;
+  token?: string;
+  members(): FeedMember[];
+  /** What the console knows of the node's process; null when it cannot know (a remote daemon). */
+  processInfo(nodeId: string): ProcessInfo | null;
+  partitions(): string[][];
+}
+
+export interface FeedOptions {
+  /** Status poll period per node. */
+  pollMs?: number;
+  /** Soonest re-poll after an event from the node: bounds the request rate under busy streams. */
+  minRefreshMs?: number;
+  /** Entries of each node's log shown in the tail. */
+  tailSize?: number;
+}
+
+interface Tracked {
+  member: FeedMember;
+  client: RaftdClient;
+  status?: RaftdStatus;
+  reachable: boolean;
+  /** Reached at least once since its process started: until then a running process is 'starting'. */
+  seenSincePid?: number;
+  lastSeen: number;
+  error?: string;
+  tail: LogEntryView[];
+  tailKey: string;
+  stopEvents?: () => void;
+  timer?: NodeJS.Timeout;
+  due: number;
+  lastPoll: number;
+  polling?: Promise<void>;
+}
+
+export class RaftdFeed {
+  private readonly nodes = new Map<string, Tracked>();
+  readonly timeline = new Timeline(() => Date.now());
+  private current: ClusterState;
+  private publishTimer?: NodeJS.Timeout;
+  private lastPublished = '';
+  private closed = false;
+  private readonly pollMs: number;
+  private readonly minRefreshMs: number;
+  private readonly tailSize: number;
+
+  constructor(
+    private readonly source: FeedSource,
+    private readonly publish: (state: ClusterState) => void,
+    options: FeedOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 1000;
+    this.minRefreshMs = options.minRefreshMs ?? 250;
+    this.tailSize = options.tailSize ?? 20;
+    this.current = this.build();
+    this.sync();
+  }
+
+  state(): ClusterState {
+    return this.current;
+  }
+
+  /** Polls every node now and returns the resulting state (for operations that must act on fresh data). */
+  async refresh(): Promise<ClusterState> {
+    this.sync();
+    await Promise.all([...this.nodes.keys()].map((id) => this.poll(id)));
+    this.current = this.build();
+    return this.current;
+  }
+
+  /** Follows membership of the definition: starts tracking new nodes, forgets removed ones. */
+  sync(): void {
+    if (this.closed) return;
+    const members = this.source.members();
+    for (const [id, tracked] of this.nodes) {
+      if (!members.some((m) => m.id === id)) {
+        this.untrack(tracked);
+        this.nodes.delete(id);
+      }
+    }
+    for (const member of members) {
+      const existing = this.nodes.get(member.id);
+      if (existing && existing.member.client === member.client) continue;
+      if (existing) this.untrack(existing);
+      const tracked: Tracked = {
+        member,
+        client: new RaftdClient(member.client ?? '', this.source.token, Math.min(2000, this.pollMs * 2)),
+        reachable: false,
+        lastSeen: 0,
+        tail: [],
+        tailKey: '',
+        due: 0,
+        lastPoll: 0,
+      };
+      this.nodes.set(member.id, tracked);
+      this.schedule(tracked, 0);
+    }
+    this.changed();
+  }
+
+  /** Something happened (an operation, a fault): poll soon and record it on the timeline when given. */
+  note(fault?: string): void {
+    if (fault) this.timeline.add('fault', fault);
+    for (const tracked of this.nodes.values()) this.schedule(tracked, 0);
+    this.changed();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const tracked of this.nodes.values()) this.untrack(tracked);
+    clearTimeout(this.publishTimer);
+  }
+
+  private untrack(tracked: Tracked): void {
+    clearTimeout(tracked.timer);
+    tracked.timer = undefined;
+    tracked.stopEvents?.();
+    tracked.stopEvents = undefined;
+  }
+
+  /** Polls the node after `delayMs`, never sooner than minRefreshMs after its last poll; an earlier pending poll wins. */
+  private schedule(tracked: Tracked, delayMs: number): void {
+    if (this.closed) return;
+    const due = Math.max(Date.now() + delayMs, tracked.lastPoll + this.minRefreshMs);
+    if (tracked.timer && tracked.due <= due) return;
+    clearTimeout(tracked.timer);
+    tracked.due = due;
+    tracked.timer = setTimeout(() => {
+      tracked.timer = undefined;
+      void this.poll(tracked.member.id).finally(() => {
+        if (this.nodes.get(tracked.member.id) === tracked) this.schedule(tracked, this.pollMs);
+      });
+    }, due - Date.now());
+    tracked.timer.unref?.();
+  }
+
+  private poll(id: string): Promise<void> {
+    const tracked = this.nodes.get(id);
+    if (!tracked) return Promise.resolve();
+    tracked.polling ??= this.pollOnce(tracked).finally(() => {
+      tracked.polling = undefined;
+      tracked.lastPoll = Date.now();
+      this.changed();
+    });
+    return tracked.polling;
+  }
+
+  private async pollOnce(tracked: Tracked): Promise<void> {
+    const proc = this.source.processInfo(tracked.member.id);
+    if (proc && proc.state !== 'running' && proc.state !== 'starting') {
+      // Not running (or paused: it could not answer anyway): no requests, and say why.
+      tracked.reachable = false;
+      tracked.error = proc.state === 'paused' ? 'paused (SIGSTOP)' : (proc.detail ?? proc.state);
+      tracked.stopEvents?.();
+      tracked.stopEvents = undefined;
+      return;
+    }
+    try {
+      const status = await tracked.client.status();
+      tracked.status = status;
+      tracked.reachable = true;
+      tracked.error = undefined;
+      tracked.lastSeen = Date.now();
+      tracked.seenSincePid = proc?.pid;
+      if (!tracked.stopEvents) this.followEvents(tracked);
+      const tailKey = `${status.lastIndex}/${status.term}/${status.snapshotIndex}`;
+      if (tailKey !== tracked.tailKey) {
+        const from = Math.max(status.firstIndex ?? status.snapshotIndex + 1, status.lastIndex - this.tailSize + 1, 1);
+        tracked.tail = status.lastIndex >= from ? await tracked.client.log(from, this.tailSize) : [];
+        tracked.tailKey = tailKey;
+      }
+    } catch (error) {
+      tracked.reachable = false;
+      tracked.error = (error as Error).message;
+      tracked.stopEvents?.();
+      tracked.stopEvents = undefined;
+    }
+  }
+
+  private followEvents(tracked: Tracked): void {
+    tracked.stopEvents = tracked.client.events(
+      () => this.schedule(tracked, 0),
+      () => {
+        tracked.stopEvents = undefined;
+        this.schedule(tracked, 0);
+      },
+    );
+  }
+
+  private changed(): void {
+    if (this.closed || this.publishTimer) return;
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = undefined;
+      this.current = this.build();
+      const signature = JSON.stringify({ ...this.current, at: 0 });
+      if (signature !== this.lastPublished) {
+        this.lastPublished = signature;
+        this.publish(this.current);
+      }
+    }, 100);
+    this.publishTimer.unref?.();
+  }
+
+  private build(): ClusterState {
+    const tracked = [...this.nodes.values()];
+    const reachable = tracked.filter((t) => t.reachable && t.status);
+    // Membership as the most authoritative reachable node sees it: the leader, else the most advanced.
+    const reference = reachable
+      .map((t) => t.status as RaftdStatus)
+      .sort((a, b) => Number(b.role === 'leader') - Number(a.role === 'leader') || b.term - a.term || b.commitIndex - a.commitIndex)[0];
+    const members: MembershipView = reference
+      ? { voters: reference.members.voters, votersOutgoing: reference.members.votersOutgoing, learners: reference.members.learners }
+      : { voters: this.source.members().map((m) => m.id), votersOutgoing: [], learners: [] };
+    const leaderStatus = reference?.role === 'leader' ? reference : undefined;
+
+    const nodes: NodeView[] = tracked.map((t) => this.nodeView(t, members, leaderStatus));
+    const { leader, term } = this.timeline.observe(nodes, members);
+    const partitions = this.source.partitions();
+    return {
+      clusterId: this.source.clusterId,
+      name: this.source.name,
+      kind: this.source.kind,
+      at: Date.now(),
+      leader,
+      term,
+      members,
+      nodes,
+      timeline: this.timeline.list(),
+      ...(partitions.length && { partitions }),
+    };
+  }
+
+  private nodeView(t: Tracked, members: MembershipView, leader: RaftdStatus | undefined): NodeView {
+    const id = t.member.id;
+    const proc = this.source.processInfo(id);
+    const s = t.status;
+    const starting = proc?.state === 'running' && t.seenSincePid !== proc.pid;
+    return {
+      id,
+      kind: t.member.kind,
+      process: starting && !t.reachable ? 'starting' : (proc?.state ?? (t.reachable ? 'running' : 'unknown')),
+      reachable: t.reachable,
+      lastSeen: t.lastSeen,
+      ...(t.error && { error: t.error }),
+      role: t.reachable && s ? s.role : 'unknown',
+      membership: members.voters.includes(id) || members.votersOutgoing.includes(id) ? 'voter' : members.learners.includes(id) ? 'learner' : 'none',
+      term: s?.term ?? 0,
+      vote: s?.vote ?? '',
+      leader: s?.leader ?? '',
+      commitIndex: s?.commitIndex ?? 0,
+      appliedIndex: s?.appliedIndex ?? 0,
+      lastIndex: s?.lastIndex ?? 0,
+      snapshotIndex: s?.snapshotIndex ?? 0,
+      ...(leader?.progress?.[id] && { matchIndex: leader.progress[id].match }),
+      lag: leader && s ? Math.max(0, leader.lastIndex - (leader.progress?.[id]?.match ?? s.lastIndex)) : 0,
+      logTail: t.tail,
+    };
+  }
+}

@@ -1,0 +1,94 @@
+import { spawnSync } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConsoleService, type ConsoleSession } from '../../../electron/services/console-service.js';
+import type { ActivityItem } from '../../../electron/shared/api.js';
+import { tempDir } from '../helpers.js';
+
+describe('console service', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const open: ConsoleService[] = [];
+
+  const openConsole = async () => {
+    const service = await ConsoleService.open({ dataDir: dir.path, demoOnFirstRun: false });
+    open.push(service);
+    return service;
+  };
+  const session = (service: ConsoleService): ConsoleSession => service.openSession(() => undefined);
+
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+    await dir.remove();
+  });
+
+  it('refuses a second console on the same data directory, and lets one in once the first has closed', async () => {
+    const first = await openConsole();
+    await expect(ConsoleService.open({ dataDir: dir.path })).rejects.toMatchObject({
+      code: 'refused',
+      message: `the console data directory ${dir.path} is in use by another process (pid ${process.pid})`,
+    });
+    await first.close();
+    const second = await openConsole();
+    expect(second.dataDir).toBe(dir.path);
+  });
+
+  it('takes over the lock a crashed console left behind', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+    await writeFile(join(dir.path, 'console.lock'), JSON.stringify({ pid: dead, started: null }));
+    await expect(openConsole()).resolves.toBeInstanceOf(ConsoleService);
+    expect(JSON.parse(await readFile(join(dir.path, 'console.lock'), 'utf8')).pid).toBe(process.pid);
+  });
+
+  it('saves cluster definitions and finds them again after a restart', async () => {
+    const first = await openConsole();
+    const created = await session(first).invoke('clusters.create', { name: 'Three', kind: 'local', size: 3 });
+    const again = await session(first).invoke('clusters.create', { name: 'Three', kind: 'local', size: 1 });
+    expect(again).toMatchObject({ id: 'three-2' });
+    await first.close();
+
+    const second = await openConsole();
+    const list = (await session(second).invoke('clusters.list', {})) as Array<{ id: string; nodes: Array<{ peer: string; client: string }> }>;
+    expect(list.map((c) => c.id)).toEqual(['three', 'three-2']);
+    expect(list[0]).toEqual(created);
+    const ports = list.flatMap((c) => c.nodes.flatMap((n) => [n.peer, n.client]));
+    expect(new Set(ports).size).toBe(8);
+    for (const address of ports) expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it('refuses node names that do not fit the size or repeat', async () => {
+    const api = session(await openConsole());
+    await expect(api.invoke('clusters.create', { name: 'x', kind: 'local', size: 3, nodeNames: ['a', 'b'] })).rejects.toMatchObject({
+      code: 'invalid-input',
+      message: 'clusters.create: nodeNames lists 2 names for 3 nodes',
+    });
+    await expect(api.invoke('clusters.create', { name: 'x', kind: 'local', size: 2, nodeNames: ['a', 'a'] })).rejects.toMatchObject({
+      message: 'clusters.create: node name "a" is used twice',
+    });
+    expect(await api.invoke('clusters.list', {})).toEqual([]);
+  });
+
+  it('keeps a damaged definitions file aside instead of overwriting it, and says so', async () => {
+    await writeFile(join(dir.path, 'clusters.json'), '{"version": 1, "clusters": [{"id": 7}]}');
+    const service = await openConsole();
+    const activity = (await session(service).invoke('activity.list', {})) as ActivityItem[];
+    expect(activity).toHaveLength(1);
+    expect(activity[0]).toMatchObject({ action: 'load clusters', outcome: 'failed' });
+    const aside = (await readdir(dir.path)).find((f) => f.startsWith('clusters.json.damaged-'));
+    expect(aside).toBeDefined();
+    expect(activity[0].detail).toContain(aside);
+    expect(await readFile(join(dir.path, aside!), 'utf8')).toContain('"id": 7');
+  });
+
+  it('answers requests for clusters and nodes that do not exist with not-found', async () => {
+    const api = session(await openConsole());
+    await expect(api.invoke('node.start', { clusterId: 'nope', nodeId: 'n1' })).rejects.toMatchObject({ code: 'not-found', message: 'no cluster "nope"' });
+    await api.invoke('clusters.create', { name: 'c', kind: 'local', size: 1 });
+    await expect(api.invoke('node.start', { clusterId: 'c', nodeId: 'n9' })).rejects.toMatchObject({ code: 'not-found', message: 'cluster c has no node "n9"' });
+    await expect(api.invoke('embedded.clock', { clusterId: 'c', action: 'step' })).rejects.toMatchObject({ code: 'invalid-input' });
+  });
+});
