@@ -97,7 +97,8 @@ export class FileSnapshotStore implements SnapshotStore {
 async function readSnapshot(file: SnapshotFile): Promise<Snapshot> {
   const buf = await readFile(file.path);
   const fail = (offset: number, detail: string) => new CorruptionError(file.path, offset, detail);
-  if (buf.length < HEADER_BYTES || !buf.subarray(0, 4).equals(MAGIC)) throw fail(0, 'not a snapshot file');
+  if (buf.length < HEADER_BYTES) throw fail(0, `file of ${buf.length} bytes is shorter than a header`);
+  if (!buf.subarray(0, 4).equals(MAGIC)) throw fail(0, 'not a snapshot file');
   const metaLength = buf.readUInt32LE(4);
   if (metaLength > buf.length - HEADER_BYTES) throw fail(4, `metadata length ${metaLength} runs past end of file`);
   const meta = buf.subarray(HEADER_BYTES, HEADER_BYTES + metaLength);
