@@ -1,0 +1,80 @@
+// echarts options built from plain data, so the chart components only render.
+import type { EChartsCoreOption } from 'echarts/core';
+import { formatClock } from './format';
+import type { LagSample } from './lagHistory';
+import type { BuiltTimeline } from './timeline';
+import { termColor } from './termColors';
+
+export function lagChartOption(samples: readonly LagSample[], dark: boolean): EChartsCoreOption {
+  return {
+    animation: false,
+    grid: { left: 2, right: 2, top: 4, bottom: 2 },
+    xAxis: { type: 'time', show: false },
+    yAxis: { type: 'value', show: false, min: 0, minInterval: 1 },
+    tooltip: {
+      trigger: 'axis',
+      valueFormatter: (v: unknown) => `${String(v)} entries behind`,
+    },
+    series: [
+      {
+        type: 'line',
+        showSymbol: false,
+        data: samples.map((s) => [s.at, s.lag]),
+        lineStyle: { width: 1.5, color: dark ? '#f2c97d' : '#d08a12' },
+        areaStyle: { opacity: 0.2, color: dark ? '#f2c97d' : '#d08a12' },
+      },
+    ],
+  };
+}
+
+const outcomeColors = { won: '#18a058', failed: '#d03050', pending: '#f0a020' } as const;
+
+export function timelineChartOption(t: BuiltTimeline, dark: boolean): EChartsCoreOption {
+  const text = dark ? '#ddd' : '#333';
+  return {
+    animation: false,
+    textStyle: { color: text },
+    grid: { left: 48, right: 24, top: 36, bottom: 56 },
+    legend: { top: 0, textStyle: { color: text }, data: ['term', 'election won', 'election failed', 'election running'] },
+    tooltip: { trigger: 'item' },
+    dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
+    xAxis: { type: 'time', min: t.start, max: t.end, axisLabel: { formatter: (v: number) => formatClock(v).slice(0, 8) } },
+    yAxis: { type: 'value', name: 'term', minInterval: 1, min: 0 },
+    series: [
+      {
+        name: 'term',
+        type: 'line',
+        step: 'end',
+        showSymbol: false,
+        data: t.termSteps,
+        lineStyle: { width: 2 },
+        markArea: {
+          silent: false,
+          label: { show: true, position: 'insideTop', color: text, fontSize: 11 },
+          data: t.leaders.map((l) => [
+            { xAxis: l.from, name: `${l.leader} leads (term ${l.term})`, itemStyle: { color: termColor(l.term, dark).background, opacity: 0.45 } },
+            { xAxis: l.to },
+          ]),
+        },
+        markLine: {
+          symbol: 'none',
+          label: { formatter: '{b}', color: text, fontSize: 10, rotate: 0 },
+          data: t.markers.map((m) => ({
+            xAxis: m.at,
+            name: m.kind === 'membership' ? `⚙ ${m.label}` : `⚡ ${m.label}`,
+            lineStyle: { color: m.kind === 'membership' ? '#8b5cf6' : '#d03050', type: 'dashed' },
+          })),
+        },
+      },
+      ...(['won', 'failed', 'pending'] as const).map((outcome) => ({
+        name: outcome === 'won' ? 'election won' : outcome === 'failed' ? 'election failed' : 'election running',
+        type: 'scatter',
+        symbol: outcome === 'won' ? 'circle' : outcome === 'failed' ? 'triangle' : 'diamond',
+        symbolSize: 11,
+        itemStyle: { color: outcomeColors[outcome] },
+        tooltip: { formatter: (p: { name: string; value: [number, number] }) => `${formatClock(p.value[0])}<br/>${p.name}` },
+        data: t.elections.filter((e) => e.outcome === outcome).map((e) => ({ value: [e.at, e.term], name: e.label })),
+      })),
+    ],
+  };
+}

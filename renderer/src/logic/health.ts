@@ -1,0 +1,45 @@
+// Health in words and in a tag color, for clusters and single nodes.
+import type { ClusterSummary, NodeView, Role } from '../../../electron/shared/api';
+
+export type TagType = 'default' | 'success' | 'warning' | 'error' | 'info';
+
+export const clusterHealthLabel: Record<ClusterSummary['health'], string> = {
+  healthy: 'healthy',
+  degraded: 'degraded',
+  'no-quorum': 'no quorum',
+  stopped: 'stopped',
+};
+
+export const clusterHealthTag: Record<ClusterSummary['health'], TagType> = {
+  healthy: 'success',
+  degraded: 'warning',
+  'no-quorum': 'error',
+  stopped: 'default',
+};
+
+export const roleTag: Record<Role | 'unknown', TagType> = {
+  leader: 'success',
+  candidate: 'warning',
+  precandidate: 'warning',
+  follower: 'info',
+  unknown: 'default',
+};
+
+/** Entries behind the leader at which a node counts as lagging rather than keeping up. */
+export const LAG_WARNING = 100;
+
+export interface NodeHealth {
+  level: TagType;
+  text: string;
+}
+
+export function nodeHealth(node: NodeView): NodeHealth {
+  if (node.process === 'killed' || node.process === 'crashed') return { level: 'error', text: `${node.process}` };
+  if (node.process === 'stopped') return { level: 'default', text: 'stopped' };
+  if (node.process === 'paused') return { level: 'warning', text: 'paused: not ticking, not answering' };
+  if (!node.reachable) return { level: 'error', text: node.error ? `unreachable: ${node.error}` : 'unreachable' };
+  if (node.process === 'starting') return { level: 'info', text: 'starting' };
+  if (node.role === 'candidate' || node.role === 'precandidate') return { level: 'warning', text: 'campaigning for leadership' };
+  if (node.lag >= LAG_WARNING) return { level: 'warning', text: `${node.lag} entries behind the leader` };
+  return { level: 'success', text: node.lag > 0 ? `catching up (${node.lag} behind)` : 'up to date' };
+}

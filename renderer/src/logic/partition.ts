@@ -1,0 +1,22 @@
+// Turns "which side is each node on" into the groups the fault API takes, or says why it cannot.
+export type Assignment = Record<string, number>;
+
+export type PartitionPlan = { ok: true; groups: string[][] } | { ok: false; reason: string };
+
+export function partitionGroups(assignment: Assignment, nodeIds: readonly string[]): PartitionPlan {
+  const sides = new Map<number, string[]>();
+  for (const id of nodeIds) {
+    const side = assignment[id] ?? 0;
+    sides.set(side, [...(sides.get(side) ?? []), id]);
+  }
+  const groups = [...sides.entries()].sort((a, b) => a[0] - b[0]).map(([, ids]) => ids);
+  if (groups.length < 2) return { ok: false, reason: 'Put at least one node on another side to cut the network.' };
+  return { ok: true, groups };
+}
+
+/** Which side can still elect a leader: the one holding a majority of voters, if any. */
+export function majoritySide(groups: readonly string[][], voters: readonly string[]): number | undefined {
+  const need = Math.floor(voters.length / 2) + 1;
+  const index = groups.findIndex((g) => g.filter((id) => voters.includes(id)).length >= need);
+  return index === -1 ? undefined : index;
+}

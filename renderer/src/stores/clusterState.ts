@@ -1,0 +1,58 @@
+// Mirrors the backend's view of each cluster: one `cluster.state` request, then the pushed events.
+import { defineStore } from 'pinia';
+import { computed, ref, shallowRef, watch } from 'vue';
+import type { ClusterState } from '../../../electron/shared/api';
+import { readableError } from '../logic/errors';
+import { recordLag, type LagHistory } from '../logic/lagHistory';
+import { quorumStatus } from '../logic/quorum';
+import { useConnectionStore } from './connection';
+import { useNavigationStore } from './navigation';
+
+export const useClusterStateStore = defineStore('clusterState', () => {
+  const connection = useConnectionStore();
+  const navigation = useNavigationStore();
+  // States are immutable snapshots: replace them whole rather than making them deeply reactive.
+  const states = shallowRef<Record<string, ClusterState>>({});
+  const receivedAt = shallowRef<Record<string, number>>({});
+  const lag = shallowRef<Record<string, LagHistory>>({});
+  const loading = ref(false);
+  const loadError = ref<string | null>(null);
+
+  function apply(state: ClusterState) {
+    const previous = states.value[state.clusterId];
+    if (previous && previous.at > state.at) return;
+    states.value = { ...states.value, [state.clusterId]: state };
+    receivedAt.value = { ...receivedAt.value, [state.clusterId]: Date.now() };
+    lag.value = { ...lag.value, [state.clusterId]: recordLag(lag.value[state.clusterId] ?? {}, state) };
+  }
+
+  connection.on('cluster.state', apply);
+
+  async function load(clusterId: string | null) {
+    if (!clusterId) return;
+    loading.value = !states.value[clusterId];
+    try {
+      apply(await connection.invoke('cluster.state', { clusterId }));
+      loadError.value = null;
+    } catch (e) {
+      loadError.value = readableError(e);
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  function reload() {
+    return load(navigation.clusterId);
+  }
+
+  watch([() => navigation.clusterId, () => connection.generation], () => load(navigation.clusterId), { immediate: true });
+
+  const current = computed<ClusterState | undefined>(() => (navigation.clusterId ? states.value[navigation.clusterId] : undefined));
+  const currentReceivedAt = computed(() => (navigation.clusterId ? receivedAt.value[navigation.clusterId] : undefined));
+  const currentLag = computed<LagHistory>(() => (navigation.clusterId ? lag.value[navigation.clusterId] ?? {} : {}));
+  const leaderNode = computed(() => current.value?.nodes.find((n) => n.id === current.value?.leader && n.role === 'leader'));
+  const quorum = computed(() => (current.value ? quorumStatus(current.value) : undefined));
+  const isEmbedded = computed(() => current.value?.kind === 'embedded');
+
+  return { states, receivedAt, loading, loadError, current, currentReceivedAt, currentLag, leaderNode, quorum, isEmbedded, apply, load, reload };
+});

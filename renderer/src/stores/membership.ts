@@ -1,0 +1,307 @@
+// The membership wizard: one server at a time. Each stage is derived from the live cluster state, so the
+// wizard shows what actually happened (learner appeared, caught up, became a voter, config committed).
+import { defineStore } from 'pinia';
+import { computed, ref, watch } from 'vue';
+import type { LogEntryView, MembershipPlan } from '../../../electron/shared/api';
+import { readableError } from '../logic/errors';
+import { describeMajorityChange, explainOverlap, majorityOf } from '../logic/quorum';
+import { useClusterStateStore } from './clusterState';
+import { useConnectionStore } from './connection';
+import { useOperationsStore } from './operations';
+
+export type Mode = 'add' | 'remove' | 'joint';
+export type AddStage = 'plan' | 'catching-up' | 'promote' | 'promoting' | 'committed';
+export type RemoveStage = 'choose' | 'transfer' | 'plan' | 'removing' | 'removed';
+type Change = 'add' | 'promote' | 'remove';
+
+export const useMembershipStore = defineStore('membership', () => {
+  const connection = useConnectionStore();
+  const operations = useOperationsStore();
+  const clusterState = useClusterStateStore();
+
+  const mode = ref<Mode>('add');
+  const target = ref<string | null>(null);
+  const newNodeId = ref('');
+  const addOp = ref<string | null>(null);
+  const promoteOp = ref<string | null>(null);
+  const removeOp = ref<string | null>(null);
+  const jointOp = ref<string | null>(null);
+  const transferTo = ref<string | null>(null);
+  const transferring = ref(false);
+  const submitting = ref(false);
+  const jointAdd = ref<string[]>([]);
+  const jointRemove = ref<string[]>([]);
+  const plan = ref<MembershipPlan | null>(null);
+  const planFor = ref<string | null>(null);
+  const planError = ref<string | null>(null);
+  const planLoading = ref(false);
+
+  const state = computed(() => clusterState.current);
+  const members = computed(() => state.value?.members ?? { voters: [], votersOutgoing: [], learners: [] });
+  const joint = computed(() => members.value.votersOutgoing.length > 0);
+  const leader = computed(() => state.value?.nodes.find((n) => n.id === state.value?.leader));
+
+  function membershipOf(id: string | null): 'voter' | 'learner' | 'none' {
+    if (!id) return 'none';
+    if (members.value.voters.includes(id) || members.value.votersOutgoing.includes(id)) return 'voter';
+    return members.value.learners.includes(id) ? 'learner' : 'none';
+  }
+
+  const progressOf = (id: string | null) => (id ? operations.progress[id] : undefined);
+  /** An operation is running once started until its progress says done; without progress events, the state decides. */
+  const running = (id: string | null) => Boolean(id && progressOf(id) && !progressOf(id)?.done);
+  const silent = (id: string | null) => Boolean(id && !progressOf(id));
+  const failed = (id: string | null) => Boolean(id && progressOf(id)?.done && progressOf(id)?.error);
+
+  const targetMembership = computed(() => membershipOf(target.value));
+  const targetNode = computed(() => state.value?.nodes.find((n) => n.id === target.value));
+
+  /** How far the learner's log reaches toward the leader's. */
+  const catchUp = computed(() => {
+    const node = targetNode.value;
+    const lead = leader.value;
+    if (!node || !lead) return { fraction: 0, behind: undefined as number | undefined };
+    const reached = node.matchIndex ?? node.lastIndex;
+    const fraction = lead.lastIndex === 0 ? 1 : Math.min(1, reached / lead.lastIndex);
+    return { fraction, behind: Math.max(0, lead.lastIndex - reached) };
+  });
+
+  const addStage = computed<AddStage>(() => {
+    const m = targetMembership.value;
+    if (m === 'voter') return running(addOp.value) || running(promoteOp.value) || joint.value ? 'promoting' : 'committed';
+    if (m === 'learner') {
+      if (running(promoteOp.value) || silent(promoteOp.value)) return 'promoting';
+      const stillAdding = running(addOp.value) || (silent(addOp.value) && (catchUp.value.behind ?? 1) > 0);
+      return stillAdding ? 'catching-up' : 'promote';
+    }
+    return running(addOp.value) || silent(addOp.value) ? 'catching-up' : 'plan';
+  });
+
+  const removeStage = computed<RemoveStage>(() => {
+    if (!target.value) return 'choose';
+    const m = targetMembership.value;
+    if (removeOp.value && !failed(removeOp.value)) return m === 'none' && !running(removeOp.value) ? 'removed' : 'removing';
+    if (m === 'none') return 'removed';
+    return state.value?.leader === target.value ? 'transfer' : 'plan';
+  });
+
+  /** The change the current stage is about to make, which the plan describes. */
+  const pendingChange = computed<{ change: Change; nodeId?: string } | null>(() => {
+    if (mode.value === 'add') {
+      if (addStage.value === 'plan') return { change: 'add', nodeId: newNodeId.value.trim() || undefined };
+      if (addStage.value === 'promote' && target.value) return { change: 'promote', nodeId: target.value };
+    }
+    if (mode.value === 'remove' && removeStage.value === 'plan' && target.value) return { change: 'remove', nodeId: target.value };
+    return null;
+  });
+
+  async function refreshPlan() {
+    const clusterId = state.value?.clusterId;
+    const change = pendingChange.value;
+    if (!clusterId || !change) {
+      plan.value = null;
+      planFor.value = null;
+      return;
+    }
+    const key = `${clusterId}:${change.change}:${change.nodeId ?? ''}`;
+    planLoading.value = true;
+    try {
+      const result = await connection.invoke('membership.plan', { clusterId, change: change.change, nodeId: change.nodeId });
+      plan.value = result;
+      planFor.value = key;
+      planError.value = null;
+    } catch (e) {
+      plan.value = null;
+      planError.value = readableError(e);
+    } finally {
+      planLoading.value = false;
+    }
+  }
+
+  // Safety depends on who is up now, so the plan is asked again whenever that changes.
+  const planInputs = computed(() =>
+    JSON.stringify([pendingChange.value, members.value, clusterState.quorum?.up, state.value?.leader, state.value?.clusterId]),
+  );
+  watch(planInputs, refreshPlan, { immediate: true });
+
+  const majorityText = computed(() => (plan.value ? describeMajorityChange(plan.value.before.voters, plan.value.after.voters) : ''));
+
+  /** Why one server at a time is safe (or not), in numbers, for the pending change. */
+  const overlap = computed(() => {
+    const change = pendingChange.value;
+    const voters = members.value.voters;
+    if (!change) return null;
+    if (change.change === 'add')
+      return {
+        overlaps: true,
+        text: `A learner copies the log but does not vote: the majority stays ${majorityOf(voters.length)} of ${voters.length} while it catches up, so a new, empty server cannot stall commits.`,
+      };
+    const id = change.nodeId ?? '';
+    const after = change.change === 'promote' ? [...voters, id] : voters.filter((v) => v !== id);
+    return explainOverlap(voters, after);
+  });
+
+  const canProceed = computed(() => Boolean(plan.value?.safe) && !planLoading.value && !submitting.value && planFor.value !== null);
+
+  /** The configuration entry the leader has committed most recently, as proof the change took effect. */
+  const committedConfig = computed<LogEntryView | undefined>(() => {
+    const lead = leader.value;
+    if (!lead) return undefined;
+    return [...lead.logTail].reverse().find((e) => e.type === 'config' && e.index <= lead.commitIndex);
+  });
+
+  /** Members that could leave, with what they are now. */
+  const removable = computed(() => [
+    ...members.value.voters.map((id) => ({ id, membership: 'voter' as const })),
+    ...members.value.learners.map((id) => ({ id, membership: 'learner' as const })),
+  ]);
+
+  /** Voters that could take over leadership from the server being removed. */
+  const transferCandidates = computed(() =>
+    (state.value?.nodes ?? [])
+      .filter((n) => n.id !== target.value && members.value.voters.includes(n.id) && n.reachable && n.process === 'running')
+      .map((n) => n.id),
+  );
+
+  function setMode(next: Mode) {
+    mode.value = next;
+    reset();
+  }
+
+  function reset() {
+    target.value = null;
+    addOp.value = promoteOp.value = removeOp.value = jointOp.value = null;
+    transferTo.value = null;
+    jointAdd.value = [];
+    jointRemove.value = [];
+    newNodeId.value = '';
+  }
+
+  async function addLearner() {
+    const clusterId = state.value?.clusterId;
+    if (!clusterId || !canProceed.value) return;
+    submitting.value = true;
+    const nodeId = newNodeId.value.trim() || undefined;
+    const outcome = await operations.run('Add learner', () => connection.invoke('membership.addNode', { clusterId, nodeId }));
+    submitting.value = false;
+    if (!outcome.ok) return;
+    target.value = outcome.value.nodeId;
+    addOp.value = outcome.value.operationId;
+  }
+
+  /** Continue with an existing learner (for instance one whose earlier promotion was interrupted). */
+  function chooseLearner(id: string) {
+    mode.value = 'add';
+    reset();
+    target.value = id;
+  }
+
+  async function promote() {
+    const clusterId = state.value?.clusterId;
+    const nodeId = target.value;
+    if (!clusterId || !nodeId || !canProceed.value) return;
+    submitting.value = true;
+    const outcome = await operations.run(`Promote ${nodeId}`, () => connection.invoke('membership.promote', { clusterId, nodeId }));
+    submitting.value = false;
+    if (outcome.ok) promoteOp.value = outcome.value.operationId;
+  }
+
+  function chooseRemoval(id: string) {
+    mode.value = 'remove';
+    reset();
+    target.value = id;
+    const others = (state.value?.nodes ?? [])
+      .filter((n) => n.id !== id && members.value.voters.includes(n.id) && n.reachable && n.process === 'running')
+      .sort((a, b) => (b.matchIndex ?? b.lastIndex) - (a.matchIndex ?? a.lastIndex));
+    transferTo.value = others[0]?.id ?? null;
+  }
+
+  async function transferLeadership() {
+    const clusterId = state.value?.clusterId;
+    const to = transferTo.value;
+    if (!clusterId || !to) return;
+    transferring.value = true;
+    await operations.run(`Transfer leadership to ${to}`, () => connection.invoke('membership.transferLeader', { clusterId, to }));
+    transferring.value = false;
+  }
+
+  async function remove() {
+    const clusterId = state.value?.clusterId;
+    const nodeId = target.value;
+    if (!clusterId || !nodeId || !canProceed.value) return;
+    submitting.value = true;
+    const outcome = await operations.run(`Remove ${nodeId}`, () => connection.invoke('membership.removeNode', { clusterId, nodeId }));
+    submitting.value = false;
+    if (outcome.ok) removeOp.value = outcome.value.operationId;
+  }
+
+  /** Joint consensus: C_old → C_old,new → C_new, with any number of servers at once. */
+  const jointPreview = computed(() => {
+    const cOld = members.value.voters;
+    const cNew = [...cOld.filter((v) => !jointRemove.value.includes(v)), ...jointAdd.value.filter((v) => !cOld.includes(v))];
+    return { cOld, cNew, direct: explainOverlap(cOld, cNew), majorityOld: majorityOf(cOld.length), majorityNew: majorityOf(cNew.length) };
+  });
+
+  const jointProblem = computed(() => {
+    if (jointAdd.value.length === 0 && jointRemove.value.length === 0) return 'Choose servers to add or remove.';
+    if (jointPreview.value.cNew.length === 0) return 'The new configuration needs at least one voter.';
+    if (joint.value) return 'A joint configuration is already in progress; wait for it to finish.';
+    return null;
+  });
+
+  async function startJoint() {
+    const clusterId = state.value?.clusterId;
+    if (!clusterId || jointProblem.value) return;
+    submitting.value = true;
+    const outcome = await operations.run('Joint consensus change', () =>
+      connection.invoke('membership.joint', { clusterId, addVoters: jointAdd.value, removeVoters: jointRemove.value }),
+    );
+    submitting.value = false;
+    if (outcome.ok) jointOp.value = outcome.value.operationId;
+  }
+
+  const operation = computed(() => progressOf(addOp.value) ?? progressOf(promoteOp.value) ?? progressOf(removeOp.value) ?? progressOf(jointOp.value));
+  const operationFailed = computed(() => failed(addOp.value) || failed(promoteOp.value) || failed(removeOp.value) || failed(jointOp.value));
+
+  return {
+    mode,
+    target,
+    newNodeId,
+    transferTo,
+    transferring,
+    submitting,
+    jointAdd,
+    jointRemove,
+    plan,
+    planError,
+    planLoading,
+    members,
+    joint,
+    leader,
+    targetMembership,
+    catchUp,
+    addStage,
+    removeStage,
+    pendingChange,
+    majorityText,
+    overlap,
+    canProceed,
+    committedConfig,
+    jointPreview,
+    jointProblem,
+    removable,
+    transferCandidates,
+    operation,
+    operationFailed,
+    setMode,
+    reset,
+    refreshPlan,
+    addLearner,
+    chooseLearner,
+    promote,
+    chooseRemoval,
+    transferLeadership,
+    remove,
+    startJoint,
+  };
+});

@@ -1,0 +1,36 @@
+// Term and leadership history of the current cluster, kept across pushes so nothing scrolls away.
+import { defineStore } from 'pinia';
+import { computed, shallowRef, watch } from 'vue';
+import type { TimelineEvent } from '../../../electron/shared/api';
+import { buildTimeline, mergeEvents } from '../logic/timeline';
+import { useClusterStateStore } from './clusterState';
+
+export const useTimelineStore = defineStore('timeline', () => {
+  const clusterState = useClusterStateStore();
+  const history = shallowRef<Record<string, TimelineEvent[]>>({});
+
+  watch(
+    () => clusterState.current,
+    (state) => {
+      if (!state) return;
+      const kept = history.value[state.clusterId] ?? [];
+      const merged = mergeEvents(kept, state.timeline);
+      if (merged.length !== kept.length) history.value = { ...history.value, [state.clusterId]: merged };
+    },
+    { immediate: true },
+  );
+
+  const events = computed(() => {
+    const id = clusterState.current?.clusterId;
+    return id ? history.value[id] ?? [] : [];
+  });
+
+  const built = computed(() => buildTimeline(events.value, clusterState.current?.at ?? Date.now()));
+
+  /** Newest first, for the list beside the chart. */
+  const recent = computed(() => [...events.value].reverse().slice(0, 200));
+
+  const electionCount = computed(() => built.value.elections.length);
+
+  return { events, built, recent, electionCount };
+});
