@@ -136,7 +136,7 @@ export class Raft {
     this.log = new RaftLog(config.storage, this.maxMsgSize);
     this.tracker = new ProgressTracker(resolved.maxInflightMsgs);
     const { hardState, confState } = config.storage.initialState();
-    this.tracker.setConfig(confState, this.log.lastIndex() + 1);
+    this.tracker.setConfig(confState, this.log.lastIndex());
     this.loadHardState(hardState);
     if (config.applied) this.log.appliedTo(config.applied);
     this.becomeFollower(this.term, NONE);
@@ -684,7 +684,7 @@ export class Raft {
     }
     this.logger.info(`${this.id} restoring snapshot at ${term}/${index}`);
     this.log.restore(s);
-    this.tracker.setConfig(confState, this.log.lastIndex() + 1);
+    this.tracker.setConfig(confState, this.log.lastIndex());
     return true;
   }
 
@@ -895,7 +895,7 @@ export class Raft {
       this.logger.warn(`${this.id} skipped a committed configuration change: ${err.message}`);
       return this.tracker.config;
     }
-    this.tracker.setConfig(next, this.log.lastIndex() + 1);
+    this.tracker.setConfig(next, this.log.lastIndex());
     const self = this.tracker.progress(this.id);
     if (this.role === 'leader' && (!self || self.isLearner)) {
       // Removed (or demoted): tell the others what is committed, then stop leading; they elect a successor.

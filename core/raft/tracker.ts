@@ -22,8 +22,8 @@ export class ProgressTracker {
     return this.conf;
   }
 
-  /** Adopt a configuration: newcomers get a fresh Progress starting at `next`, departed members are dropped. */
-  setConfig(cs: ConfState, next: number): void {
+  /** Adopt a configuration: newcomers get a fresh Progress, departed members are dropped. */
+  setConfig(cs: ConfState, lastIndex: number): void {
     this.conf = cs;
     const members = new Set(confStateMembers(cs));
     for (const id of [...this.progressById.keys()]) {
@@ -32,7 +32,8 @@ export class ProgressTracker {
     for (const id of members) {
       let pr = this.progressById.get(id);
       if (!pr) {
-        pr = new Progress(next, this.maxInflight);
+        // Probing with the last entry sends a non-empty App right away (an empty one would wait for a heartbeat).
+        pr = new Progress(Math.max(lastIndex, 1), this.maxInflight);
         // Count a newcomer as active so that CheckQuorum does not depose the leader before it answers.
         pr.recentActive = true;
         this.progressById.set(id, pr);
