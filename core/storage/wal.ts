@@ -204,12 +204,10 @@ export class FileLogStore implements LogStore {
       }
       batch = this.takeBatch();
     }
-    const parts = frameParts(RecordType.Batch, batch.map((p) => p.encoded));
-    const bytes = parts.reduce((n, part) => n + part.length, 0);
     const { handle, path, end } = this.active;
+    let bytes: number;
     try {
-      const { bytesWritten } = await handle.writev(parts, end);
-      if (bytesWritten !== bytes) throw new Error(`short write: ${bytesWritten} of ${bytes} bytes`);
+      bytes = await writeFully(handle, frameParts(RecordType.Batch, batch.map((p) => p.encoded)), end);
       await this.sync(handle);
     } catch (error) {
       this.failure = new Error(`write-ahead log ${path} failed at offset ${end}: ${(error as Error).message}`, { cause: error });
@@ -302,7 +300,7 @@ export class FileLogStore implements LogStore {
         if (prepared) await discard(prepared);
         prepared = await this.prepareFile(size);
       }
-      await prepared.handle.writev(frameParts(RecordType.SegmentHeader, [header]), 0);
+      await writeFully(prepared.handle, frameParts(RecordType.SegmentHeader, [header]), 0);
       await this.sync(prepared.handle);
       await rename(prepared.path, path);
     } catch (error) {
@@ -367,8 +365,16 @@ let zeros: Buffer | undefined;
 async function zeroFill(handle: FileHandle, from: number, to: number): Promise<void> {
   zeros ??= Buffer.alloc(1 << 20);
   for (let pos = from; pos < to; pos += zeros.length) {
-    await handle.write(zeros, 0, Math.min(zeros.length, to - pos), pos);
+    await writeFully(handle, [zeros.subarray(0, Math.min(zeros.length, to - pos))], pos);
   }
+}
+
+/** libuv reports a write that stopped early (e.g. disk full midway) as a short count, not an error. */
+async function writeFully(handle: FileHandle, parts: Buffer[], position: number): Promise<number> {
+  const bytes = parts.reduce((n, part) => n + part.length, 0);
+  const { bytesWritten } = await handle.writev(parts, position);
+  if (bytesWritten !== bytes) throw new Error(`short write at offset ${position}: ${bytesWritten} of ${bytes} bytes (disk full?)`);
+  return bytes;
 }
 
 /** Best effort: the file is only a leftover, removed again at the next open. */
