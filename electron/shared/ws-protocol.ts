@@ -1,7 +1,7 @@
 // Message framing shared by both transports. IPC and WebSocket carry the same envelopes, so the
 // renderer sees identical results and errors whichever one it uses. No runtime imports of zod here:
 // the sandboxed preload bundles this file and may only require 'electron'.
-import type { ApiErrorShape, ConsoleApi, EventName, Events, Method, Params, Results } from './api.js';
+import type { ApiErrorShape, EventName } from './api.js';
 
 export interface RpcRequest {
   id: number;
@@ -17,6 +17,9 @@ export interface RpcEvent {
 }
 
 export type ServerMessage = RpcResponse | RpcEvent;
+
+/** Electron IPC answers the same way, without an id (ipcRenderer.invoke pairs calls itself). */
+export type IpcResponse = { result: unknown } | { error: ApiErrorShape };
 
 /** Web mode: the WebSocket endpoint and the query parameter carrying the session token. */
 export const WS_PATH = '/api';
@@ -62,58 +65,4 @@ export function parseRpcRequest(text: string): RpcRequest {
 
 export function isRpcEvent(message: ServerMessage): message is RpcEvent {
   return 'event' in message;
-}
-
-/** The minimal WebSocket surface shared by the browser's WebSocket and the ws package. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: 'close', listener: () => void): void;
-}
-
-/** Client side of web mode: a ConsoleApi over an open WebSocket. Calls fail readably once it closes. */
-export function createWsConsoleApi(socket: WebSocketLike): ConsoleApi & { close(): void } {
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  const listeners = new Map<string, Set<(payload: unknown) => void>>();
-  let closed = false;
-
-  socket.addEventListener('message', (event) => {
-    const message = JSON.parse(String(event.data)) as ServerMessage;
-    if (isRpcEvent(message)) {
-      for (const listener of listeners.get(message.event) ?? []) listener(message.payload);
-      return;
-    }
-    const call = pending.get(message.id);
-    if (!call) return;
-    pending.delete(message.id);
-    if ('error' in message) call.reject(errorFromShape(message.error));
-    else call.resolve(message.result);
-  });
-  socket.addEventListener('close', () => {
-    closed = true;
-    for (const call of pending.values()) call.reject(errorFromShape({ code: 'unavailable', message: 'connection to the console closed' }));
-    pending.clear();
-  });
-
-  return {
-    invoke<M extends Method>(method: M, params: Params<M>): Promise<Results[M]> {
-      if (closed) return Promise.reject(errorFromShape({ code: 'unavailable', message: 'connection to the console closed' }));
-      const id = nextId++;
-      return new Promise<Results[M]>((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-        socket.send(JSON.stringify({ id, method, params } satisfies RpcRequest));
-      });
-    },
-    on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      const wrapped = listener as (payload: unknown) => void;
-      set.add(wrapped);
-      return () => set.delete(wrapped);
-    },
-    close: () => socket.close(),
-  };
 }

@@ -5,10 +5,11 @@ import { timingSafeEqual, randomBytes, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConsoleService } from '../services/console-service.js';
+import { contentSecurityPolicy, contentTypeOf, fileInside } from './static-content.js';
 import { parseRpcRequest, toErrorShape, TOKEN_PARAM, WS_PATH, type RpcResponse } from '../shared/ws-protocol.js';
 
 export interface WebServerOptions {
@@ -27,36 +28,6 @@ export interface WebServer {
   port: number;
   token: string;
   close(): Promise<void>;
-}
-
-const contentTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.ttf': 'font/ttf',
-};
-
-/** The renderer's policy in both modes: own scripts only, inline styles for the UI kit's CSS-in-JS. */
-export function contentSecurityPolicy(connect: string[] = []): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    `connect-src 'self'${connect.map((c) => ` ${c}`).join('')}`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-    "form-action 'none'",
-  ].join('; ');
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -136,9 +107,8 @@ function serveSocket(service: ConsoleService, ws: WebSocket): void {
 async function serveStatic(root: string | undefined, req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'method not allowed');
   if (!root) return plain(res, 404, 'the renderer is not built; run `npm run build`');
-  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://console').pathname);
-  const file = normalize(join(root, path));
-  if (file !== root && !file.startsWith(root.endsWith(sep) ? root : root + sep)) return plain(res, 403, 'forbidden');
+  const file = fileInside(root, new URL(req.url ?? '/', 'http://console').pathname);
+  if (!file) return plain(res, 403, 'forbidden');
   let target = file;
   const info = await stat(target).catch(() => null);
   // Client-side routes fall back to the app shell.
@@ -146,7 +116,7 @@ async function serveStatic(root: string | undefined, req: IncomingMessage, res: 
   const shell = await stat(target).catch(() => null);
   if (!shell) return plain(res, 404, 'the renderer is not built; run `npm run build`');
   res.writeHead(200, {
-    'Content-Type': contentTypes[extname(target)] ?? 'application/octet-stream',
+    'Content-Type': contentTypeOf(target),
     'Content-Length': shell.size,
     'Content-Security-Policy': contentSecurityPolicy([`ws://127.0.0.1:${port}`, `ws://localhost:${port}`]),
     'X-Content-Type-Options': 'nosniff',

@@ -3,16 +3,44 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { createWsConsoleApi, type WebSocketLike } from '../../electron/shared/ws-protocol.js';
+import type { ConsoleApi, EventName, Events, Method, Params, Results } from '../../electron/shared/api.js';
+import { errorFromShape, isRpcEvent, type ServerMessage } from '../../electron/shared/ws-protocol.js';
 
 export async function tempDir(prefix = 'raft-console-'): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export async function connectApi(url: string): Promise<ReturnType<typeof createWsConsoleApi>> {
+/** A bare client of the web-mode protocol, to test the server on its own terms. */
+export async function connectApi(url: string): Promise<ConsoleApi & { close(): void }> {
   const socket = await openSocket(url);
-  return createWsConsoleApi(socket as unknown as WebSocketLike);
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data)) as ServerMessage;
+    if (isRpcEvent(message)) return listeners.get(message.event)?.forEach((l) => l(message.payload));
+    const call = pending.get(message.id);
+    pending.delete(message.id);
+    if ('error' in message) call?.reject(errorFromShape(message.error));
+    else call?.resolve(message.result);
+  });
+  return {
+    invoke<M extends Method>(method: M, params: Params<M>): Promise<Results[M]> {
+      const id = nextId++;
+      return new Promise<Results[M]>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+        socket.send(JSON.stringify({ id, method, params }));
+      });
+    },
+    on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
+      const set = listeners.get(event) ?? new Set();
+      listeners.set(event, set);
+      set.add(listener as (payload: unknown) => void);
+      return () => set.delete(listener as (payload: unknown) => void);
+    },
+    close: () => socket.close(),
+  };
 }
 
 export function openSocket(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
