@@ -118,12 +118,9 @@ export class RaftLog {
 
   /** Term of entry i, or 0 when it is compacted or not there. */
   termOrZero(i: number): number {
-    try {
-      return this.term(i);
-    } catch (err) {
-      if (err instanceof CompactedError || err instanceof UnavailableError) return 0;
-      throw err;
-    }
+    // Checked without throwing: this runs for every message, and building an Error costs a stack trace.
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return 0;
+    return this.unstable.term(i) ?? this.storage.term(i);
   }
 
   lastTerm(): number {
@@ -131,12 +128,8 @@ export class RaftLog {
   }
 
   matchTerm(i: number, term: number): boolean {
-    try {
-      return this.term(i) === term;
-    } catch (err) {
-      if (err instanceof CompactedError || err instanceof UnavailableError) return false;
-      throw err;
-    }
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return false;
+    return this.termOrZero(i) === term;
   }
 
   /** Election restriction: a candidate whose last entry is (index, term) is at least as up to date as us. */

@@ -266,6 +266,9 @@ export class ClusterSim {
       if (read && read.node === n.id && read.readIndex === null) read.readIndex = rs.index;
     }
     n.raw!.advance(rd);
+    // As a driver must (etcd's ReportSnapshot): once a snapshot is handed to the network, say so,
+    // or the leader waits in snapshot state forever when the snapshot or its answer is lost.
+    for (const m of rd.messages) if (m.type === 'Snap') n.raw!.reportSnapshot(m.to, true);
     this.serveReads(n);
   }
 

@@ -36,7 +36,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 const schedule = fc.record({
   seed: fc.integer({ min: 1, max: 0x7fffffff }),
   dropRate: fc.constantFrom(0, 0.05, 0.2),
-  actions: fc.array(action, { minLength: 5, maxLength: Number(process.env.SIM_MAX_ACTIONS ?? 150) }),
+  actions: fc.array(action, { minLength: 10, maxLength: Number(process.env.SIM_MAX_ACTIONS ?? 150), size: 'max' }),
 });
 
 function runSchedule(s: { seed: number; dropRate: number; actions: Action[] }): ClusterSim {
