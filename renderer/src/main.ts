@@ -4,7 +4,6 @@ import App from './App.vue';
 import { createConnection } from './api/client';
 import { useConnectionStore } from './stores/connection';
 import { useNavigationStore } from './stores/navigation';
-import './charts';
 
 const pinia = createPinia();
 const app = createApp(App).use(pinia);

@@ -24,7 +24,8 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
   const clusterState = useClusterStateStore();
   const pages = shallowRef(new Map<PageKey, Page>());
   const inflight = new Set<PageKey>();
-  const visible = ref<{ from: number; to: number }>({ from: 1, to: 1 });
+  /** Rows on screen, as the grid reports them; nothing is fetched before it does. */
+  const visible = ref<{ from: number; to: number } | null>(null);
   const loadError = ref<string | null>(null);
   const selected = ref<{ nodeId: string; index: number } | null>(null);
   const detail = ref<LogEntryDetail | null>(null);
@@ -64,17 +65,17 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
     return index - (bounds.value?.first ?? 1);
   }
 
-  function needsFetch(node: NodeView, page: number): boolean {
-    const start = Math.max(pageStart(page), node.snapshotIndex + 1);
-    const end = Math.min(pageStart(page) + PAGE_SIZE - 1, node.lastIndex);
-    if (start > end) return false;
-    const cached = pages.value.get(`${node.id}#${page}`);
+  /** Whether the on-screen part [from, to] of a page holds indices that neither the tail nor a fresh cache covers. */
+  function needsFetch(node: NodeView, page: number, from: number, to: number): boolean {
+    const start = Math.max(pageStart(page), node.snapshotIndex + 1, from);
+    const end = Math.min(pageStart(page) + PAGE_SIZE - 1, node.lastIndex, to);
     const tailFirst = node.logTail.length ? node.logTail[0].index : Infinity;
-    // What the pushed tail does not cover.
     const uncoveredEnd = Math.min(end, tailFirst - 1);
-    if (!cached) return uncoveredEnd >= start;
+    if (uncoveredEnd < start) return false;
+    const cached = pages.value.get(`${node.id}#${page}`);
+    if (!cached) return true;
     const moved = cached.lastIndex !== node.lastIndex || cached.term !== node.term;
-    return moved && uncoveredEnd > cached.stableUpTo && uncoveredEnd >= start;
+    return moved && uncoveredEnd > cached.stableUpTo;
   }
 
   async function fetchPage(node: NodeView, page: number) {
@@ -98,11 +99,11 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
   }
 
   function ensureVisible() {
-    if (!bounds.value) return;
+    if (!bounds.value || !visible.value) return;
     const from = indexOfRow(visible.value.from);
     const to = Math.min(indexOfRow(visible.value.to), bounds.value.last);
     const wanted = pagesFor(from, to);
-    for (const node of nodes.value) for (const page of wanted) if (needsFetch(node, page)) void fetchPage(node, page);
+    for (const node of nodes.value) for (const page of wanted) if (needsFetch(node, page, from, to)) void fetchPage(node, page);
   }
 
   /** The view reports which rows are on screen (0-based, inclusive). */
@@ -122,6 +123,7 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
       }
       ensureVisible();
     },
+    { immediate: true },
   );
 
   async function select(nodeId: string, index: number) {

@@ -1,0 +1,66 @@
+// @vitest-environment happy-dom
+import { mount } from '@vue/test-utils';
+import { describe, expect, it } from 'vitest';
+import NodeCard from '../../../renderer/src/components/NodeCard.vue';
+import TopologyDiagram from '../../../renderer/src/components/TopologyDiagram.vue';
+import { makeNode } from '../fakeApi';
+
+describe('NodeCard', () => {
+  it('shows role, membership, indexes and lag', () => {
+    const node = makeNode({ id: 'n2', role: 'follower', membership: 'learner', term: 5, commitIndex: 40, appliedIndex: 39, lastIndex: 41, snapshotIndex: 10, lag: 7 });
+    const w = mount(NodeCard, { props: { node, isLeader: false, lagHistory: [], dark: false, now: 2000 } });
+    expect(w.find('[data-testid="node-role-n2"]').text()).toBe('follower');
+    expect(w.find('[data-testid="node-membership-n2"]').text()).toBe('learner');
+    expect(w.find('[data-testid="node-commit-n2"]').text()).toBe('40');
+    expect(w.find('[data-testid="node-snapshot-n2"]').text()).toBe('10');
+    expect(w.find('[data-testid="node-lag-n2"]').text()).toBe('7 behind');
+    expect(w.find('[data-testid="node-health-n2"]').text()).toBe('catching up (7 behind)');
+  });
+
+  it('says when values are only the last known ones', () => {
+    const node = makeNode({ id: 'n3', reachable: false, lastSeen: 1000, error: 'connection refused' });
+    const w = mount(NodeCard, { props: { node, isLeader: false, lagHistory: [], dark: true, now: 31_000 } });
+    expect(w.text()).toContain('last seen 30 s ago');
+    expect(w.find('[data-testid="node-health-n3"]').text()).toBe('unreachable: connection refused');
+  });
+});
+
+describe('TopologyDiagram', () => {
+  const nodes = [
+    makeNode({ id: 'n1', role: 'leader', electionElapsed: 0, electionTimeout: 10 }),
+    makeNode({ id: 'n2', electionElapsed: 5, electionTimeout: 10 }),
+    makeNode({ id: 'n3', process: 'killed', electionElapsed: 2, electionTimeout: 10 }),
+  ];
+
+  it('marks the leader, runs down follower timers and moves messages', async () => {
+    const w = mount(TopologyDiagram, {
+      props: {
+        nodes,
+        leader: 'n1',
+        messages: [{ id: 9, from: 'n1', to: 'n2', type: 'MsgHeartbeat', sentAt: 0, deliverAt: 100, summary: 'commit 3' }],
+        partitions: undefined,
+        now: 50,
+        showTimers: true,
+      },
+    });
+    expect(w.find('[data-testid="topology-node-n1"]').text()).toContain('★ leader');
+    expect(w.find('[data-testid="election-timer-n1"]').exists()).toBe(false);
+    expect(w.find('[data-testid="election-timer-n3"]').exists()).toBe(false);
+    const ring = w.find('[data-testid="election-timer-n2"]');
+    const [left, total] = ring.attributes('stroke-dasharray')!.split(' ').map(Number);
+    expect(left / total).toBeCloseTo(0.5);
+    const message = w.find('[data-testid="message-9"]');
+    const before = Number(message.attributes('cx'));
+    await w.setProps({ now: 90 });
+    expect(Number(w.find('[data-testid="message-9"]').attributes('cx'))).not.toBe(before);
+    await message.trigger('click');
+    expect(w.emitted('dropMessage')).toEqual([[9]]);
+  });
+
+  it('draws links a partition cuts', () => {
+    const w = mount(TopologyDiagram, { props: { nodes, leader: 'n1', messages: [], partitions: [['n1'], ['n2', 'n3']], now: 0, showTimers: false } });
+    expect(w.find('[data-testid="link-cut-n1-n2"]').exists()).toBe(true);
+    expect(w.find('[data-testid="link-cut-n2-n3"]').exists()).toBe(false);
+    expect(w.find('[data-testid="election-timer-n2"]').exists()).toBe(false);
+  });
+});

@@ -1,0 +1,60 @@
+// @vitest-environment happy-dom
+import { mount } from '@vue/test-utils';
+import { describe, expect, it } from 'vitest';
+import type { LogEntryView } from '../../../electron/shared/api';
+import LogGrid from '../../../renderer/src/components/LogGrid.vue';
+import { buildRow, type NodeLogMeta } from '../../../renderer/src/logic/logAlignment';
+
+const ROWS = 100_000;
+const nodes: NodeLogMeta[] = [
+  { id: 'n1', lastIndex: ROWS, commitIndex: ROWS - 1, appliedIndex: ROWS - 1, snapshotIndex: 0 },
+  { id: 'n2', lastIndex: ROWS, commitIndex: ROWS - 1, appliedIndex: ROWS - 1, snapshotIndex: 0 },
+];
+const lookup = (nodeId: string, index: number): LogEntryView => ({
+  index,
+  term: nodeId === 'n2' && index === 3 ? 1 : 2,
+  type: index === 1 ? 'noop' : 'normal',
+  summary: `put k${index}`,
+});
+
+function mountGrid() {
+  return mount(LogGrid, {
+    props: {
+      nodeIds: ['n1', 'n2'],
+      leader: 'n1',
+      rowCount: ROWS,
+      row: (i: number) => buildRow(i + 1, nodes, lookup, 'n1'),
+      indexOfRow: (i: number) => i + 1,
+      dark: false,
+      selected: null,
+      jump: null,
+    },
+  });
+}
+
+describe('LogGrid', () => {
+  it('renders only a window of 100,000 rows, aligned by index across nodes', () => {
+    const w = mountGrid();
+    const rows = w.findAll('[data-testid^="log-row-"]');
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.length).toBeLessThan(200);
+    expect(w.find('[data-testid="log-cell-n1-2"]').attributes('data-term')).toBe('2');
+    expect(w.find('[data-testid="log-cell-n1-1"]').text()).toContain('no-op');
+    expect(w.find('[data-testid="log-head-n1"]').text()).toBe('n1 ★');
+  });
+
+  it('highlights the follower entry that conflicts with the leader', () => {
+    const w = mountGrid();
+    expect(w.find('[data-testid="log-cell-n2-3"]').attributes('data-conflict')).toBe('true');
+    expect(w.find('[data-testid="log-cell-n1-3"]').attributes('data-conflict')).toBeUndefined();
+  });
+
+  it('reports visible rows and emits the clicked entry', async () => {
+    const w = mountGrid();
+    const [from, to] = w.emitted('visibleRows')![0] as [number, number];
+    expect(from).toBe(0);
+    expect(to).toBeGreaterThan(10);
+    await w.find('[data-testid="log-cell-n2-3"]').trigger('click');
+    expect(w.emitted('select')).toEqual([['n2', 3]]);
+  });
+});

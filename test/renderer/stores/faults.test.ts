@@ -1,0 +1,69 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { availableActions, useFaultsStore } from '../../../renderer/src/stores/faults';
+import { useClusterStateStore } from '../../../renderer/src/stores/clusterState';
+import { useNavigationStore } from '../../../renderer/src/stores/navigation';
+import { apiWithCluster, flush, makeNode, makeState, setupStores, type FakeApi } from '../fakeApi';
+
+describe('faults store', () => {
+  let api: FakeApi;
+  beforeEach(async () => {
+    api = apiWithCluster()
+      .handle('node.kill', () => undefined)
+      .handle('node.pause', () => undefined)
+      .handle('fault.partition', () => undefined)
+      .handle('fault.heal', () => undefined)
+      .handle('node.forceNewCluster', () => undefined);
+    setupStores(api);
+    useNavigationStore().go('faults', 'demo');
+    useClusterStateStore();
+    await flush();
+  });
+
+  it('offers the actions that fit the process state', () => {
+    expect(availableActions({ process: 'running' })).toEqual(['kill', 'pause', 'restart', 'stop']);
+    expect(availableActions({ process: 'paused' })).toEqual(['resume', 'kill']);
+    expect(availableActions({ process: 'killed' })).toEqual(['start']);
+  });
+
+  it('kills a node, and the leader on request', async () => {
+    const faults = useFaultsStore();
+    await faults.act('pause', 'n2');
+    await faults.killLeader();
+    expect(api.calls.filter((c) => c.method.startsWith('node.'))).toEqual([
+      { method: 'node.pause', params: { clusterId: 'demo', nodeId: 'n2' } },
+      { method: 'node.kill', params: { clusterId: 'demo', nodeId: 'n1' } },
+    ]);
+  });
+
+  it('partitions by chosen sides and tells which side keeps the majority', async () => {
+    const faults = useFaultsStore();
+    expect(faults.plan.ok).toBe(false);
+    faults.setSide('n1', 1);
+    expect(faults.plan).toEqual({ ok: true, groups: [['n2', 'n3'], ['n1']] });
+    expect(faults.survivingSide).toBe(0);
+    await faults.applyPartition();
+    expect(api.callsOf('fault.partition')).toEqual([{ clusterId: 'demo', groups: [['n2', 'n3'], ['n1']] }]);
+    await faults.heal();
+    expect(api.callsOf('fault.heal')).toHaveLength(1);
+    expect(faults.assignment).toEqual({});
+  });
+
+  it('guards recovery from a lost majority behind typing the node name', async () => {
+    const faults = useFaultsStore();
+    expect(faults.recoveryCandidates).toEqual([]);
+    useClusterStateStore().apply(
+      makeState({
+        at: 2000,
+        leader: '',
+        nodes: [makeNode({ id: 'n1', process: 'killed' }), makeNode({ id: 'n2', process: 'crashed' }), makeNode({ id: 'n3', lastIndex: 9 })],
+      }),
+    );
+    expect(faults.quorum?.lostForGood).toBe(true);
+    expect(faults.recoveryCandidates.map((n) => n.id)).toEqual(['n3']);
+    await faults.recoverFrom('n3');
+    expect(api.callsOf('node.forceNewCluster')).toEqual([]);
+    faults.recoveryConfirm = 'n3';
+    await faults.recoverFrom('n3');
+    expect(api.callsOf('node.forceNewCluster')).toEqual([{ clusterId: 'demo', nodeId: 'n3' }]);
+  });
+});

@@ -1,0 +1,58 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useNoticesStore } from '../../../renderer/src/stores/notices';
+import { SLOW_AFTER_MS, useOperationsStore } from '../../../renderer/src/stores/operations';
+import { FakeApi, setupStores } from '../fakeApi';
+
+describe('operations store', () => {
+  let api: FakeApi;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    api = new FakeApi();
+    setupStores(api);
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('lists a request in the progress panel once it runs past a second', async () => {
+    const ops = useOperationsStore();
+    let finish!: () => void;
+    const running = ops.run('Create cluster', () => new Promise<void>((r) => (finish = r)));
+    expect(ops.visible.tasks).toEqual([]);
+    vi.advanceTimersByTime(SLOW_AFTER_MS);
+    expect(ops.visible.tasks.map((t) => t.title)).toEqual(['Create cluster']);
+    finish();
+    await running;
+    expect(ops.tasks).toEqual([]);
+  });
+
+  it('returns failures as readable messages and notices, unless quiet', async () => {
+    const ops = useOperationsStore();
+    const notices = useNoticesStore();
+    const boom = () => Promise.reject(new Error('no leader\n    at x (y.js:1:1)'));
+    expect(await ops.run('Kill n1', boom)).toEqual({ ok: false, error: 'no leader' });
+    expect(notices.items.map((n) => n.text)).toEqual(['Kill n1 failed: no leader']);
+    await ops.run('KV put', boom, { quiet: true });
+    expect(notices.items).toHaveLength(1);
+  });
+
+  it('tracks backend operation progress and reports its failure', () => {
+    const ops = useOperationsStore();
+    api.emit('operation.progress', { operationId: 'op1', clusterId: 'c', title: 'Add n4', step: 'catching up', fraction: 0.5, done: false });
+    expect(ops.visible.operations.map((o) => o.step)).toEqual(['catching up']);
+    api.emit('operation.progress', { operationId: 'op1', clusterId: 'c', title: 'Add n4', step: 'failed', fraction: null, done: true, error: 'leader changed' });
+    expect(ops.visible.operations).toEqual([]);
+    expect(useNoticesStore().items[0].text).toBe('Add n4: leader changed');
+  });
+});
+
+describe('notices', () => {
+  it('fades confirmations but keeps errors', () => {
+    vi.useFakeTimers();
+    setupStores(new FakeApi());
+    const notices = useNoticesStore();
+    notices.success('done');
+    notices.error('Kill n1 failed', new Error('nope'));
+    vi.runAllTimers();
+    expect(notices.items.map((n) => n.text)).toEqual(['Kill n1 failed: nope']);
+    vi.useRealTimers();
+  });
+});
