@@ -1,0 +1,558 @@
+// Drives the pure consensus module: ticks it with a clock, feeds it messages from a transport,
+// persists each Ready durably before acknowledging anything, sends, applies, and advances.
+// The same driver runs embedded nodes (memory stores, MemoryNetwork, ManualClock) and raftd
+// (WAL on disk, TCP, system clock).
+import type { Clock, Cancel } from '../clock.js';
+import { RawNode } from '../raft/rawnode.js';
+import { MemoryStorage } from '../raft/memory-storage.js';
+import { confChangeCodec } from '../raft/codec.js';
+import {
+  EntryType,
+  MessageType,
+  ProposalRejected,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type Message,
+  type NodeId,
+  type RaftLogger,
+  type Ready,
+  type Role,
+  type Snapshot,
+  type Status,
+} from '../raft/types.js';
+import type { LogStore, SnapshotStore } from '../storage/types.js';
+import type { Transport } from '../transport/types.js';
+import { unwrap, wrap } from './envelope.js';
+
+export interface StateMachine {
+  /** Apply one committed command; the result goes back to the proposer. */
+  apply(command: Uint8Array, entry: Entry): unknown;
+  /** A membership change was applied; `context` is what its proposer attached (e.g. addresses). */
+  applyConfChange?(change: ConfChange, context: Uint8Array, confState: ConfState, entry: Entry): void;
+  snapshot(): Uint8Array;
+  restore(data: Uint8Array): void;
+}
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  logStore: LogStore;
+  snapshotStore: SnapshotStore;
+  transport: Transport;
+  clock: Clock;
+  stateMachine: StateMachine;
+  /** Uniform in [0, 1); seed it for reproducible runs. */
+  random?: () => number;
+  tickMs?: number;
+  electionTicks?: number;
+  heartbeatTicks?: number;
+  /** Voters of a brand-new cluster; ignored when the stores already hold state. Omit to join an existing cluster. */
+  initialMembers?: NodeId[];
+  /** Take a snapshot and compact the log after this many applied entries. */
+  snapshotThreshold?: number;
+  /** Entries kept behind a snapshot so slightly lagging followers catch up without one. */
+  snapshotCatchUpEntries?: number;
+  maxSizePerMsg?: number;
+  maxInflightMsgs?: number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  /** Default time a proposal or read may wait before it fails. */
+  requestTimeoutMs?: number;
+  logger?: RaftLogger;
+}
+
+export interface NodeStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  vote: NodeId;
+  leader: NodeId;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  firstIndex: number;
+  snapshotIndex: number;
+  confState: ConfState;
+  progress?: Status['progress'];
+  leadTransferee: NodeId;
+  electionElapsed?: number;
+  randomizedElectionTimeout?: number;
+}
+
+export type RaftNodeEvent =
+  | { type: 'role'; role: Role; term: number; leader: NodeId }
+  | { type: 'commit'; commitIndex: number; appliedIndex: number }
+  | { type: 'membership'; index: number; confState: ConfState }
+  | { type: 'snapshot'; index: number }
+  | { type: 'error'; error: Error };
+
+export interface ProposeResult {
+  index: number;
+  term: number;
+  result: unknown;
+}
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+  cancelTimer: Cancel;
+}
+
+export class NodeStoppedError extends Error {
+  constructor(id: NodeId) {
+    super(`node ${id} is stopped`);
+    this.name = 'NodeStoppedError';
+  }
+}
+
+export class RequestTimeoutError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} timed out after ${ms} ms (no quorum reachable?)`);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+export class RaftNode {
+  readonly id: NodeId;
+  private readonly raw: RawNode;
+  private readonly storage: MemoryStorage;
+  private readonly options: RaftNodeOptions;
+  private readonly listeners = new Set<(event: RaftNodeEvent) => void>();
+  private readonly proposals = new Map<string, Pending<ProposeResult>>();
+  private readonly confChanges = new Map<string, Pending<{ index: number; confState: ConfState }>>();
+  private readonly readBatches = new Map<string, Pending<number>[]>();
+  private readonly readsAwaitingApply: { index: number; waiters: Pending<number>[] }[] = [];
+  private queuedReads: Pending<number>[] = [];
+  private readonly snapshotWaiters: Pending<number>[] = [];
+  private readonly requestPrefix: string;
+  private requestSeq = 0;
+  private applied: number;
+  private snapshotIndex: number;
+  private confState: ConfState;
+  private role: Role = 'follower';
+  private leader: NodeId = '';
+  private term = 0;
+  private commitIndex = 0;
+  private processing = false;
+  private scheduled = false;
+  private stopped = false;
+  private failed: Error | null = null;
+  private readonly cancelTicker: Cancel;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  private constructor(options: RaftNodeOptions, storage: MemoryStorage, applied: number, confState: ConfState) {
+    this.id = options.id;
+    this.options = options;
+    this.storage = storage;
+    this.applied = applied;
+    this.snapshotIndex = storage.snapshot().metadata.index;
+    this.confState = confState;
+    const random = options.random ?? Math.random;
+    this.requestPrefix = `${options.id}.${Math.floor(random() * 0xffffffff).toString(36)}.`;
+    this.raw = new RawNode({
+      id: options.id,
+      electionTick: options.electionTicks ?? 10,
+      heartbeatTick: options.heartbeatTicks ?? 1,
+      storage,
+      applied,
+      maxSizePerMsg: options.maxSizePerMsg ?? 1024 * 1024,
+      maxInflightMsgs: options.maxInflightMsgs ?? 256,
+      preVote: options.preVote ?? true,
+      checkQuorum: options.checkQuorum ?? true,
+      random,
+      logger: options.logger,
+    });
+    const hs = storage.initialState().hardState;
+    this.term = hs.term;
+    this.commitIndex = hs.commit;
+    options.transport.onMessage((m) => this.receive(m));
+    options.transport.onUnreachable?.((peer) => {
+      if (this.stopped) return;
+      this.raw.reportUnreachable(peer);
+      this.schedule();
+    });
+    this.cancelTicker = options.clock.every(options.tickMs ?? 100, () => this.tick());
+  }
+
+  /** Recover from the stores (or bootstrap a new cluster) and start ticking. */
+  static async start(options: RaftNodeOptions): Promise<RaftNode> {
+    const snapshot = await options.snapshotStore.load();
+    const { hardState, entries } = await options.logStore.load();
+    const storage = new MemoryStorage();
+    let applied = 0;
+    if (snapshot) {
+      storage.applySnapshot(snapshot);
+      options.stateMachine.restore(snapshot.data);
+      applied = snapshot.metadata.index;
+    }
+    const snapshotIndex = snapshot?.metadata.index ?? 0;
+    const kept = entries.filter((e) => e.index > snapshotIndex);
+    if (kept.length > 0) storage.append(kept);
+    storage.setHardState(hardState);
+    const fresh = !snapshot && entries.length === 0 && hardState.term === 0;
+    if (fresh && options.initialMembers && options.initialMembers.length > 0) {
+      RawNode.bootstrap(storage, options.initialMembers);
+      const boot = storage.entries(storage.firstIndex(), storage.lastIndex() + 1);
+      await options.logStore.save(storage.initialState().hardState, boot);
+    }
+    const confState = snapshot?.metadata.confState ?? { voters: [], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
+    return new RaftNode(options, storage, applied, confState);
+  }
+
+  on(listener: (event: RaftNodeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Replicate a command; resolves once it is committed and applied here, with where it landed. */
+  propose(command: Uint8Array, timeoutMs = this.requestTimeout()): Promise<ProposeResult> {
+    return this.request(this.proposals, 'proposal', timeoutMs, (requestId) => this.raw.propose(wrap(requestId, command)));
+  }
+
+  /** Propose a membership change; resolves once it is applied here. */
+  changeMembership(change: ConfChange, timeoutMs = this.requestTimeout()): Promise<{ index: number; confState: ConfState }> {
+    return this.request(this.confChanges, 'membership change', timeoutMs, (requestId) =>
+      this.raw.proposeConfChange({ ...change, context: wrap(requestId, change.context ?? new Uint8Array()) }),
+    );
+  }
+
+  /**
+   * Linearizable read barrier (ReadIndex): resolves with an applied index at which local state
+   * reflects every write acknowledged before the call. Concurrent reads share one round.
+   */
+  readBarrier(timeoutMs = this.requestTimeout()): Promise<number> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.stopped) return Promise.reject(new NodeStoppedError(this.id));
+    return new Promise<number>((resolve, reject) => {
+      const waiter: Pending<number> = {
+        resolve,
+        reject,
+        cancelTimer: this.options.clock.after(timeoutMs, () => {
+          this.dropWaiter(waiter);
+          reject(new RequestTimeoutError('read', timeoutMs));
+        }),
+      };
+      this.queuedReads.push(waiter);
+      this.schedule();
+    });
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.raw.transferLeadership(to);
+    this.schedule();
+  }
+
+  campaign(): void {
+    this.raw.campaign();
+    this.schedule();
+  }
+
+  status(): NodeStatus {
+    const s = this.raw.status();
+    return {
+      id: this.id,
+      role: s.softState.role,
+      term: s.hardState.term,
+      vote: s.hardState.vote,
+      leader: s.softState.leader,
+      commitIndex: s.hardState.commit,
+      appliedIndex: this.applied,
+      lastIndex: s.lastIndex,
+      firstIndex: s.firstIndex,
+      snapshotIndex: this.snapshotIndex,
+      confState: this.confState,
+      progress: s.progress,
+      leadTransferee: s.leadTransferee,
+      electionElapsed: s.electionElapsed,
+      randomizedElectionTimeout: s.randomizedElectionTimeout,
+    };
+  }
+
+  /** Durable entries in [from, from + limit), clamped to what the log still holds. */
+  entries(from: number, limit: number): Entry[] {
+    const lo = Math.max(from, this.storage.firstIndex());
+    const hi = Math.min(from + limit, this.storage.lastIndex() + 1);
+    return lo < hi ? this.storage.entries(lo, hi) : [];
+  }
+
+  /** Stop ticking and receiving; pending requests fail. Stores are closed by their owner. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cancelTicker();
+    await this.loopDone;
+    this.failAll(new NodeStoppedError(this.id));
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.raw.tick();
+    this.schedule();
+  }
+
+  private receive(message: Message): void {
+    if (this.stopped) return;
+    try {
+      this.raw.step(message);
+    } catch (error) {
+      this.options.logger?.warn(`dropped ${message.type} from ${message.from}: ${(error as Error).message}`);
+      return;
+    }
+    this.schedule();
+  }
+
+  private request<T>(table: Map<string, Pending<T>>, what: string, timeoutMs: number, submit: (requestId: string) => void): Promise<T> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.stopped) return Promise.reject(new NodeStoppedError(this.id));
+    const requestId = this.requestPrefix + (this.requestSeq++).toString(36);
+    return new Promise<T>((resolve, reject) => {
+      try {
+        submit(requestId);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      table.set(requestId, {
+        resolve,
+        reject,
+        cancelTimer: this.options.clock.after(timeoutMs, () => {
+          table.delete(requestId);
+          reject(new RequestTimeoutError(what, timeoutMs));
+        }),
+      });
+      this.schedule();
+    });
+  }
+
+  private requestTimeout(): number {
+    return this.options.requestTimeoutMs ?? 5000;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.processing || this.stopped) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      if (!this.processing && !this.stopped) this.loopDone = this.runReadyLoop();
+    });
+  }
+
+  private async runReadyLoop(): Promise<void> {
+    this.processing = true;
+    try {
+      for (;;) {
+        this.issueQueuedReads();
+        if (!this.raw.hasReady()) break;
+        await this.handleReady(this.raw.ready());
+      }
+      if (this.snapshotWaiters.length > 0) await this.maybeSnapshot();
+    } catch (error) {
+      this.fail(error as Error);
+    } finally {
+      this.processing = false;
+    }
+    // Work that arrived while the last Ready was in flight.
+    if (!this.stopped && !this.failed && (this.raw.hasReady() || this.queuedReads.length > 0)) this.schedule();
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const { logStore, snapshotStore, transport } = this.options;
+    if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leader, rd.hardState?.term ?? this.term);
+    // 1. Durable before anything that depends on it leaves this node.
+    if (rd.snapshot) {
+      await snapshotStore.save(rd.snapshot);
+      this.storage.applySnapshot(rd.snapshot);
+    }
+    if (rd.entries.length > 0 || rd.hardState) {
+      await logStore.save(rd.hardState, rd.entries);
+      if (rd.entries.length > 0) this.storage.append(rd.entries);
+      if (rd.hardState) this.storage.setHardState(rd.hardState);
+    }
+    if (rd.hardState) {
+      if (rd.hardState.term !== this.term) {
+        this.term = rd.hardState.term;
+        this.emit({ type: 'role', role: this.role, term: this.term, leader: this.leader });
+      }
+      this.commitIndex = rd.hardState.commit;
+    }
+    // 2. Send.
+    if (rd.messages.length > 0) transport.send(rd.messages);
+    // 3. Apply.
+    if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
+    for (const entry of rd.committedEntries) this.applyEntry(entry);
+    for (const rs of rd.readStates) this.readIndexReady(new TextDecoder().decode(rs.context), rs.index);
+    this.raw.advance(rd);
+    // The transport took the snapshot; if it is lost, the leader probes again and resends it.
+    for (const m of rd.messages) if (m.type === MessageType.Snap) this.raw.reportSnapshot(m.to, true);
+    if (rd.committedEntries.length > 0 || rd.hardState) {
+      this.emit({ type: 'commit', commitIndex: this.commitIndex, appliedIndex: this.applied });
+    }
+    this.releaseReads();
+    await this.maybeSnapshot();
+  }
+
+  private noteSoftState(role: Role, leader: NodeId, term: number): void {
+    const wasLeader = this.role === 'leader';
+    this.role = role;
+    this.leader = leader;
+    this.term = term;
+    this.emit({ type: 'role', role, term, leader });
+    if (wasLeader && role !== 'leader') {
+      // Our uncommitted proposals may be overwritten by the new leader: fail them now
+      // (the outcome is unknown to the caller, which is the honest answer).
+      const lost = new ProposalRejected(`leadership lost in term ${term}; the write may or may not have been applied`);
+      this.failTable(this.proposals, lost);
+      this.failTable(this.confChanges, lost);
+    }
+  }
+
+  private applyEntry(entry: Entry): void {
+    if (entry.index <= this.applied) return;
+    this.applied = entry.index;
+    if (entry.type === EntryType.ConfChange) {
+      const change = confChangeCodec.decode(entry.data);
+      const { requestId, payload } = unwrap(change.context ?? new Uint8Array());
+      this.confState = this.raw.applyConfChange(change);
+      this.options.stateMachine.applyConfChange?.(change, payload, this.confState, entry);
+      this.emit({ type: 'membership', index: entry.index, confState: this.confState });
+      this.settle(this.confChanges, requestId, { index: entry.index, confState: this.confState });
+      return;
+    }
+    if (entry.data.length === 0) return; // a new leader's no-op
+    const { requestId, payload } = unwrap(entry.data);
+    const result = this.options.stateMachine.apply(payload, entry);
+    this.settle(this.proposals, requestId, { index: entry.index, term: entry.term, result });
+  }
+
+  private restoreSnapshot(snapshot: Snapshot): void {
+    this.options.stateMachine.restore(snapshot.data);
+    this.applied = snapshot.metadata.index;
+    this.snapshotIndex = snapshot.metadata.index;
+    this.confState = snapshot.metadata.confState;
+    this.emit({ type: 'snapshot', index: snapshot.metadata.index });
+    this.emit({ type: 'membership', index: snapshot.metadata.index, confState: this.confState });
+  }
+
+  /** Snapshot the state machine at the applied index now and compact the log behind it. */
+  snapshotNow(): Promise<number> {
+    if (this.stopped) return Promise.reject(this.failed ?? new NodeStoppedError(this.id));
+    return new Promise((resolve, reject) => {
+      this.snapshotWaiters.push({ resolve, reject, cancelTimer: () => {} });
+      this.schedule();
+    });
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const threshold = this.options.snapshotThreshold ?? 10_000;
+    const waiters = this.snapshotWaiters.splice(0);
+    if (waiters.length === 0 && this.applied - this.snapshotIndex < threshold) return;
+    if (this.applied > this.snapshotIndex) await this.takeSnapshot();
+    for (const waiter of waiters) waiter.resolve(this.snapshotIndex);
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    const index = this.applied;
+    const snapshot = this.storage.createSnapshot(index, this.confState, this.options.stateMachine.snapshot());
+    await this.options.snapshotStore.save(snapshot);
+    this.snapshotIndex = index;
+    const compactTo = index - (this.options.snapshotCatchUpEntries ?? 5_000);
+    if (compactTo > this.storage.firstIndex()) {
+      this.storage.compact(compactTo);
+      await this.options.logStore.compact(compactTo);
+    }
+    this.emit({ type: 'snapshot', index });
+  }
+
+  private issueQueuedReads(): void {
+    if (this.queuedReads.length === 0) return;
+    const batch = this.queuedReads;
+    this.queuedReads = [];
+    const context = this.requestPrefix + 'r' + (this.requestSeq++).toString(36);
+    try {
+      this.raw.readIndex(new TextEncoder().encode(context));
+    } catch (error) {
+      for (const waiter of batch) {
+        waiter.cancelTimer();
+        waiter.reject(error as Error);
+      }
+      return;
+    }
+    this.readBatches.set(context, batch);
+  }
+
+  private readIndexReady(context: string, index: number): void {
+    const waiters = this.readBatches.get(context);
+    if (!waiters) return;
+    this.readBatches.delete(context);
+    this.readsAwaitingApply.push({ index, waiters });
+  }
+
+  private releaseReads(): void {
+    for (let i = 0; i < this.readsAwaitingApply.length; ) {
+      const batch = this.readsAwaitingApply[i];
+      if (batch.index > this.applied) {
+        i++;
+        continue;
+      }
+      this.readsAwaitingApply.splice(i, 1);
+      for (const waiter of batch.waiters) {
+        waiter.cancelTimer();
+        waiter.resolve(this.applied);
+      }
+    }
+  }
+
+  private dropWaiter(waiter: Pending<number>): void {
+    this.queuedReads = this.queuedReads.filter((w) => w !== waiter);
+    for (const [context, waiters] of this.readBatches) {
+      const left = waiters.filter((w) => w !== waiter);
+      if (left.length === 0) this.readBatches.delete(context);
+      else this.readBatches.set(context, left);
+    }
+    for (const batch of this.readsAwaitingApply) batch.waiters = batch.waiters.filter((w) => w !== waiter);
+  }
+
+  private settle<T>(table: Map<string, Pending<T>>, requestId: string, value: T): void {
+    const pending = table.get(requestId);
+    if (!pending) return;
+    table.delete(requestId);
+    pending.cancelTimer();
+    pending.resolve(value);
+  }
+
+  private failTable<T>(table: Map<string, Pending<T>>, error: Error): void {
+    for (const pending of table.values()) {
+      pending.cancelTimer();
+      pending.reject(error);
+    }
+    table.clear();
+  }
+
+  private failAll(error: Error): void {
+    this.failTable(this.proposals, error);
+    this.failTable(this.confChanges, error);
+    for (const waiter of this.snapshotWaiters.splice(0)) waiter.reject(error);
+    const reads = [...this.queuedReads, ...[...this.readBatches.values()].flat(), ...this.readsAwaitingApply.flatMap((b) => b.waiters)];
+    this.queuedReads = [];
+    this.readBatches.clear();
+    this.readsAwaitingApply.length = 0;
+    for (const waiter of reads) {
+      waiter.cancelTimer();
+      waiter.reject(error);
+    }
+  }
+
+  /** A storage failure (full disk, I/O error) stops the node: acknowledging anything after it would be a lie. */
+  private fail(error: Error): void {
+    this.failed = error;
+    this.stopped = true;
+    this.cancelTicker();
+    this.options.logger?.warn(`node ${this.id} stopped after a storage failure: ${error.message}`);
+    this.failAll(error);
+    this.emit({ type: 'error', error });
+  }
+
+  private emit(event: RaftNodeEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
