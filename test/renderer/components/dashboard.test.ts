@@ -51,7 +51,7 @@ describe('TopologyDiagram', () => {
     expect(left / total).toBeCloseTo(0.5);
     const message = w.find('[data-testid="message-9"]');
     const before = Number(message.attributes('cx'));
-    await w.setProps({ now: 90 });
+    await w.setProps({ now: 90 } as Record<string, unknown>);
     expect(Number(w.find('[data-testid="message-9"]').attributes('cx'))).not.toBe(before);
     await message.trigger('click');
     expect(w.emitted('dropMessage')).toEqual([[9]]);
