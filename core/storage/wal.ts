@@ -86,6 +86,7 @@ export class FileLogStore implements LogStore {
   /** Older segments, oldest first. */
   private readonly segments: SegmentFile[] = [];
   private durableHardState!: HardState;
+  /** Index of the last entry durably saved: the next segment starts above it. */
   private durableLastIndex = 0;
   private nextSegment: Promise<PreparedFile> | undefined;
   /** What open() replayed, handed to the first load() unless a write came first. */
@@ -221,10 +222,7 @@ export class FileLogStore implements LogStore {
     for (const p of batch) {
       if (p.hardState) this.durableHardState = p.hardState;
       if (p.lastIndex !== undefined) this.durableLastIndex = p.lastIndex;
-      if (p.compactIndex !== undefined) {
-        if (p.compactIndex >= this.durableLastIndex) this.durableLastIndex = 0;
-        compactTo = Math.max(compactTo ?? 0, p.compactIndex);
-      }
+      if (p.compactIndex !== undefined) compactTo = Math.max(compactTo ?? 0, p.compactIndex);
     }
     for (const p of batch) if (p.compactIndex === undefined) p.resolve();
     if (compactTo !== undefined) await this.settleCompactions(batch, compactTo);

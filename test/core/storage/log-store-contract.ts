@@ -172,20 +172,28 @@ export function describeLogStoreContract(name: string, create: () => Promise<Log
         fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60, size: 'max' }), (ops) =>
           withStore(async (h) => {
             const reference = new ReferenceLog();
+            // Calls between restarts are issued without waiting, so they share batches.
+            let inFlight: Promise<void>[] = [];
+            const settle = async () => {
+              await Promise.all(inFlight);
+              inFlight = [];
+            };
             for (const op of ops) {
               if (op.kind === 'save') {
                 const first = reference.resolve(op.at) + 1;
                 const saved = op.entries.map((e, i) => ({ ...e, index: first + i }));
-                await h.store.save(op.hardState, saved);
+                inFlight.push(h.store.save(op.hardState, saved));
                 reference.save(op.hardState, saved);
               } else if (op.kind === 'compact') {
                 const index = reference.resolve(op.at);
-                await h.store.compact(index);
+                inFlight.push(h.store.compact(index));
                 reference.compact(index);
               } else {
+                await settle();
                 await h.restart();
               }
             }
+            await settle();
             await h.restart();
             expect(await h.store.load()).toEqual({ hardState: reference.hardState, entries: reference.entries() });
           }),

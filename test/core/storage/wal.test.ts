@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readdir, readFile, truncate, unlink, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptionError } from '../../../core/storage/types.js';
@@ -141,6 +141,20 @@ describe('FileLogStore group commit', () => {
     await Promise.all([first, ...rest]);
     expect(store.stats().syncs - before).toBeLessThanOrEqual(3);
     expect((await store.load()).entries).toEqual(entries(1, 51));
+  });
+
+  it('refuses every call after a failed write; reopening recovers what was acknowledged', async () => {
+    const store = await openStore();
+    await store.save({ term: 1, vote: 'a', commit: 0 }, entries(1, 5));
+    // Pull the file out from under the store, so its next write fails as on a dying disk.
+    await (store as unknown as { active: { handle: FileHandle } }).active.handle.close();
+    const failed = [store.save(undefined, [entry(6)]), store.save(undefined, [entry(7)])];
+    await expect(failed[0]).rejects.toThrow(/write-ahead log .* failed at offset \d+/);
+    await expect(failed[1]).rejects.toThrow(/failed at offset/);
+    await expect(store.save(undefined, [entry(6)])).rejects.toThrow(/unusable after an earlier failure; reopen it/);
+    await expect(store.compact(1)).rejects.toThrow(/unusable/);
+    const reopened = await openStore();
+    expect(await reopened.load()).toEqual({ hardState: { term: 1, vote: 'a', commit: 0 }, entries: entries(1, 5) });
   });
 
   it('drains queued saves on close and refuses calls afterwards', async () => {
