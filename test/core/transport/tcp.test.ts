@@ -1,0 +1,278 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { Packr } from 'msgpackr';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MessageType } from '../../../core/raft/types.js';
+import type { Message, NodeId, RaftLogger } from '../../../core/raft/types.js';
+import { encodeMessage } from '../../../core/transport/codec.js';
+import { encodeFrames } from '../../../core/transport/frames.js';
+import { TcpTransport, parseHostPort } from '../../../core/transport/tcp.js';
+import type { TcpTransportOptions } from '../../../core/transport/tcp.js';
+
+const CLUSTER = 'test-cluster';
+const TOKEN = 's3cret';
+
+function msg(from: NodeId, to: NodeId, index: number, type = MessageType.App): Message {
+  return { type, from, to, term: 1, logTerm: 0, index, entries: [], commit: 0, reject: false, rejectHint: 0 };
+}
+
+interface Node {
+  transport: TcpTransport;
+  received: Message[];
+  unreachable: NodeId[];
+  log: string[];
+  port: number;
+}
+
+const open: TcpTransport[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+function recordingLogger(lines: string[]): RaftLogger {
+  return {
+    debug: (m) => lines.push(`debug ${m}`),
+    info: (m) => lines.push(`info ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+  };
+}
+
+async function startNode(id: NodeId, options: Partial<TcpTransportOptions> = {}): Promise<Node> {
+  const log: string[] = [];
+  const transport = new TcpTransport({
+    id,
+    clusterId: CLUSTER,
+    token: TOKEN,
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: {},
+    logger: recordingLogger(log),
+    backoff: { initialMs: 20, maxMs: 200 },
+    ...options,
+  });
+  open.push(transport);
+  const node: Node = { transport, received: [], unreachable: [], log, port: 0 };
+  transport.onMessage((m) => node.received.push(m));
+  transport.onUnreachable((p) => node.unreachable.push(p));
+  await transport.start();
+  node.port = transport.address().port;
+  return node;
+}
+
+function link(...nodes: Node[]): void {
+  for (const a of nodes) for (const b of nodes) if (a !== b) a.transport.setPeer(b.transport.id, `127.0.0.1:${b.port}`);
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Keeps sending until `done`: the first messages may be dropped while a connection comes up. */
+async function sendUntil(from: Node, make: () => Message, done: () => boolean, what: string): Promise<void> {
+  const timer = setInterval(() => from.transport.send([make()]), 10);
+  try {
+    await waitFor(what, done);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The wire handshake, written out independently of the implementation to pin the protocol. */
+function handshakeFrame(fields: { clusterId: string; from: NodeId; to: NodeId; token: string }): Buffer {
+  const nonce = randomBytes(16);
+  const signed = JSON.stringify([fields.clusterId, fields.from, fields.to, nonce.toString('hex')]);
+  const hmac = createHmac('sha256', fields.token).update(signed).digest();
+  return encodeFrames([new Packr({ useRecords: false }).pack({ clusterId: fields.clusterId, from: fields.from, to: fields.to, nonce, hmac })]);
+}
+
+/** A raw client that writes bytes and records what comes back and whether the server closed. */
+async function rawClient(port: number): Promise<{ socket: net.Socket; closed: () => boolean; replies: () => Buffer }> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let closed = false;
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.on('close', () => (closed = true));
+  socket.on('error', () => {});
+  return { socket, closed: () => closed, replies: () => Buffer.concat(chunks) };
+}
+
+describe('TcpTransport', () => {
+  it('three nodes exchange messages in both directions', async () => {
+    const nodes = await Promise.all(['a', 'b', 'c'].map((id) => startNode(id)));
+    link(...nodes);
+    for (const from of nodes) {
+      from.transport.send(nodes.filter((n) => n !== from).map((to) => msg(from.transport.id, to.transport.id, 1)));
+    }
+    await waitFor('every node to hear from both others', () => nodes.every((n) => n.received.length === 2));
+    for (const n of nodes) {
+      expect(n.received.map((m) => m.from).sort()).toEqual(nodes.filter((o) => o !== n).map((o) => o.transport.id).sort());
+      expect(n.received.every((m) => m.to === n.transport.id)).toBe(true);
+    }
+    const stats = nodes[0].transport.stats();
+    expect(stats.peers.b).toMatchObject({ sent: 1, received: 1, dropped: 0, connected: true });
+    expect(stats.refused).toBe(0);
+  });
+
+  it('delivers messages to one peer in the order they were sent', async () => {
+    const [a, b] = await Promise.all([startNode('a'), startNode('b')]);
+    link(a, b);
+    for (let batch = 0; batch < 50; batch++) {
+      a.transport.send(Array.from({ length: 40 }, (_, i) => msg('a', 'b', batch * 40 + i)));
+      if (batch % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor('2000 messages', () => b.received.length === 2000);
+    expect(b.received.map((m) => m.index)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  });
+
+  it('refuses a peer with the wrong token and never delivers its messages', async () => {
+    const a = await startNode('a');
+    const intruder = await startNode('x', { token: 'guessed' });
+    link(a, intruder);
+    const sent = setInterval(() => intruder.transport.send([msg('x', 'a', 1)]), 5);
+    await waitFor('refusals on both sides', () =>
+      a.transport.stats().refused >= 2 && intruder.log.some((l) => l.includes('refused our connection: authentication failed')),
+    ).finally(() => clearInterval(sent));
+    expect(a.received).toEqual([]);
+    expect(a.log.some((l) => l.startsWith('warn') && l.includes('peer x failed authentication (wrong token)'))).toBe(true);
+    expect(intruder.transport.stats().peers.a.connected).toBe(false);
+  });
+
+  it('refuses a peer of another cluster', async () => {
+    const a = await startNode('a');
+    const stranger = await startNode('s', { clusterId: 'other-cluster' });
+    link(a, stranger);
+    await sendUntil(stranger, () => msg('s', 'a', 1), () => a.transport.stats().refused >= 1, 'a refusal');
+    expect(a.received).toEqual([]);
+    expect(a.log.some((l) => l.startsWith('warn') && l.includes('is in cluster "other-cluster", not "test-cluster"'))).toBe(true);
+  });
+
+  it('refuses a dialer that meant another node', async () => {
+    const a = await startNode('a');
+    const b = await startNode('b');
+    b.transport.setPeer('c', `127.0.0.1:${a.port}`); // a stale address book: c's address is now a's
+    await sendUntil(b, () => msg('b', 'c', 1), () => a.transport.stats().refused >= 1, 'a refusal');
+    expect(a.received).toEqual([]);
+    expect(b.log.some((l) => l.includes('refused our connection: this is node a, not c'))).toBe(true);
+  });
+
+  it('delivers nothing that follows a forged handshake in the same write', async () => {
+    const a = await startNode('a');
+    const client = await rawClient(a.port);
+    const forged = handshakeFrame({ clusterId: CLUSTER, from: 'b', to: 'a', token: 'wrong' });
+    client.socket.write(Buffer.concat([forged, encodeFrames([encodeMessage(msg('b', 'a', 1)), encodeMessage(msg('b', 'a', 2))])]));
+    await waitFor('the connection to be closed', client.closed);
+    expect(a.received).toEqual([]);
+    expect(a.transport.stats().refused).toBe(1);
+  });
+
+  it('closes a connection that sends a malformed frame and keeps serving others', async () => {
+    const a = await startNode('a');
+    const client = await rawClient(a.port);
+    client.socket.write(handshakeFrame({ clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN }));
+    client.socket.write(encodeFrames([encodeMessage(msg('b', 'a', 1))]));
+    await waitFor('the first message', () => a.received.length === 1);
+    client.socket.write(encodeFrames([Buffer.from('definitely not msgpack')]));
+    await waitFor('the connection to be closed', client.closed);
+    expect(a.transport.stats().malformed).toBe(1);
+    expect(a.log.some((l) => l.startsWith('warn') && l.includes('malformed message'))).toBe(true);
+
+    const b = await startNode('b');
+    link(a, b);
+    await sendUntil(b, () => msg('b', 'a', 2), () => a.received.some((m) => m.index === 2), 'a message over a fresh connection');
+  });
+
+  it('closes a connection announcing a frame over the size limit', async () => {
+    const a = await startNode('a', { maxFrameBytes: 1024 });
+    const client = await rawClient(a.port);
+    client.socket.write(handshakeFrame({ clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN }));
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(2 ** 31);
+    client.socket.write(header);
+    await waitFor('the connection to be closed', client.closed);
+    expect(a.transport.stats().malformed).toBe(1);
+    expect(a.log.some((l) => l.includes('exceeds the limit of 1024 bytes'))).toBe(true);
+  });
+
+  it('drops messages whose sender differs from the handshake', async () => {
+    const a = await startNode('a');
+    const client = await rawClient(a.port);
+    client.socket.write(handshakeFrame({ clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN }));
+    client.socket.write(encodeFrames([encodeMessage(msg('c', 'a', 1)), encodeMessage(msg('b', 'z', 2)), encodeMessage(msg('b', 'a', 3))]));
+    await waitFor('the genuine message', () => a.received.length === 1);
+    expect(a.received[0].index).toBe(3);
+    expect(a.transport.stats().misaddressed).toBe(2);
+    expect(client.closed()).toBe(false);
+  });
+
+  it('reconnects after the peer restarts on the same port, reporting it unreachable meanwhile', async () => {
+    const a = await startNode('a');
+    const b = await startNode('b');
+    link(a, b);
+    await sendUntil(a, () => msg('a', 'b', 1), () => b.received.length > 0, 'a first delivery');
+    const port = b.port;
+    await b.transport.close();
+    await sendUntil(a, () => msg('a', 'b', 2), () => a.unreachable.includes('b'), 'b reported unreachable');
+    expect(a.transport.stats().peers.b.connected).toBe(false);
+
+    const restarted = await startNode('b', { listen: { host: '127.0.0.1', port } });
+    await sendUntil(a, () => msg('a', 'b', 3), () => restarted.received.length > 0, 'delivery after restart');
+    expect(restarted.received[0].index).toBe(3);
+    expect(a.transport.stats().peers.b.connected).toBe(true);
+  });
+
+  it('drops what exceeds the per-peer queue instead of growing it', async () => {
+    const a = await startNode('a', { maxQueueBytes: 1000 });
+    const b = await startNode('b');
+    link(a, b);
+    // While the first connection is being set up, everything waits in the queue.
+    const sent = 500;
+    a.transport.send(Array.from({ length: sent }, (_, i) => msg('a', 'b', i)));
+    const { dropped } = a.transport.stats().peers.b;
+    expect(dropped).toBeGreaterThan(0);
+    await waitFor('the queued messages', () => b.received.length === sent - dropped);
+    expect(b.received.map((m) => m.index)).toEqual(Array.from({ length: sent - dropped }, (_, i) => i));
+    await waitFor('b reported unreachable', () => a.unreachable.includes('b'));
+  });
+
+  it('drops messages to unknown peers and reports them unreachable without throwing', async () => {
+    const a = await startNode('a');
+    expect(() => a.transport.send([msg('a', 'nobody', 1)])).not.toThrow();
+    await waitFor('the report', () => a.unreachable.includes('nobody'));
+    expect(a.transport.stats().peers.nobody.dropped).toBe(1);
+  });
+
+  it('delivers 50k small messages in order', async () => {
+    const [a, b] = await Promise.all([startNode('a'), startNode('b')]);
+    link(a, b);
+    await sendUntil(a, () => msg('a', 'b', 0, MessageType.Heartbeat), () => b.received.length > 0, 'a connection');
+    // Late warm-up heartbeats may still arrive: count only the burst.
+    const burst: Message[] = [];
+    b.transport.onMessage((m) => m.type === MessageType.AppResp && burst.push(m));
+    const total = 50_000;
+    const started = performance.now();
+    for (let i = 0; i < total; i += 100) {
+      a.transport.send(Array.from({ length: 100 }, (_, j) => msg('a', 'b', i + j, MessageType.AppResp)));
+      if (i % 5000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor('all messages', () => burst.length === total);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`tcp: ${total} messages in ${seconds.toFixed(2)} s (${Math.round(total / seconds)} msg/s)`);
+    expect(burst.every((m, i) => m.index === i)).toBe(true);
+    expect(a.transport.stats().peers.b.dropped).toBe(0);
+  });
+
+  it('rejects bad addresses with a clear error and keeps the old one', async () => {
+    const a = await startNode('a');
+    const b = await startNode('b');
+    link(a, b);
+    expect(() => a.transport.setPeer('b', 'localhost')).toThrow(/invalid address of peer b "localhost"/);
+    expect(() => a.transport.setPeer('b', '127.0.0.1:99999')).toThrow(/port in 1..65535/);
+    await sendUntil(a, () => msg('a', 'b', 1), () => b.received.length > 0, 'delivery to the kept address');
+    expect(parseHostPort('[::1]:7000')).toEqual({ host: '::1', port: 7000 });
+    await expect(startNode('c', { listen: { host: '127.0.0.1', port: b.port } })).rejects.toThrow(/cannot listen on 127.0.0.1/);
+  });
+});
