@@ -221,10 +221,8 @@ class PeerLink {
     } catch (err) {
       return this.abort(socket, `bad handshake answer (${(err as Error).message})`);
     }
-    if (!ack.ok) {
-      this.ctx.logger.warn(`peer ${this.peer} at ${this.describe()} refused our connection: ${ack.reason ?? 'no reason given'}`);
-      return this.abort(socket, `refused: ${ack.reason ?? 'no reason given'}`);
-    }
+    // Logged by onClose, at warn level for the first failure in a row only.
+    if (!ack.ok) return this.abort(socket, `peer refused our connection: ${ack.reason ?? 'no reason given'}`);
     clearTimeout(this.handshakeTimer);
     this.state = 'open';
     this.ctx.logger.info(`connected to peer ${this.peer} at ${this.describe()}${this.failures > 0 ? ` after ${this.failures} failed attempts` : ''}`);
@@ -252,7 +250,7 @@ class PeerLink {
     this.retryAt = Date.now() + delay / 2 + Math.random() * (delay / 2);
     this.state = 'backoff';
     const why = this.lastError || 'closed by peer';
-    if (wasOpen) this.ctx.logger.info(`connection to peer ${this.peer} at ${this.describe()} lost: ${why}`);
+    if (wasOpen) this.ctx.logger.warn(`connection to peer ${this.peer} at ${this.describe()} lost: ${why}`);
     else if (this.failures === 1) this.ctx.logger.warn(`cannot connect to peer ${this.peer} at ${this.describe()}: ${why}; retrying with backoff`);
     else this.ctx.logger.debug(`still cannot connect to peer ${this.peer} (attempt ${this.failures}): ${why}`);
     this.ctx.reportUnreachable(this.peer);
