@@ -6,9 +6,9 @@
 import { crc32c } from '@node-rs/crc32';
 import { Packr, Unpackr } from 'msgpackr';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Snapshot } from '../raft/types.js';
-import { hex16, syncDir } from './files.js';
+import { hex16, syncDir, writeFully } from './files.js';
 import { checkSnapshot, snapshotMetadataSchema } from './snapshot-check.js';
 import type { SnapshotStore } from './types.js';
 import { CorruptionError } from './types.js';
@@ -28,26 +28,32 @@ interface SnapshotFile {
 }
 
 export class FileSnapshotStore implements SnapshotStore {
-  /** Saves run one at a time so pruning never races a rename. */
-  private saving: Promise<unknown> = Promise.resolve();
+  /** Calls run one at a time, so pruning never deletes a file being read or renamed. */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly dir: string) {}
 
-  async load(): Promise<Snapshot | null> {
-    const newest = (await this.list()).at(-1);
-    return newest ? readSnapshot(newest) : null;
+  load(): Promise<Snapshot | null> {
+    return this.exclusive(async () => {
+      const newest = (await this.list()).at(-1);
+      return newest ? readSnapshot(newest) : null;
+    });
   }
 
   save(snapshot: Snapshot): Promise<void> {
-    const run = this.saving.then(() => this.write(snapshot));
-    this.saving = run.catch(() => undefined);
+    return this.exclusive(() => this.write(snapshot));
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(task);
+    this.chain = run.catch(() => undefined);
     return run;
   }
 
   private async write(snapshot: Snapshot): Promise<void> {
     checkSnapshot(snapshot, (await this.list()).at(-1)?.index ?? 0);
     const { index, term } = snapshot.metadata;
-    await mkdir(this.dir, { recursive: true });
+    if (await mkdir(this.dir, { recursive: true })) await syncDir(dirname(this.dir));
     const path = join(this.dir, `${hex16(index)}-${hex16(term)}.snap`);
     const temp = `${path}.tmp`;
     const meta = packr.pack(snapshot.metadata);
@@ -56,14 +62,19 @@ export class FileSnapshotStore implements SnapshotStore {
     MAGIC.copy(header, 0);
     header.writeUInt32LE(meta.length, 4);
     header.writeUInt32LE(crc32c(data, crc32c(meta)), 8);
-    const handle = await open(temp, 'w');
     try {
-      await handle.writev([header, meta, data], 0);
-      await handle.datasync();
-    } finally {
-      await handle.close();
+      const handle = await open(temp, 'w');
+      try {
+        await writeFully(handle, [header, meta, data], 0);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, path);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
     }
-    await rename(temp, path);
     await syncDir(this.dir);
     await this.prune();
   }

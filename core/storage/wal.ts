@@ -16,7 +16,7 @@
 import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Entry, HardState } from '../raft/types.js';
-import { syncDir } from './files.js';
+import { syncDir, writeFully } from './files.js';
 import { checkCompactIndex, checkSave } from './log-state.js';
 import type { LogStore } from './types.js';
 import { encodeOp, encodeSegmentHeader, frameBytes, frameParts, OpKind, RecordType, segmentName } from './wal-format.js';
@@ -367,13 +367,6 @@ async function zeroFill(handle: FileHandle, from: number, to: number): Promise<v
   }
 }
 
-/** libuv reports a write that stopped early (e.g. disk full midway) as a short count, not an error. */
-async function writeFully(handle: FileHandle, parts: Buffer[], position: number): Promise<number> {
-  const bytes = parts.reduce((n, part) => n + part.length, 0);
-  const { bytesWritten } = await handle.writev(parts, position);
-  if (bytesWritten !== bytes) throw new Error(`short write at offset ${position}: ${bytesWritten} of ${bytes} bytes (disk full?)`);
-  return bytes;
-}
 
 /** Best effort: the file is only a leftover, removed again at the next open. */
 async function discard(file: PreparedFile): Promise<void> {

@@ -1,9 +1,10 @@
 // A real full disk: a small tmpfs (needs root to mount; skipped otherwise).
 import { execFile } from 'node:child_process';
-import { appendFile, unlink } from 'node:fs/promises';
+import { appendFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { FileSnapshotStore } from '../../../core/storage/snapshot-file.js';
 import { FileLogStore } from '../../../core/storage/wal.js';
 import { entry, tempDir } from './helpers.js';
 
@@ -68,4 +69,15 @@ it('keeps writing into preallocated space on a full disk, then fails cleanly and
   await reopened.close();
   expect(hardState).toEqual({ term: 2, vote: '', commit: next });
   expect(entries).toEqual([...acknowledged.map((i) => entry(i, 1, 1000)), entry(next, 2, 1000)]);
+});
+
+it('refuses a snapshot that does not fit, keeping the previous one and no leftovers', async (ctx) => {
+  if (!mounted) ctx.skip();
+  const snapDir = join(dir.path, 'snap');
+  const store = new FileSnapshotStore(snapDir);
+  const confState = { voters: ['a'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
+  await store.save({ metadata: { index: 5, term: 1, confState }, data: new Uint8Array(1000).fill(5) });
+  await expect(store.save({ metadata: { index: 9, term: 1, confState }, data: new Uint8Array(1024 * 1024).fill(9) })).rejects.toThrow(/ENOSPC|disk full/);
+  expect(await store.load()).toEqual({ metadata: { index: 5, term: 1, confState }, data: new Uint8Array(1000).fill(5) });
+  expect(await readdir(snapDir)).toEqual(['0000000000000005-0000000000000001.snap']);
 });
