@@ -1,0 +1,167 @@
+// npm run bench [-- --with-etcd] [-- --duration 10]
+// Three raftd processes on loopback under a closed-loop load (shared/bench/kvload.mjs): PUT at 1, 16,
+// 64 and 256 clients, linearizable GET at 16 and 64, leader fsyncs per write, RSS per node, then a
+// kill -9 of the leader under load: time to a new leader and the longest write gap. With
+// --with-etcd (and Debian's etcd-server installed) etcd 3.4 runs the same loads and ratios are printed.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    'with-etcd': { type: 'boolean', default: false },
+    'shared-bench': { type: 'string' },
+  },
+});
+const duration = Number(args.duration);
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const sharedBench = resolve(args['shared-bench'] ?? join(repo, '..', 'shared', 'bench'));
+const kvload = join(sharedBench, 'kvload.mjs');
+if (!existsSync(kvload)) {
+  console.error(`bench: the load generator ${kvload} is missing; pass --shared-bench DIR`);
+  process.exit(2);
+}
+const raftdBin = join(repo, 'core/server/bin/raftd.mjs');
+
+interface LoadResult {
+  ops: number;
+  ops_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  errors: number;
+  max_gap_ms: number;
+  max_gap_from: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+}
+
+interface Node {
+  id: string;
+  peer: string;
+  client: string;
+  proc: ChildProcess | null;
+}
+
+const root = mkdtempSync(join(tmpdir(), 'raftd-bench-'));
+const nodes: Node[] = [];
+for (let i = 1; i <= 3; i++) nodes.push({ id: `n${i}`, peer: `127.0.0.1:${await freePort()}`, client: `127.0.0.1:${await freePort()}`, proc: null });
+const clusterArg = nodes.map((n) => `${n.id}=${n.peer}/${n.client}`).join(',');
+
+function start(n: Node): void {
+  n.proc = spawn(process.execPath, [raftdBin, '--id', n.id, '--data-dir', join(root, n.id), '--peer', n.peer, '--client', n.client, '--cluster', clusterArg, '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function json<T>(url: string): Promise<T | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return res.ok ? ((await res.json()) as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function leader(exclude?: Node): Promise<Node> {
+  for (;;) {
+    for (const n of nodes) {
+      if (n === exclude || !n.proc) continue;
+      const s = await json<{ role: string }>(`http://${n.client}/v1/status`);
+      if (s?.role === 'leader') return n;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function load(op: 'put' | 'get', clients: number, seconds: number, timeoutMs = 5000): Promise<LoadResult> {
+  const endpoints = nodes.map((n) => `http://${n.client}`).join(',');
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [kvload, '--target', 'raftkv', '--endpoints', endpoints, '--clients', String(clients), '--duration', String(seconds), '--op', op, '--value-size', '256', '--keys', '10000', '--timeout-ms', String(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? ok(JSON.parse(out.trim().split('\n').pop()!)) : fail(new Error(`kvload exited ${code}`))));
+  });
+}
+
+const metrics = async (n: Node) => (await json<{ walSyncs: number; rssBytes: number }>(`http://${n.client}/v1/metrics`))!;
+const rows: Record<string, LoadResult & { fsyncsPerOp?: number }> = {};
+const fmt = (r: LoadResult, extra = '') =>
+  `${String(Math.round(r.ops_per_s)).padStart(7)} ops/s  p50 ${r.p50_ms.toFixed(2).padStart(7)} ms  p99 ${r.p99_ms.toFixed(2).padStart(7)} ms  max ${r.max_ms.toFixed(1).padStart(7)} ms  errors ${r.errors}${extra}`;
+
+try {
+  nodes.forEach(start);
+  await leader();
+  await load('put', 16, 2); // warm-up, discarded
+  console.log(`raftd: 3 nodes on 127.0.0.1, heartbeat 100 ms, election 1000 ms, 256-byte values, 10,000 keys, ${duration} s per load`);
+  for (const c of [1, 16, 64, 256]) {
+    const l = await leader();
+    const before = await metrics(l);
+    const r = await load('put', c, duration);
+    const after = await metrics(l);
+    const fsyncsPerOp = (after.walSyncs - before.walSyncs) / Math.max(1, r.ops);
+    rows[`put c=${c}`] = { ...r, fsyncsPerOp };
+    console.log(`put c=${String(c).padEnd(4)} ${fmt(r, `  leader fsyncs/put ${fsyncsPerOp.toFixed(3)}`)}`);
+  }
+  for (const c of [16, 64]) {
+    const r = await load('get', c, duration);
+    rows[`get c=${c}`] = r;
+    console.log(`get c=${String(c).padEnd(4)} ${fmt(r)}`);
+  }
+  for (const n of nodes) console.log(`rss ${n.id}: ${((await metrics(n)).rssBytes / 1048576).toFixed(1)} MiB`);
+
+  // Failover: kill -9 the leader 4 s into a put load.
+  const failoverLoad = load('put', 16, duration, 1000);
+  await new Promise((r) => setTimeout(r, 4000));
+  const old = await leader();
+  const killedAt = Date.now();
+  old.proc!.kill('SIGKILL');
+  old.proc = null;
+  const next = await leader(old);
+  const newLeaderMs = Date.now() - killedAt;
+  const fo = await failoverLoad;
+  console.log(`failover: kill -9 ${old.id}; new leader ${next.id} after ${newLeaderMs} ms; longest write gap ${Math.round(fo.max_gap_ms)} ms (load: ${fmt(fo)})`);
+  rows.failover = { ...fo, max_gap_ms: fo.max_gap_ms, p50_ms: newLeaderMs };
+} finally {
+  for (const n of nodes) n.proc?.kill('SIGKILL');
+  rmSync(root, { recursive: true, force: true });
+}
+
+if (args['with-etcd']) {
+  let etcd = false;
+  try {
+    execFileSync('etcd', ['--version'], { stdio: 'ignore' });
+    etcd = true;
+  } catch {
+    console.log('\n--with-etcd: etcd is not installed (apt-get install -y etcd-server etcd-client); skipping the side-by-side run');
+  }
+  if (etcd) {
+    const results = mkdtempSync(join(tmpdir(), 'etcd-results-'));
+    console.log('\netcd 3.4, same loads (shared/bench/etcd-baseline.sh):');
+    execFileSync('bash', [join(sharedBench, 'etcd-baseline.sh')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DUR: String(duration), CHECK_PERF: '0', FO_TIMEOUTS: '1000', FO_ROUNDS: '1', RESULTS: results } });
+    const file = readdirSync(results).find((f) => f.endsWith('.jsonl'))!;
+    const etcdRows = Object.fromEntries(
+      readFileSync(join(results, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.name.replace(/ #\d+$/, '').replace(/^failover t=\d+ms$/, 'failover'), r]),
+    );
+    console.log('\nraftd / etcd (throughput: higher is better; p99 and failover: lower is better)');
+    for (const name of ['put c=1', 'put c=16', 'put c=64', 'put c=256', 'get c=16', 'get c=64']) {
+      const a = rows[name];
+      const b = etcdRows[name];
+      if (a && b) console.log(`${name.padEnd(9)} throughput ×${(a.ops_per_s / b.ops_per_s).toFixed(2)}   p99 ×${(a.p99_ms / b.p99_ms).toFixed(2)}`);
+    }
+    if (etcdRows.failover) console.log(`failover  new leader ${rows.failover.p50_ms} ms vs ${etcdRows.failover.new_leader_ms} ms; write gap ${Math.round(rows.failover.max_gap_ms)} ms vs ${Math.round(etcdRows.failover.max_gap_ms)} ms`);
+    rmSync(results, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,397 @@
+// raftd's client API over HTTP/1.1. Every error is JSON {"error": "..."} with a fitting status;
+// nothing a client sends can throw past the request handler.
+import http from 'node:http';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { z } from 'zod';
+import { EntryType, ProposalRejected, type ConfChange, type Entry, type NodeId } from '../raft/types.js';
+import { confChangeCodec } from '../raft/codec.js';
+import { unwrap } from '../node/envelope.js';
+import { RequestTimeoutError, NodeStoppedError, type RaftNode, type RaftNodeEvent } from '../node/raft-node.js';
+import { describeKvCommand, encodeKvCommand, type KvCommand, type KvResult } from '../kv/kv-store.js';
+import { decodeMemberContext, encodeMemberContext, type MemberContext, type RaftdStateMachine } from './state-machine.js';
+
+export const MAX_KEY_BYTES = 4096;
+export const MAX_VALUE_BYTES = 1024 * 1024;
+
+export interface DaemonContext {
+  node: RaftNode;
+  stateMachine: RaftdStateMachine;
+  token?: string;
+  /** Drop peer traffic to and from these nodes (demo partitions). */
+  setDroppedPeers(peers: NodeId[]): void;
+  droppedPeers(): NodeId[];
+  snapshotNow(): Promise<number>;
+  /** Counters for benchmarks and the console: WAL syncs and records, memory. */
+  metrics(): Record<string, number>;
+  logger: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const memberBody = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'id: letters, digits, _ . - (1-64)'),
+  peer: z.string().min(3).max(300),
+  client: z.string().min(3).max(300),
+  learner: z.boolean().optional(),
+});
+const jointBody = z.object({
+  add: z.array(memberBody.omit({ learner: true })).default([]),
+  remove: z.array(z.string()).default([]),
+});
+const casBody = z.object({ from: z.string().nullable(), to: z.string() });
+const transferBody = z.object({ to: z.string().min(1) });
+const faultBody = z.object({ drop: z.array(z.string()) });
+
+function parseJson<T>(schema: z.ZodType<T>, body: Buffer): T {
+  let value: unknown;
+  try {
+    value = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'body is not valid JSON');
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new HttpError(400, `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+export function entryView(entry: Entry): { index: number; term: number; type: 'normal' | 'noop' | 'config'; summary: string } {
+  if (entry.type === EntryType.ConfChange) {
+    try {
+      const change = confChangeCodec.decode(entry.data);
+      const members = decodeMemberContext(unwrap(change.context ?? new Uint8Array()).payload);
+      const parts = change.changes.map((c) => `${c.type} ${c.id}${members[c.id] ? ` (${members[c.id].peer})` : ''}`);
+      const summary = parts.length === 0 ? 'leave joint configuration' : parts.length > 1 || change.transition === 'joint' || change.transition === 'explicit' ? `enter joint: ${parts.join(', ')}` : parts[0];
+      return { index: entry.index, term: entry.term, type: 'config', summary };
+    } catch {
+      return { index: entry.index, term: entry.term, type: 'config', summary: '(undecodable configuration change)' };
+    }
+  }
+  if (entry.data.length === 0) return { index: entry.index, term: entry.term, type: 'noop', summary: 'no-op (new leader)' };
+  let summary: string;
+  try {
+    summary = describeKvCommand(unwrap(entry.data).payload);
+  } catch {
+    summary = `(${entry.data.length} bytes)`;
+  }
+  return { index: entry.index, term: entry.term, type: 'normal', summary };
+}
+
+export function createHttpApi(ctx: DaemonContext): http.Server {
+  const { node, stateMachine } = ctx;
+  const tokenDigest = ctx.token ? createHash('sha256').update(ctx.token).digest() : null;
+
+  function requireAdmin(req: http.IncomingMessage): void {
+    if (!tokenDigest) return;
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const digest = createHash('sha256').update(given).digest();
+    if (!timingSafeEqual(digest, tokenDigest)) throw new HttpError(401, 'this admin route needs the cluster token (Authorization: Bearer <token>)');
+  }
+
+  /** Writes and linearizable reads go to the leader: 307 there, or 503 while there is none. */
+  function requireLeader(req: http.IncomingMessage): void {
+    const status = node.status();
+    if (status.role === 'leader') return;
+    const leader = status.leader ? stateMachine.members()[status.leader] : undefined;
+    if (!leader) throw new HttpError(503, 'no leader is known right now; retry shortly', { 'Retry-After': '1' });
+    throw new HttpError(307, `not the leader; the leader is ${status.leader}`, { Location: `http://${leader.client}${req.url ?? '/'}` });
+  }
+
+  async function propose(command: KvCommand): Promise<{ index: number; term: number; result: KvResult }> {
+    const outcome = await node.propose(encodeKvCommand(command));
+    return { index: outcome.index, term: outcome.term, result: outcome.result as KvResult };
+  }
+
+  async function changeMembers(change: ConfChange, members: MemberContext = {}): Promise<{ index: number }> {
+    const { index } = await node.changeMembership({ ...change, context: encodeMemberContext(members) });
+    return { index };
+  }
+
+  function membersView() {
+    const s = node.status();
+    return {
+      voters: s.confState.voters,
+      votersOutgoing: s.confState.votersOutgoing,
+      learners: s.confState.learners,
+      addresses: stateMachine.members(),
+    };
+  }
+
+  function statusView() {
+    const s = node.status();
+    return {
+      id: s.id,
+      role: s.role,
+      term: s.term,
+      vote: s.vote,
+      leader: s.leader,
+      commitIndex: s.commitIndex,
+      appliedIndex: s.appliedIndex,
+      lastIndex: s.lastIndex,
+      firstIndex: s.firstIndex,
+      snapshotIndex: s.snapshotIndex,
+      members: membersView(),
+      progress: s.progress,
+      leadTransferee: s.leadTransferee,
+      droppedPeers: ctx.droppedPeers(),
+      revision: stateMachine.kv.currentRevision(),
+    };
+  }
+
+  function keyOf(path: string, prefix: string): string {
+    let key: string;
+    try {
+      key = decodeURIComponent(path.slice(prefix.length));
+    } catch {
+      throw new HttpError(400, 'key is not valid percent-encoding');
+    }
+    if (key.length === 0) throw new HttpError(400, 'key is empty');
+    if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new HttpError(413, `key is longer than ${MAX_KEY_BYTES} bytes`);
+    return key;
+  }
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://raftd');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+
+    if (path.startsWith('/v1/kv/')) {
+      const key = keyOf(path, '/v1/kv/');
+      if (method === 'GET') {
+        if (url.searchParams.get('stale') !== '1') {
+          requireLeader(req);
+          await node.readBarrier();
+        }
+        const value = stateMachine.kv.get(key);
+        if (value === undefined) throw new HttpError(404, `key "${key}" not found`);
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': value.length });
+        res.end(value);
+        return;
+      }
+      if (method === 'PUT') {
+        requireLeader(req);
+        const out = await propose({ op: 'put', key, value: new Uint8Array(body) });
+        res.writeHead(204, { 'X-Raft-Index': String(out.index), 'X-Raft-Term': String(out.term), 'X-Revision': String(out.result.revision) });
+        res.end();
+        return;
+      }
+      if (method === 'DELETE') {
+        requireLeader(req);
+        const out = await propose({ op: 'del', key });
+        res.writeHead(204, { 'X-Raft-Index': String(out.index), 'X-Raft-Term': String(out.term), 'X-Deleted': String(out.result.succeeded) });
+        res.end();
+        return;
+      }
+      throw new HttpError(405, `${method} is not supported on /v1/kv/<key>`);
+    }
+
+    if (path.startsWith('/v1/cas/') && method === 'POST') {
+      const key = keyOf(path, '/v1/cas/');
+      const { from, to } = parseJson(casBody, body);
+      requireLeader(req);
+      const out = await propose({ op: 'cas', key, from: from === null ? null : Buffer.from(from), to: Buffer.from(to) });
+      sendJson(res, 200, { succeeded: out.result.succeeded, index: out.index, term: out.term }, { 'X-Raft-Index': String(out.index), 'X-Raft-Term': String(out.term) });
+      return;
+    }
+
+    if (path === '/v1/status' && method === 'GET') return sendJson(res, 200, statusView());
+
+    if (path === '/v1/log' && method === 'GET') {
+      const s = node.status();
+      const from = intParam(url, 'from', Math.max(s.firstIndex, s.lastIndex - 99));
+      const limit = Math.min(intParam(url, 'limit', 100), 5000);
+      const entries = node.entries(Math.max(from, 1), limit).map(entryView);
+      return sendJson(res, 200, { firstIndex: s.firstIndex, lastIndex: s.lastIndex, snapshotIndex: s.snapshotIndex, commitIndex: s.commitIndex, entries });
+    }
+
+    if (path === '/v1/log/entry' && method === 'GET') {
+      const index = intParam(url, 'index', 0);
+      const [entry] = node.entries(index, 1);
+      if (!entry) throw new HttpError(404, `entry ${index} is not in the log (compacted or not yet written)`);
+      return sendJson(res, 200, { ...entryView(entry), decoded: decodeEntry(entry) });
+    }
+
+    if (path === '/v1/members' && method === 'GET') return sendJson(res, 200, membersView());
+
+    if (path === '/v1/members' && method === 'POST') {
+      requireAdmin(req);
+      const m = parseJson(memberBody, body);
+      requireLeader(req);
+      const out = await changeMembers({ changes: [{ type: m.learner ? 'addLearner' : 'addVoter', id: m.id }] }, { [m.id]: { peer: m.peer, client: m.client } });
+      return sendJson(res, 200, { ...out, members: membersView() });
+    }
+
+    const promote = /^\/v1\/members\/([^/]+)\/promote$/.exec(path);
+    if (promote && method === 'POST') {
+      requireAdmin(req);
+      requireLeader(req);
+      const out = await changeMembers({ changes: [{ type: 'addVoter', id: decodeURIComponent(promote[1]) }] });
+      return sendJson(res, 200, { ...out, members: membersView() });
+    }
+
+    if (path === '/v1/members/joint' && method === 'POST') {
+      requireAdmin(req);
+      const j = parseJson(jointBody, body);
+      requireLeader(req);
+      const members: MemberContext = Object.fromEntries(j.add.map((m) => [m.id, { peer: m.peer, client: m.client }]));
+      const changes = [...j.add.map((m) => ({ type: 'addVoter' as const, id: m.id })), ...j.remove.map((id) => ({ type: 'remove' as const, id }))];
+      if (changes.length === 0) throw new HttpError(400, 'a joint change needs at least one server to add or remove');
+      const out = await changeMembers({ changes, transition: 'joint' }, members);
+      return sendJson(res, 200, { ...out, members: membersView() });
+    }
+
+    const member = /^\/v1\/members\/([^/]+)$/.exec(path);
+    if (member && method === 'DELETE') {
+      requireAdmin(req);
+      requireLeader(req);
+      const out = await changeMembers({ changes: [{ type: 'remove', id: decodeURIComponent(member[1]) }] });
+      return sendJson(res, 200, { ...out, members: membersView() });
+    }
+
+    if (path === '/v1/leader/transfer' && method === 'POST') {
+      requireAdmin(req);
+      const { to } = parseJson(transferBody, body);
+      requireLeader(req);
+      await transferLeadership(to);
+      return sendJson(res, 200, { leader: node.status().leader, term: node.status().term });
+    }
+
+    if (path === '/v1/fault' && method === 'POST') {
+      requireAdmin(req);
+      const { drop } = parseJson(faultBody, body);
+      ctx.setDroppedPeers(drop);
+      ctx.logger.warn({ drop }, drop.length ? 'fault injection: dropping peer traffic' : 'fault injection cleared');
+      return sendJson(res, 200, { drop: ctx.droppedPeers() });
+    }
+
+    if (path === '/v1/snapshot' && method === 'POST') {
+      requireAdmin(req);
+      const index = await ctx.snapshotNow();
+      return sendJson(res, 200, { index });
+    }
+
+    if (path === '/v1/events' && method === 'GET') return streamEvents(req, res);
+
+    if (path === '/v1/metrics' && method === 'GET') return sendJson(res, 200, ctx.metrics());
+
+    if (path === '/health' && method === 'GET') return sendJson(res, 200, { ok: true, id: node.id });
+
+    throw new HttpError(404, `no route for ${method} ${path}`);
+  }
+
+  function transferLeadership(to: NodeId): Promise<void> {
+    const s = node.status();
+    if (!s.confState.voters.includes(to)) return Promise.reject(new HttpError(400, `${to} is not a voter`));
+    if (to === node.id) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new HttpError(504, `leadership did not move to ${to} in time; is it caught up and reachable?`));
+      }, 5000);
+      const off = node.on((e) => {
+        if (e.type === 'role' && e.leader === to) {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+      node.transferLeadership(to);
+    });
+  }
+
+  function decodeEntry(entry: Entry): unknown {
+    if (entry.type === EntryType.ConfChange) {
+      const change = confChangeCodec.decode(entry.data);
+      return { kind: 'config', changes: change.changes, transition: change.transition ?? 'auto', addresses: decodeMemberContext(unwrap(change.context ?? new Uint8Array()).payload) };
+    }
+    if (entry.data.length === 0) return { kind: 'noop' };
+    return { kind: 'kv', command: describeKvCommand(unwrap(entry.data).payload) };
+  }
+
+  function streamEvents(req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    send('status', statusView());
+    // Commit events are coalesced: a busy node commits thousands of times a second.
+    let commitTimer: NodeJS.Timeout | null = null;
+    const off = node.on((e: RaftNodeEvent) => {
+      if (e.type === 'commit') {
+        if (!commitTimer)
+          commitTimer = setTimeout(() => {
+            commitTimer = null;
+            const s = node.status();
+            send('commit', { commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, lastIndex: s.lastIndex });
+          }, 100);
+        return;
+      }
+      if (e.type === 'role') send('role', { role: e.role, term: e.term, leader: e.leader });
+      else if (e.type === 'membership') send('membership', { index: e.index, ...membersView() });
+      else if (e.type === 'snapshot') send('snapshot', { index: e.index });
+      else if (e.type === 'error') send('error', { message: e.error.message });
+    });
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.on('close', () => {
+      off();
+      clearInterval(keepAlive);
+      if (commitTimer) clearTimeout(commitTimer);
+    });
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_VALUE_BYTES) {
+        tooLarge = true;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      if (tooLarge) return sendError(res, new HttpError(413, `body is larger than ${MAX_VALUE_BYTES} bytes`));
+      route(req, res, Buffer.concat(chunks)).catch((error) => sendError(res, error));
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  return server;
+}
+
+function intParam(url: URL, name: string, fallback: number): number {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new HttpError(400, `${name} must be a non-negative integer`);
+  return value;
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message }, error.headers);
+  if (error instanceof ProposalRejected) return sendJson(res, 409, { error: error.reason });
+  if (error instanceof RequestTimeoutError) return sendJson(res, 504, { error: error.message });
+  if (error instanceof NodeStoppedError) return sendJson(res, 503, { error: error.message }, { 'Retry-After': '1' });
+  sendJson(res, 500, { error: (error as Error)?.message ?? String(error) });
+}

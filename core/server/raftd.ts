@@ -1,0 +1,314 @@
+// raftd: one Raft node per process, with a WAL on disk, TCP to its peers and an HTTP client API.
+import { parseArgs } from 'node:util';
+import { mkdir, readFile, rename, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino from 'pino';
+import { systemClock } from '../clock.js';
+import { RaftNode } from '../node/raft-node.js';
+import { FileLogStore, FileSnapshotStore } from '../storage/index.js';
+import { TcpTransport } from '../transport/index.js';
+import { createHttpApi } from './http-api.js';
+import { FaultFilter } from './fault-filter.js';
+import { RaftdStateMachine, type MemberContext } from './state-machine.js';
+import { parseClusterSpec, parseHostPort } from './cluster-spec.js';
+import { forceNewCluster } from './force-new-cluster.js';
+
+export const HELP = `raftd: a Raft node with a replicated key-value store
+
+Usage:
+  raftd --id n1 --data-dir ./data/n1 --peer 127.0.0.1:7001 --client 127.0.0.1:8001 \\
+        --cluster n1=127.0.0.1:7001/127.0.0.1:8001,n2=...,n3=... [options]
+
+Required:
+  --id ID                 this node's id (letters, digits, _ . -)
+  --data-dir DIR          where the WAL, snapshots and metadata live; created on first start
+  --peer HOST:PORT        address other nodes use to reach this one (raft traffic)
+  --client HOST:PORT      HTTP API address
+  --cluster SPEC          initial members: id=peerHost:peerPort/clientHost:clientPort,...
+                          Used on the first start only; later starts recover the persisted membership.
+Options:
+  --join                  start empty and wait to be added to an existing cluster (--cluster lists its members)
+  --cluster-id NAME       cluster identity checked on every peer connection (default: "raft")
+  --token SECRET          shared secret: peers prove it (HMAC) and admin HTTP routes require it
+                          (also read from RAFTD_TOKEN)
+  --heartbeat-ms N        heartbeat interval (default 100, as etcd)
+  --election-ms N         election timeout (default 1000, as etcd); randomized in [N, 2N)
+  --snapshot-entries N    snapshot and compact after N applied entries (default 10000)
+  --force-new-cluster     recover from a lost quorum: rewrite the persisted membership to this node
+                          alone (keeps a backup of the old WAL). Other members' unreplicated writes are lost.
+  --log-level LEVEL       debug, info, warn, error (default info)
+  -h, --help              show this help
+
+Signals: SIGTERM/SIGINT stop cleanly. A SIGKILL at any moment loses no acknowledged write.`;
+
+export interface RaftdOptions {
+  id: string;
+  dataDir: string;
+  peer: string;
+  client: string;
+  cluster: MemberContext;
+  clusterId: string;
+  token?: string;
+  heartbeatMs: number;
+  electionMs: number;
+  snapshotEntries: number;
+  join: boolean;
+  forceNewCluster: boolean;
+  logLevel: string;
+}
+
+export function parseRaftdArgs(argv: string[]): RaftdOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      id: { type: 'string' },
+      'data-dir': { type: 'string' },
+      peer: { type: 'string' },
+      client: { type: 'string' },
+      cluster: { type: 'string' },
+      'cluster-id': { type: 'string', default: 'raft' },
+      token: { type: 'string' },
+      'heartbeat-ms': { type: 'string', default: '100' },
+      'election-ms': { type: 'string', default: '1000' },
+      'snapshot-entries': { type: 'string', default: '10000' },
+      join: { type: 'boolean', default: false },
+      'force-new-cluster': { type: 'boolean', default: false },
+      'log-level': { type: 'string', default: 'info' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  for (const name of ['id', 'data-dir', 'peer', 'client', 'cluster'] as const) {
+    if (!values[name]) throw new Error(`--${name} is required (see raftd --help)`);
+  }
+  const id = values.id!;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new Error(`--id "${id}": use letters, digits, _ . - (at most 64)`);
+  parseHostPort(values.peer!, '--peer');
+  parseHostPort(values.client!, '--client');
+  const cluster = parseClusterSpec(values.cluster!);
+  if (!cluster[id]) throw new Error(`--cluster does not list this node (${id})`);
+  const heartbeatMs = positiveInt(values['heartbeat-ms']!, '--heartbeat-ms');
+  const electionMs = positiveInt(values['election-ms']!, '--election-ms');
+  if (electionMs < 2 * heartbeatMs) throw new Error('--election-ms must be at least twice --heartbeat-ms');
+  if (!['debug', 'info', 'warn', 'error'].includes(values['log-level']!)) throw new Error('--log-level: debug, info, warn or error');
+  return {
+    id,
+    dataDir: values['data-dir']!,
+    peer: values.peer!,
+    client: values.client!,
+    cluster,
+    clusterId: values['cluster-id']!,
+    token: values.token ?? process.env.RAFTD_TOKEN,
+    heartbeatMs,
+    electionMs,
+    snapshotEntries: positiveInt(values['snapshot-entries']!, '--snapshot-entries'),
+    join: values.join!,
+    forceNewCluster: values['force-new-cluster']!,
+    logLevel: values['log-level']!,
+  };
+}
+
+function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+interface DataDirMeta {
+  id: string;
+  clusterId: string;
+  /** Member directory at bootstrap; later changes are replicated through the log and snapshots. */
+  initialMembers: MemberContext;
+  createdAt: string;
+}
+
+/** Refuses a second raftd on the same data dir: the pid file is created exclusively. */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockPath = join(dataDir, 'raftd.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+      if (pid && pid !== process.pid && isAlive(pid)) throw new Error(`data dir ${dataDir} is in use by process ${pid}`);
+      await rm(lockPath, { force: true }); // stale lock from a killed process
+    }
+  }
+  throw new Error(`could not lock data dir ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, 'w');
+  await handle.writeFile(text);
+  await handle.sync();
+  await handle.close();
+  await rename(tmp, path);
+}
+
+export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise<void> }> {
+  const logger = pino({ level: options.logLevel, base: { node: options.id } });
+  await mkdir(options.dataDir, { recursive: true });
+  const unlock = await lockDataDir(options.dataDir);
+
+  const metaPath = join(options.dataDir, 'meta.json');
+  let meta: DataDirMeta | null = null;
+  try {
+    meta = JSON.parse(await readFile(metaPath, 'utf8')) as DataDirMeta;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${metaPath}: ${(error as Error).message}`);
+  }
+  if (meta && meta.id !== options.id) throw new Error(`data dir ${options.dataDir} belongs to node ${meta.id}, not ${options.id}`);
+  if (meta && meta.clusterId !== options.clusterId) throw new Error(`data dir ${options.dataDir} belongs to cluster "${meta.clusterId}", not "${options.clusterId}"`);
+  const firstStart = meta === null;
+  if (!meta) {
+    meta = { id: options.id, clusterId: options.clusterId, initialMembers: options.cluster, createdAt: new Date().toISOString() };
+    await writeFileAtomic(metaPath, JSON.stringify(meta, null, 2));
+  }
+
+  const walDir = join(options.dataDir, 'wal');
+  const snapDir = join(options.dataDir, 'snap');
+  if (options.forceNewCluster) {
+    logger.warn({ dataDir: options.dataDir }, 'FORCE NEW CLUSTER: rewriting the persisted membership to this node alone; the old WAL is kept as a backup');
+    const backup = await forceNewCluster({ id: options.id, walDir, snapDir, initialMembers: meta.initialMembers, self: { peer: options.peer, client: options.client } });
+    logger.warn({ backup }, 'force-new-cluster done: this node is now the only voter; add members back one at a time');
+  }
+
+  const logStore = await FileLogStore.open(walDir, { onWarning: (message: string) => logger.warn(message) });
+  const snapshotStore = new FileSnapshotStore(snapDir);
+
+  const directory = firstStart ? options.cluster : meta.initialMembers;
+  const stateMachine = new RaftdStateMachine(options.join && firstStart ? options.cluster : directory, (members) => syncPeers(members));
+  const peerAddr = parseHostPort(options.peer, '--peer');
+  const tcp = new TcpTransport({
+    id: options.id,
+    clusterId: options.clusterId,
+    token: options.token,
+    listen: peerAddr,
+    peers: Object.fromEntries(Object.entries(directory).filter(([id]) => id !== options.id).map(([id, a]) => [id, a.peer])),
+    logger: { info: (m: string) => logger.info(m), warn: (m: string) => logger.warn(m), debug: (m: string) => logger.debug(m) },
+  });
+  const transport = new FaultFilter(tcp);
+  const knownPeers = new Set(Object.keys(directory).filter((id) => id !== options.id));
+  function syncPeers(members: MemberContext): void {
+    for (const [id, a] of Object.entries(members)) {
+      if (id === options.id) continue;
+      transport.setPeer(id, a.peer);
+      knownPeers.add(id);
+    }
+    for (const id of [...knownPeers]) {
+      if (!members[id]) {
+        transport.removePeer(id);
+        knownPeers.delete(id);
+      }
+    }
+  }
+
+  const tickMs = options.heartbeatMs;
+  const node = await RaftNode.start({
+    id: options.id,
+    logStore,
+    snapshotStore,
+    transport,
+    clock: systemClock,
+    stateMachine,
+    tickMs,
+    heartbeatTicks: 1,
+    electionTicks: Math.max(2, Math.round(options.electionMs / tickMs)),
+    initialMembers: firstStart && !options.join ? Object.keys(options.cluster) : undefined,
+    snapshotThreshold: options.snapshotEntries,
+    logger: { debug: (m) => logger.debug(m), info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
+  });
+  await tcp.start();
+  syncPeers(stateMachine.members());
+
+  node.on((e) => {
+    if (e.type === 'role') logger.info({ role: e.role, term: e.term, leader: e.leader }, `role ${e.role} in term ${e.term}${e.leader ? `, leader ${e.leader}` : ''}`);
+    else if (e.type === 'membership') logger.info({ confState: e.confState, index: e.index }, 'membership changed');
+    else if (e.type === 'snapshot') logger.info({ index: e.index }, 'snapshot');
+    else if (e.type === 'error') logger.error({ err: e.error.message }, 'node stopped: storage failure');
+  });
+
+  const http = createHttpApi({
+    node,
+    stateMachine,
+    token: options.token,
+    setDroppedPeers: (peers) => transport.setDropped(peers),
+    droppedPeers: () => transport.droppedPeers(),
+    snapshotNow: () => node.snapshotNow(),
+    metrics: () => {
+      const wal = logStore.stats();
+      const memory = process.memoryUsage();
+      return { walSyncs: wal.syncs, walRecords: wal.records, walBytes: wal.bytes, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed };
+    },
+    logger,
+  });
+  const clientAddr = parseHostPort(options.client, '--client');
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(clientAddr.port, clientAddr.host, () => resolve());
+  });
+  logger.info({ peer: options.peer, client: options.client, firstStart, join: options.join }, `raftd ${options.id} serving`);
+
+  let stopping: Promise<void> | null = null;
+  return {
+    stop() {
+      stopping ??= (async () => {
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        await node.stop();
+        await transport.close();
+        await logStore.close();
+        await unlock();
+        logger.info('raftd stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let options: RaftdOptions | 'help';
+  try {
+    options = parseRaftdArgs(argv);
+  } catch (error) {
+    process.stderr.write(`raftd: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    process.stdout.write(HELP + '\n');
+    return;
+  }
+  let daemon: { stop(): Promise<void> };
+  try {
+    daemon = await runRaftd(options);
+  } catch (error) {
+    process.stderr.write(`raftd: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const shutdown = () => {
+    daemon.stop().then(
+      () => process.exit(0),
+      (error) => {
+        process.stderr.write(`raftd: stop failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
