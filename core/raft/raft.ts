@@ -213,7 +213,10 @@ export class Raft {
       this.electionElapsed = 0;
       if (this.checkQuorum) this.step(message({ type: MessageType.CheckQuorum, from: this.id }));
       // The transferee did not take over within an election timeout: resume normal service.
-      if (this.role === 'leader' && this.leadTransferee !== NONE) this.abortLeaderTransfer();
+      if (this.role === 'leader' && this.leadTransferee !== NONE) {
+        this.logger.info(`${this.id} aborted leadership transfer to ${this.leadTransferee}: it did not take over in time`);
+        this.abortLeaderTransfer();
+      }
     }
     if (this.role !== 'leader') return;
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -876,7 +879,8 @@ export class Raft {
       // in this term yet) means we try again on the next apply.
       try {
         this.appendProposal([{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange({ changes: [] }) }]);
-        this.logger.info(`${this.id} proposed leaving the joint configuration ${JSON.stringify(this.tracker.config)}`);
+        const { voters, votersOutgoing } = this.tracker.config;
+        this.logger.info(`${this.id} proposed leaving the joint configuration (${voters.join(',')})&&(${votersOutgoing.join(',')})`);
       } catch (err) {
         if (!(err instanceof ProposalRejected)) throw err;
         this.logger.debug(`${this.id} not leaving the joint configuration yet: ${err.reason}`);
