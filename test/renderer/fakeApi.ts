@@ -150,3 +150,20 @@ export function apiWithCluster(state: ClusterState = makeState(), clusters: Clus
     .handle('log.entries', () => [])
     .handle('membership.plan', () => ({ safe: true, reason: 'all voters are up', before: { voters: 3, majority: 2 }, after: { voters: 3, majority: 2 } }));
 }
+
+/**
+ * happy-dom does no layout, so every element measures 0×0 and virtual lists show no rows. Give elements a
+ * viewport-sized client box for the duration of a test file; returns the undo.
+ */
+export function giveElementsASize(width = 1000, height = 700): () => void {
+  const proto = HTMLElement.prototype;
+  const saved = ['clientWidth', 'clientHeight'].map((k) => [k, Object.getOwnPropertyDescriptor(proto, k)] as const);
+  Object.defineProperty(proto, 'clientWidth', { configurable: true, get: () => width });
+  Object.defineProperty(proto, 'clientHeight', { configurable: true, get: () => height });
+  return () => {
+    for (const [k, d] of saved) {
+      if (d) Object.defineProperty(proto, k, d);
+      else delete (proto as unknown as Record<string, unknown>)[k];
+    }
+  };
+}
