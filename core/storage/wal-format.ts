@@ -2,8 +2,8 @@
 //
 // A segment `<seq>-<firstIndex>.wal` (16 hex digits each) is a zero-filled file holding
 // frames at 8-byte aligned offsets:  [length u32][crc32c u32][type u8][payload][zero pad]
-// (little endian; length counts type+payload, the CRC covers type+payload). A zero length
-// word where a frame would start is the end of the log. The first frame is the segment
+// (little endian; length counts type+payload, the CRC covers type+payload). Nothing but
+// zeros from where a frame would start is the end of the log. The first frame is the segment
 // header; every later frame is one group-commit batch, i.e. exactly one write.
 //
 // Telling a torn tail from corruption. A write starts only after the previous one was
@@ -13,6 +13,9 @@
 //  - only zeros follow                                          → clean end of log;
 //  - last segment, and no valid frame at any later aligned offset → torn tail: repaired, reported;
 //  - otherwise (an older segment, or valid frames follow)      → CorruptionError.
+// Limits: bit rot in the very last record looks exactly like a torn write (repaired, and
+// reported); entry data embedding whole WAL frames at aligned offsets could make a torn
+// tail look like corruption (a loud refusal, never silent loss).
 // Headers are synced before a segment is renamed into place, so a bad header is corruption.
 import { crc32c } from '@node-rs/crc32';
 import { Packr, Unpackr } from 'msgpackr';

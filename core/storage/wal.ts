@@ -5,8 +5,8 @@
 // then resolves every caller. Calls arriving meanwhile form the next batch.
 //
 // Segments are zero-filled when created (the next one in the background), so a batch write
-// only overwrites allocated blocks: fdatasync flushes data without metadata, and a full disk
-// can only fail segment creation, never a write into the log.
+// only overwrites allocated blocks: on ext4/xfs fdatasync then flushes data without metadata,
+// and a full disk can only fail segment creation, never a write into the log.
 //
 // Failures: if a new segment cannot be created (ENOSPC...), nothing was written; the pending
 // calls reject and the store stays usable, so saving again after space is freed works. If a
