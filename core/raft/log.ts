@@ -116,10 +116,12 @@ export class RaftLog {
     return this.unstable.term(i) ?? this.storage.term(i);
   }
 
-  /** Term of entry i, or 0 when it is compacted or not there. */
-  termOrZero(i: number): number {
-    // Checked without throwing: this runs for every message, and building an Error costs a stack trace.
-    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return 0;
+  /**
+   * Term of entry i, or undefined when it is compacted or not there yet. Checked without throwing:
+   * this runs for every message, and building an Error costs a stack trace.
+   */
+  termIfKnown(i: number): number | undefined {
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return undefined;
     return this.unstable.term(i) ?? this.storage.term(i);
   }
 
@@ -128,8 +130,7 @@ export class RaftLog {
   }
 
   matchTerm(i: number, term: number): boolean {
-    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return false;
-    return this.termOrZero(i) === term;
+    return this.termIfKnown(i) === term;
   }
 
   /** Election restriction: a candidate whose last entry is (index, term) is at least as up to date as us. */
@@ -181,13 +182,8 @@ export class RaftLog {
    */
   findConflictByTerm(index: number, term: number): { index: number; term: number } {
     for (let i = index; i > 0; i--) {
-      let ours: number;
-      try {
-        ours = this.term(i);
-      } catch (err) {
-        if (err instanceof CompactedError || err instanceof UnavailableError) return { index: i, term: 0 };
-        throw err;
-      }
+      const ours = this.termIfKnown(i);
+      if (ours === undefined) return { index: i, term: 0 };
       if (ours <= term) return { index: i, term: ours };
     }
     return { index: 0, term: 0 };
@@ -203,7 +199,7 @@ export class RaftLog {
 
   /** Commit up to `index` if that entry is of `term` (Raft commits only entries of the current term by counting). */
   maybeCommit(index: number, term: number): boolean {
-    if (index > this.committed && this.termOrZero(index) === term) {
+    if (index > this.committed && this.termIfKnown(index) === term) {
       this.commitTo(index);
       return true;
     }

@@ -90,25 +90,25 @@ function resolveConfig(config: RaftConfig) {
 
 export class Raft {
   readonly id: NodeId;
-  term = 0;
-  vote: NodeId = NONE;
-  lead: NodeId = NONE;
-  role: Role = 'follower';
+  private term = 0;
+  private vote: NodeId = NONE;
+  private lead: NodeId = NONE;
+  private role: Role = 'follower';
   readonly log: RaftLog;
   readonly tracker: ProgressTracker;
   /** Outgoing messages, handed out (and cleared) by the next Ready. */
   msgs: Message[] = [];
   readStates: ReadState[] = [];
   /** Whom leadership is being handed to (leader only). */
-  leadTransferee: NodeId = NONE;
+  private leadTransferee: NodeId = NONE;
   /** The newest entry that may hold a configuration change; a new one waits until it is applied. */
   private pendingConfIndex = 0;
   /** Bytes of entry data appended by this leader and not yet applied. */
   private uncommittedSize = 0;
   private readOnly = new ReadOnly();
-  electionElapsed = 0;
+  private electionElapsed = 0;
   private heartbeatElapsed = 0;
-  randomizedElectionTimeout = 0;
+  private randomizedElectionTimeout = 0;
 
   private readonly electionTimeout: number;
   private readonly heartbeatTimeout: number;
@@ -249,7 +249,7 @@ export class Raft {
     this.readOnly = new ReadOnly();
   }
 
-  becomeFollower(term: number, lead: NodeId): void {
+  private becomeFollower(term: number, lead: NodeId): void {
     this.reset(term);
     this.lead = lead;
     this.role = 'follower';
@@ -287,7 +287,7 @@ export class Raft {
   }
 
   /** Can campaign: a voter of its own configuration, not waiting for a snapshot to be applied. */
-  promotable(): boolean {
+  private promotable(): boolean {
     const pr = this.tracker.progress(this.id);
     return pr !== undefined && !pr.isLearner && this.log.pendingSnapshot() === undefined;
   }
@@ -578,7 +578,7 @@ export class Raft {
           if (this.role === 'precandidate') this.campaign('election');
           else this.winElection();
         } else if (result === 'lost') {
-          // A rejecting PreVoteResp/VoteResp of a higher term already made us a follower of that term.
+          // Lost in our own term (a rejection carrying a higher term already made us its follower).
           this.becomeFollower(this.term, NONE);
         }
         return;
@@ -751,8 +751,8 @@ export class Raft {
     return undefined;
   }
 
-  committedEntryInCurrentTerm(): boolean {
-    return this.log.termOrZero(this.log.committed) === this.term;
+  private committedEntryInCurrentTerm(): boolean {
+    return this.log.termIfKnown(this.log.committed) === this.term;
   }
 
   private maybeCommit(): boolean {

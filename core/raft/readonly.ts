@@ -54,8 +54,4 @@ export class ReadOnly {
     const key = this.queue[this.queue.length - 1];
     return key === undefined ? undefined : this.pending.get(key)!.request.context;
   }
-
-  get size(): number {
-    return this.queue.length;
-  }
 }

@@ -121,6 +121,39 @@ describe('Ready / advance', () => {
     expect(node.ready().committedEntries.map((e) => e.index)).toEqual([1]);
   });
 
+  it('puts what a response depends on in the same Ready, so the driver persists it before sending', () => {
+    const net = cluster(['1', '2', '3']);
+    net.node('1').raw.campaign();
+    net.processReady('1');
+    net.deliver(['2']);
+    const vote = net.processReady('2')!;
+    expect(vote.hardState).toMatchObject({ term: 2, vote: '1' });
+    expect(vote.mustSync).toBe(true);
+    expect(vote.messages.map((m) => m.type)).toEqual([MessageType.VoteResp]);
+    net.stabilize();
+    net.node('1').raw.propose(bytes('x'));
+    net.processReady('1');
+    net.deliver(['2']);
+    const append = net.processReady('2')!;
+    expect(append.entries.map((e) => e.index)).toEqual([5]);
+    expect(append.messages.map((m) => [m.type, m.index])).toEqual([[MessageType.AppResp, 5]]);
+  });
+
+  it('is deterministic for a given random source', () => {
+    const run = (seed: number) => {
+      const net = cluster(['1', '2', '3'], {}, seed);
+      for (let i = 0; i < 60; i++) {
+        for (const id of net.ids()) net.tick(id);
+        net.stabilize();
+      }
+      net.node(net.leader()!).raw.propose(bytes('x'));
+      net.stabilize();
+      return net.takeTrace().join('\n');
+    };
+    expect(run(5)).toBe(run(5));
+    expect(run(5)).not.toBe(run(6));
+  });
+
   it('refuses local-only message types from the network', () => {
     const node = new RawNode(config({ storage: storageWith({ voters: ['1'] }) }));
     for (const type of [MessageType.Hup, MessageType.Beat, MessageType.Propose, MessageType.CheckQuorum]) {
