@@ -1,5 +1,6 @@
 // Picks the transport: the Electron preload's window.raftConsole when present, else web mode's WebSocket.
 import type { ConsoleApi } from '../../../electron/shared/api';
+import { TOKEN_PARAM, WS_PATH } from '../../../electron/shared/ws-protocol';
 import type { Connection } from './connection';
 import { createWsConnection } from './wsClient';
 
@@ -9,13 +10,11 @@ declare global {
   }
 }
 
-/** The WebSocket endpoint of web mode; the upgrade must carry the page's session token. */
-export const WS_PATH = '/api';
-
 export function webSocketUrl(location: Pick<Location, 'protocol' | 'host' | 'search'>): string {
-  const token = new URLSearchParams(location.search).get('token') ?? '';
+  // The upgrade must carry the page's session token.
+  const token = new URLSearchParams(location.search).get(TOKEN_PARAM) ?? '';
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}${WS_PATH}?token=${encodeURIComponent(token)}`;
+  return `${scheme}//${location.host}${WS_PATH}?${TOKEN_PARAM}=${encodeURIComponent(token)}`;
 }
 
 export function ipcConnection(api: ConsoleApi): Connection {
