@@ -133,6 +133,8 @@ export class RaftNode {
   private leader: NodeId = '';
   private term = 0;
   private commitIndex = 0;
+  /** Term and vote last made durable: sending early is only safe while they are unchanged. */
+  private persisted: { term: number; vote: NodeId };
   private processing = false;
   private scheduled = false;
   private stopped = false;
@@ -165,6 +167,7 @@ export class RaftNode {
     const hs = storage.initialState().hardState;
     this.term = hs.term;
     this.commitIndex = hs.commit;
+    this.persisted = { term: hs.term, vote: hs.vote };
     options.transport.onMessage((m) => this.receive(m));
     options.transport.onUnreachable?.((peer) => {
       if (this.stopped) return;
@@ -358,16 +361,22 @@ export class RaftNode {
   private async handleReady(rd: Ready): Promise<void> {
     const { logStore, snapshotStore, transport } = this.options;
     if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leader, rd.hardState?.term ?? this.term);
+    // A leader may send while it writes (Raft §10.2.1): its own copy counts towards commit only after
+    // advance(), i.e. once durable. Anything else (votes, append responses) waits for the disk.
+    const sendEarly = this.role === 'leader' && !rd.snapshot && (!rd.hardState || (rd.hardState.term === this.persisted.term && rd.hardState.vote === this.persisted.vote));
+    if (sendEarly && rd.messages.length > 0) transport.send(rd.messages);
     // 1. Durable before anything that depends on it leaves this node.
     if (rd.snapshot) {
       await snapshotStore.save(rd.snapshot);
       this.storage.applySnapshot(rd.snapshot);
     }
-    if (rd.entries.length > 0 || rd.hardState) {
+    // A commit-only change need not be written: the commit index is re-learned from the leader.
+    if (rd.entries.length > 0 || (rd.hardState && rd.mustSync)) {
       await logStore.save(rd.hardState, rd.entries);
-      if (rd.entries.length > 0) this.storage.append(rd.entries);
-      if (rd.hardState) this.storage.setHardState(rd.hardState);
+      if (rd.hardState) this.persisted = { term: rd.hardState.term, vote: rd.hardState.vote };
     }
+    if (rd.entries.length > 0) this.storage.append(rd.entries);
+    if (rd.hardState) this.storage.setHardState(rd.hardState);
     if (rd.hardState) {
       if (rd.hardState.term !== this.term) {
         this.term = rd.hardState.term;
@@ -376,7 +385,7 @@ export class RaftNode {
       this.commitIndex = rd.hardState.commit;
     }
     // 2. Send.
-    if (rd.messages.length > 0) transport.send(rd.messages);
+    if (!sendEarly && rd.messages.length > 0) transport.send(rd.messages);
     // 3. Apply.
     if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
     for (const entry of rd.committedEntries) this.applyEntry(entry);
