@@ -35,9 +35,22 @@ type CampaignKind = 'preElection' | 'election' | 'transfer';
 
 const silentLogger: RaftLogger = { debug() {}, info() {}, warn() {} };
 
-/** A message with every field not given at its zero value. */
+/** A message with every field not given at its zero value. Built field by field so all share one shape (fast). */
 export function message(fields: Partial<Message> & Pick<Message, 'type'>): Message {
-  return { from: NONE, to: NONE, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, ...fields };
+  return {
+    type: fields.type,
+    from: fields.from ?? NONE,
+    to: fields.to ?? NONE,
+    term: fields.term ?? 0,
+    logTerm: fields.logTerm ?? 0,
+    index: fields.index ?? 0,
+    entries: fields.entries ?? [],
+    commit: fields.commit ?? 0,
+    reject: fields.reject ?? false,
+    rejectHint: fields.rejectHint ?? 0,
+    snapshot: fields.snapshot,
+    context: fields.context,
+  };
 }
 
 function bytesEqual(a: Uint8Array | undefined, b: Uint8Array): boolean {
@@ -918,8 +931,9 @@ export class Raft {
 
   // ---- output ---------------------------------------------------------------------------------
 
+  /** Queue `m`, a fresh object that is ours to complete. */
   private send(m: Message): void {
-    const out = { ...m, from: m.from === NONE ? this.id : m.from };
+    if (m.from === NONE) m.from = this.id;
     const isVoteTraffic =
       m.type === MessageType.Vote ||
       m.type === MessageType.VoteResp ||
@@ -929,9 +943,9 @@ export class Raft {
       if (m.term === 0) throw new Error(`${m.type} must carry a term`);
     } else if (m.type !== MessageType.ReadIndex && m.type !== MessageType.TransferLeader) {
       // Forwarded ReadIndex/TransferLeader requests are term-less, like local ones.
-      out.term = this.term;
+      m.term = this.term;
     }
-    this.msgs.push(out);
+    this.msgs.push(m);
   }
 
   status(): Status {

@@ -15,6 +15,9 @@ export class ProgressTracker {
   private conf: ConfState = createConfState([]);
   private readonly progressById = new Map<NodeId, Progress>();
   private readonly votes = new Map<NodeId, boolean>();
+  /** Members and voters in a fixed order (so that every run sends the same messages in the same order). */
+  private sortedIds: NodeId[] = [];
+  private sortedVoterIds: NodeId[] = [];
 
   constructor(readonly maxInflight: number) {}
 
@@ -40,19 +43,20 @@ export class ProgressTracker {
       }
       pr.isLearner = cs.learners.includes(id);
     }
+    this.sortedIds = [...members].sort(compareNodeIds);
+    this.sortedVoterIds = this.sortedIds.filter((id) => isVoter(cs, id));
   }
 
   progress(id: NodeId): Progress | undefined {
     return this.progressById.get(id);
   }
 
-  /** Members in a fixed order, so that every run sends the same messages in the same order. */
-  ids(): NodeId[] {
-    return [...this.progressById.keys()].sort(compareNodeIds);
+  ids(): readonly NodeId[] {
+    return this.sortedIds;
   }
 
-  voterIds(): NodeId[] {
-    return this.ids().filter((id) => isVoter(this.conf, id));
+  voterIds(): readonly NodeId[] {
+    return this.sortedVoterIds;
   }
 
   isVoter(id: NodeId): boolean {
