@@ -365,6 +365,15 @@ export class RaftNode {
     // advance(), i.e. once durable. Anything else (votes, append responses) waits for the disk.
     const sendEarly = this.role === 'leader' && !rd.snapshot && (!rd.hardState || (rd.hardState.term === this.persisted.term && rd.hardState.vote === this.persisted.vote));
     if (sendEarly && rd.messages.length > 0) transport.send(rd.messages);
+    // Committed entries already on our disk are applied before this Ready's write, not after it:
+    // otherwise every batch would wait for the next batch's fsync before its clients hear back.
+    let appliedEarly = 0;
+    if (!rd.snapshot) {
+      const durableLast = Math.min(this.storage.lastIndex(), (rd.entries[0]?.index ?? Infinity) - 1);
+      while (appliedEarly < rd.committedEntries.length && rd.committedEntries[appliedEarly].index <= durableLast) {
+        this.applyEntry(rd.committedEntries[appliedEarly++]);
+      }
+    }
     // 1. Durable before anything that depends on it leaves this node.
     if (rd.snapshot) {
       await snapshotStore.save(rd.snapshot);
@@ -388,7 +397,7 @@ export class RaftNode {
     if (!sendEarly && rd.messages.length > 0) transport.send(rd.messages);
     // 3. Apply.
     if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
-    for (const entry of rd.committedEntries) this.applyEntry(entry);
+    for (let i = appliedEarly; i < rd.committedEntries.length; i++) this.applyEntry(rd.committedEntries[i]);
     for (const rs of rd.readStates) this.readIndexReady(new TextDecoder().decode(rs.context), rs.index);
     this.raw.advance(rd);
     // The transport took the snapshot; if it is lost, the leader probes again and resends it.
