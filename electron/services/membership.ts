@@ -162,7 +162,7 @@ export class MembershipGuide {
     await this.waitFor(target, `${nodeId} to catch up`, (s) => {
       const behind = lagOf(s, nodeId);
       if (behind !== null) step(`catching up: ${behind} entries behind (threshold ${this.threshold})`, start + 0.3 * (1 - Math.min(1, behind / 1000)));
-      return behind !== null && behind <= this.threshold;
+      return behind !== null && behind <= this.threshold && s.nodes.some((n) => n.id === nodeId && n.reachable);
     });
     const plan = planChange(target.state(), 'promote', nodeId, this.threshold);
     if (!plan.safe) throw new ApiError('refused', plan.reason);

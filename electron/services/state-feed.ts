@@ -54,7 +54,6 @@ interface Tracked {
 export class RaftdFeed {
   private readonly nodes = new Map<string, Tracked>();
   readonly timeline = new Timeline(() => Date.now());
-  private current: ClusterState;
   private publishTimer?: NodeJS.Timeout;
   private lastPublished = '';
   private closed = false;
@@ -70,20 +69,19 @@ export class RaftdFeed {
     this.pollMs = options.pollMs ?? 1000;
     this.minRefreshMs = options.minRefreshMs ?? 250;
     this.tailSize = options.tailSize ?? 20;
-    this.current = this.build();
     this.sync();
   }
 
+  /** Built on demand: process states are read fresh, so a node stopped a moment ago already shows stopped. */
   state(): ClusterState {
-    return this.current;
+    return this.build();
   }
 
   /** Polls every node now and returns the resulting state (for operations that must act on fresh data). */
   async refresh(): Promise<ClusterState> {
     this.sync();
     await Promise.all([...this.nodes.keys()].map((id) => this.poll(id)));
-    this.current = this.build();
-    return this.current;
+    return this.build();
   }
 
   /** Follows membership of the definition: starts tracking new nodes, forgets removed ones. */
@@ -209,11 +207,11 @@ export class RaftdFeed {
     if (this.closed || this.publishTimer) return;
     this.publishTimer = setTimeout(() => {
       this.publishTimer = undefined;
-      this.current = this.build();
-      const signature = JSON.stringify({ ...this.current, at: 0 });
+      const state = this.build();
+      const signature = JSON.stringify({ ...state, at: 0 });
       if (signature !== this.lastPublished) {
         this.lastPublished = signature;
-        this.publish(this.current);
+        this.publish(state);
       }
     }, 100);
     this.publishTimer.unref?.();
@@ -253,14 +251,18 @@ export class RaftdFeed {
     const proc = this.source.processInfo(id);
     const s = t.status;
     const starting = proc?.state === 'running' && t.seenSincePid !== proc.pid;
+    // The process check is current, the last poll may not be: a node just stopped or paused is unreachable now.
+    const down = proc !== null && proc.state !== 'running' && proc.state !== 'starting';
+    const reachable = t.reachable && !down;
+    const error = down && !t.error ? (proc.state === 'paused' ? 'paused (SIGSTOP)' : (proc.detail ?? proc.state)) : t.error;
     return {
       id,
       kind: t.member.kind,
-      process: starting && !t.reachable ? 'starting' : (proc?.state ?? (t.reachable ? 'running' : 'unknown')),
-      reachable: t.reachable,
+      process: starting && !reachable ? 'starting' : (proc?.state ?? (reachable ? 'running' : 'unknown')),
+      reachable,
       lastSeen: t.lastSeen,
-      ...(t.error && { error: t.error }),
-      role: t.reachable && s ? s.role : 'unknown',
+      ...(error && { error }),
+      role: reachable && s ? s.role : 'unknown',
       membership: members.voters.includes(id) || members.votersOutgoing.includes(id) ? 'voter' : members.learners.includes(id) ? 'learner' : 'none',
       term: s?.term ?? 0,
       vote: s?.vote ?? '',
