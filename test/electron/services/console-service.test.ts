@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -35,6 +36,20 @@ describe('console service', () => {
     await first.close();
     const second = await openConsole();
     expect(second.dataDir).toBe(dir.path);
+  });
+
+  it('refuses a second console process on the same data directory', async () => {
+    await openConsole();
+    const service = fileURLToPath(new URL('../../../electron/services/console-service.ts', import.meta.url));
+    const script = `import { ConsoleService } from ${JSON.stringify(service)};
+      try { await ConsoleService.open({ dataDir: process.argv[1] }); console.log('opened'); }
+      catch (error) { console.log(error.code + ': ' + error.message); process.exit(3); }`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir.path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(3);
+    expect(output.trim()).toBe(`refused: the console data directory ${dir.path} is in use by another process (pid ${process.pid})`);
   });
 
   it('takes over the lock a crashed console left behind', async () => {
