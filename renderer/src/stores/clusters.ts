@@ -49,8 +49,10 @@ export const useClustersStore = defineStore('clusters', () => {
     if (!outcome.ok) return undefined;
     const created = outcome.value;
     if (!list.value.some((c) => c.id === created.id)) list.value = [...list.value, created];
-    notices.success(`Cluster “${created.name}” created with ${created.nodes.length} nodes.`);
     navigation.go('dashboard', created.id);
+    // A new cluster is meant to run: start its nodes unless the backend already did.
+    if (created.health === 'stopped') await start(created.id);
+    notices.success(`Cluster “${created.name}” created with ${created.nodes.length} nodes.`);
     return created;
   }
 
@@ -62,11 +64,13 @@ export const useClustersStore = defineStore('clusters', () => {
   }
 
   async function start(id: string) {
-    await operations.run(`Start cluster ${id}`, () => connection.invoke('clusters.start', { clusterId: id }));
+    const name = list.value.find((c) => c.id === id)?.name ?? id;
+    await operations.run(`Start cluster “${name}”`, () => connection.invoke('clusters.start', { clusterId: id }));
   }
 
   async function stop(id: string) {
-    await operations.run(`Stop cluster ${id}`, () => connection.invoke('clusters.stop', { clusterId: id }));
+    const name = list.value.find((c) => c.id === id)?.name ?? id;
+    await operations.run(`Stop cluster “${name}”`, () => connection.invoke('clusters.stop', { clusterId: id }));
   }
 
   function open(id: string) {

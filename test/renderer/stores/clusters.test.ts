@@ -30,6 +30,12 @@ describe('clusters store', () => {
     expect([nav.view, nav.clusterId]).toEqual(['kv', 'loc']);
   });
 
+  it('starts a cluster the backend created stopped', async () => {
+    api.handle('clusters.create', (p) => makeCluster({ id: 'c4', name: p.name, kind: p.kind, health: 'stopped' })).handle('clusters.start', () => undefined);
+    await useClustersStore().create({ name: 'four', kind: 'local', size: 3 });
+    expect(api.callsOf('clusters.start')).toEqual([{ clusterId: 'c4' }]);
+  });
+
   it('follows clusters.changed pushes', async () => {
     const clusters = useClustersStore();
     await flush();
@@ -43,6 +49,7 @@ describe('clusters store', () => {
     const clusters = useClustersStore();
     const created = await clusters.create({ name: 'three', kind: 'local', size: 3 });
     expect(created?.id).toBe('c3');
+    expect(api.callsOf('clusters.start')).toEqual([]);
     expect(useNavigationStore().clusterId).toBe('c3');
     expect(api.callsOf('clusters.create')).toEqual([{ name: 'three', kind: 'local', size: 3 }]);
 
