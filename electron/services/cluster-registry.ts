@@ -23,6 +23,8 @@ const clusterRecordSchema = z.object({
   createdAt: z.number(),
   /** Local clusters: the shared secret raftd checks on its HTTP API. */
   token: z.string().optional(),
+  /** Embedded clusters: the seed of the simulation, so a definition replays the same run. */
+  seed: z.number().int().optional(),
   nodes: z.array(nodeRecordSchema),
 });
 

@@ -12,6 +12,7 @@ import { LocalProcesses, pickFreePorts, type LocalProcessOptions } from './local
 import { LocalCluster, nextNodeId } from './local-driver.js';
 import { MembershipGuide, type MembershipOptions } from './membership.js';
 import { followLog, readNodeLogs } from './node-logs.js';
+import { EmbeddedDriver } from './embedded-cluster.js';
 import { DataLayout } from './paths.js';
 import { acquirePidLock, type PidLock } from './pid-lock.js';
 import type { FeedOptions } from './state-feed.js';
@@ -24,15 +25,13 @@ export interface ConsoleSession {
   close(): void;
 }
 
-/** Builds the driver of an embedded cluster; absent until the embedded core is available. */
-export type EmbeddedFactory = (record: ClusterRecord, publish: (state: ClusterState) => void) => ClusterDriver;
-
 export interface ConsoleServiceOptions {
   dataDir: string;
   local?: LocalProcessOptions;
   feed?: FeedOptions;
   membership?: MembershipOptions;
-  embedded?: EmbeddedFactory;
+  /** Whether new embedded clusters start with time running (default true: a live demo). */
+  embeddedRuns?: boolean;
   /** On the very first run (no saved clusters yet), create the embedded demo cluster. Default true. */
   demoOnFirstRun?: boolean;
   /** Where unexpected (internal) errors are reported with their stack; the client only gets the message. */
@@ -76,8 +75,8 @@ export class ConsoleService {
     const service = new ConsoleService(options, lock, null);
     try {
       service.registry = await ClusterRegistry.open(layout.registryFile, (message) => service.activity.record('load clusters', 'failed', message));
-      for (const record of service.clusters.list()) service.attach(record);
-      if (service.clusters.firstRun && options.demoOnFirstRun !== false && options.embedded) {
+      for (const record of service.clusters.list()) await service.attach(record);
+      if (service.clusters.firstRun && options.demoOnFirstRun !== false) {
         await service.createCluster({ name: 'Demo', kind: 'embedded', size: 3 });
       }
     } catch (error) {
@@ -141,19 +140,16 @@ export class ConsoleService {
     return driver;
   }
 
-  private attach(record: ClusterRecord): void {
+  private async attach(record: ClusterRecord): Promise<void> {
     const publish = (state: ClusterState) => {
       this.broadcast('cluster.state', state);
       this.publishSummariesIfChanged();
     };
-    const driver =
-      record.kind === 'local'
-        ? new LocalCluster(record.id, this.clusters, this.processes, this.layout, publish, this.options.feed)
-        : record.kind === 'embedded' && this.options.embedded
-          ? this.options.embedded(record, publish)
-          : null;
-    if (!driver) {
-      this.activity.record('load clusters', 'failed', `cluster ${record.id} (${record.kind}) cannot be opened by this console`, record.id);
+    let driver: ClusterDriver;
+    if (record.kind === 'local') driver = new LocalCluster(record.id, this.clusters, this.processes, this.layout, publish, this.options.feed);
+    else if (record.kind === 'embedded') driver = await EmbeddedDriver.create(record, this.clusters, publish, { run: this.options.embeddedRuns !== false });
+    else {
+      this.activity.record('load clusters', 'failed', `cluster ${record.id}: ${record.kind} clusters are not supported by this console yet`, record.id);
       return;
     }
     this.drivers.set(record.id, driver);
@@ -186,7 +182,6 @@ export class ConsoleService {
       const ports = await pickFreePorts(size * 2, taken);
       nodes = ids.map((id, i) => ({ id, kind, peer: `127.0.0.1:${ports[2 * i]}`, client: `127.0.0.1:${ports[2 * i + 1]}` }));
     } else {
-      if (!this.options.embedded) throw new ApiError('unavailable', 'embedded clusters are not available in this build');
       nodes = ids.map((id) => ({ id, kind }));
     }
     const record: ClusterRecord = {
@@ -195,10 +190,11 @@ export class ConsoleService {
       kind,
       createdAt: Date.now(),
       ...(kind === 'local' && { token: randomBytes(16).toString('hex') }),
+      ...(kind === 'embedded' && { seed: randomBytes(4).readUInt32BE() >>> 1 }),
       nodes,
     };
     await this.clusters.add(record);
-    this.attach(record);
+    await this.attach(record);
     this.publishSummariesIfChanged();
     return clusterSummary(record, health(this.drivers.get(record.id)?.state()));
   }

@@ -1,0 +1,371 @@
+// The embedded demo cluster: the same Raft core in this process, on the simulated network, with
+// time the user controls (run at a speed, pause, single-step). Every message in flight is part
+// of the state; drops, partitions and crashes are one call away.
+import { EmbeddedCluster } from '../../core/node/embedded.js';
+import { unwrap } from '../../core/node/envelope.js';
+import { decodeKvCommand } from '../../core/kv/kv-store.js';
+import { decodeConfChange, EntryType, type Entry } from '../../core/raft/index.js';
+import { entryView } from '../../core/server/http-api.js';
+import { ApiError } from '../shared/api.js';
+import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, MembershipView, NodeView } from '../shared/api.js';
+import type { ClusterDriver, NodeAction } from './cluster-driver.js';
+import type { ClusterRecord, ClusterRegistry } from './cluster-registry.js';
+import { nextNodeId } from './local-driver.js';
+import type { LogSource } from './node-logs.js';
+import { Timeline } from './timeline.js';
+
+const TAIL = 20;
+/** Simulated milliseconds a single step advances when none is given: short enough to watch messages move. */
+const DEFAULT_STEP_MS = 10;
+/** Wall-clock patience for a request that needs simulated time to move (the clock may be paused). */
+const WALL_TIMEOUT_MS = 10_000;
+const PUBLISH_EVERY_MS = 100;
+
+export interface EmbeddedOptions {
+  /** Start with time running at speed 1 (the first-run demo). */
+  run?: boolean;
+}
+
+export class EmbeddedDriver implements ClusterDriver {
+  private readonly timeline: Timeline;
+  private publishTimer?: NodeJS.Timeout;
+  private readonly unsubscribe: Array<() => void> = [];
+  private closed = false;
+
+  private constructor(
+    readonly clusterId: string,
+    private readonly registry: ClusterRegistry,
+    private readonly cluster: EmbeddedCluster,
+    private readonly publish: (state: ClusterState) => void,
+  ) {
+    this.timeline = new Timeline(() => cluster.clock.now());
+    this.unsubscribe.push(
+      cluster.on(() => this.changed()),
+      cluster.network.onEvent(() => this.changed()),
+    );
+  }
+
+  static async create(record: ClusterRecord, registry: ClusterRegistry, publish: (state: ClusterState) => void, options: EmbeddedOptions = {}): Promise<EmbeddedDriver> {
+    const cluster = await EmbeddedCluster.create({ ids: record.nodes.map((n) => n.id), seed: record.seed ?? 1 });
+    const driver = new EmbeddedDriver(record.id, registry, cluster, publish);
+    if (options.run) cluster.run(1);
+    driver.changed();
+    return driver;
+  }
+
+  private get record(): ClusterRecord {
+    return this.registry.get(this.clusterId);
+  }
+
+  private assertNode(nodeId: string): void {
+    if (!this.cluster.ids().includes(nodeId)) throw new ApiError('not-found', `cluster ${this.clusterId} has no node "${nodeId}"`);
+  }
+
+  state(): ClusterState {
+    const ids = this.cluster.ids();
+    const statuses = new Map(ids.filter((id) => this.cluster.isUp(id)).map((id) => [id, this.cluster.node(id)!.status()]));
+    const reference = [...statuses.values()].sort((a, b) => Number(b.role === 'leader') - Number(a.role === 'leader') || b.term - a.term || b.commitIndex - a.commitIndex)[0];
+    const members: MembershipView = reference
+      ? { voters: reference.confState.voters, votersOutgoing: reference.confState.votersOutgoing, learners: reference.confState.learners }
+      : { voters: ids, votersOutgoing: [], learners: [] };
+    const leaderStatus = reference?.role === 'leader' ? reference : undefined;
+    const now = this.cluster.clock.now();
+
+    const nodes: NodeView[] = ids.map((id) => {
+      const s = statuses.get(id);
+      const membership = members.voters.includes(id) || members.votersOutgoing.includes(id) ? 'voter' : members.learners.includes(id) ? 'learner' : 'none';
+      if (!s) {
+        return { id, kind: 'embedded', process: 'crashed', reachable: false, lastSeen: 0, error: 'crashed', role: 'unknown', membership, term: 0, vote: '', leader: '', commitIndex: 0, appliedIndex: 0, lastIndex: 0, snapshotIndex: 0, lag: 0, logTail: [] };
+      }
+      const match = leaderStatus?.progress?.[id]?.match;
+      const tail = this.cluster.node(id)!.entries(Math.max(1, s.lastIndex - TAIL + 1), TAIL).map(entryView);
+      return {
+        id,
+        kind: 'embedded',
+        process: 'running',
+        reachable: true,
+        lastSeen: now,
+        role: s.role,
+        membership,
+        term: s.term,
+        vote: s.vote,
+        leader: s.leader,
+        commitIndex: s.commitIndex,
+        appliedIndex: s.appliedIndex,
+        lastIndex: s.lastIndex,
+        snapshotIndex: s.snapshotIndex,
+        ...(match !== undefined && { matchIndex: match }),
+        lag: leaderStatus ? Math.max(0, leaderStatus.lastIndex - (match ?? s.lastIndex)) : 0,
+        logTail: tail,
+        ...(s.electionElapsed !== undefined && { electionElapsed: s.electionElapsed }),
+        ...(s.randomizedElectionTimeout !== undefined && { electionTimeout: s.randomizedElectionTimeout }),
+      };
+    });
+    const { leader, term } = this.timeline.observe(nodes, members);
+    const partitions = this.cluster.network.partitions();
+    return {
+      clusterId: this.clusterId,
+      name: this.record.name,
+      kind: 'embedded',
+      at: Date.now(),
+      leader,
+      term,
+      members,
+      nodes,
+      timeline: this.timeline.list(),
+      clock: { now, running: this.cluster.isRunning(), speed: this.cluster.currentSpeed() },
+      messages: this.cluster.network.inFlight().map(({ id, from, to, type, sentAt, deliverAt, summary }) => ({ id, from, to, type, sentAt, deliverAt, summary })),
+      ...(partitions.length && { partitions }),
+    };
+  }
+
+  async refresh(): Promise<ClusterState> {
+    return this.state();
+  }
+
+  /** Publishes at a bounded rate: while time runs, something changes every frame. */
+  private changed(): void {
+    if (this.closed || this.publishTimer) return;
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = undefined;
+      if (!this.closed) this.publish(this.state());
+    }, PUBLISH_EVERY_MS);
+    this.publishTimer.unref?.();
+  }
+
+  async start(): Promise<void> {
+    for (const id of this.cluster.ids()) if (!this.cluster.isUp(id)) await this.cluster.restart(id);
+    this.changed();
+  }
+
+  async stop(): Promise<void> {
+    for (const id of this.cluster.ids()) await this.cluster.crash(id);
+    this.timeline.add('fault', 'all nodes stopped');
+    this.changed();
+  }
+
+  async node(nodeId: string, action: NodeAction): Promise<void> {
+    this.assertNode(nodeId);
+    switch (action) {
+      case 'start':
+        if (this.cluster.isUp(nodeId)) throw new ApiError('conflict', `node ${nodeId} is already running`);
+        await this.cluster.restart(nodeId);
+        break;
+      case 'stop':
+      case 'kill':
+        if (!this.cluster.isUp(nodeId)) throw new ApiError('conflict', `node ${nodeId} is not running`);
+        await this.cluster.crash(nodeId);
+        this.timeline.add('fault', `${nodeId} crashed`);
+        break;
+      case 'restart':
+        await this.cluster.crash(nodeId);
+        await this.cluster.restart(nodeId);
+        this.timeline.add('fault', `${nodeId} restarted`);
+        break;
+      case 'pause':
+      case 'resume':
+        throw new ApiError('invalid-input', 'embedded nodes share one clock and cannot be paused alone: pause the clock, or partition the node');
+      case 'forceNewCluster':
+        throw new ApiError('invalid-input', 'force-new-cluster is for raftd nodes; an embedded cluster can simply be recreated');
+    }
+    this.changed();
+  }
+
+  async partition(groups: string[][]): Promise<void> {
+    const ids = this.cluster.ids();
+    const listed = groups.flat();
+    const unknown = listed.filter((id) => !ids.includes(id));
+    if (unknown.length) throw new ApiError('invalid-input', `not nodes of ${this.clusterId}: ${unknown.join(', ')}`);
+    const rest = ids.filter((id) => !listed.includes(id));
+    const all = rest.length ? [...groups, rest] : groups;
+    try {
+      this.cluster.network.partition(all);
+    } catch (error) {
+      throw new ApiError('invalid-input', (error as Error).message);
+    }
+    this.timeline.add('fault', `partition ${all.map((g) => `{${g.join(', ')}}`).join(' | ')}`);
+    this.changed();
+  }
+
+  async heal(): Promise<void> {
+    this.cluster.network.heal();
+    this.timeline.add('fault', 'partition healed');
+    this.changed();
+  }
+
+  async clock(action: 'run' | 'pause' | 'step', speed?: number, stepMs?: number): Promise<void> {
+    if (action === 'run') this.cluster.run(speed);
+    else if (action === 'pause') this.cluster.pause();
+    else {
+      this.cluster.pause();
+      await this.cluster.step(stepMs ?? DEFAULT_STEP_MS);
+    }
+    // Publish at once: after a step the user waits for exactly this picture.
+    clearTimeout(this.publishTimer);
+    this.publishTimer = undefined;
+    this.publish(this.state());
+  }
+
+  async dropMessage(messageId: number): Promise<void> {
+    if (!this.cluster.network.dropMessage(messageId)) throw new ApiError('not-found', `message ${messageId} is no longer in flight`);
+    this.changed();
+  }
+
+  private leaderNode() {
+    const leader = this.cluster.leader();
+    if (!leader) throw new ApiError('unavailable', 'no leader right now; let time run until one is elected');
+    return this.cluster.node(leader)!;
+  }
+
+  private timeMoves<T>(promise: Promise<T>, what: string): Promise<T> {
+    return withinWallTime(promise, `${what} did not complete within ${WALL_TIMEOUT_MS / 1000} s${this.cluster.isRunning() ? '' : ': the simulated clock is paused; run or step it'}`);
+  }
+
+  async kvPut(key: string, value: string): Promise<KvResult> {
+    const out = await this.timeMoves(this.cluster.propose({ op: 'put', key, value: new TextEncoder().encode(value) }), 'the write');
+    return { index: out.index, term: out.term };
+  }
+
+  async kvGet(key: string, stale: boolean): Promise<KvResult> {
+    const node = stale ? this.cluster.node(this.cluster.ids().find((id) => this.cluster.isUp(id)) ?? '') : this.leaderNode();
+    if (!node) throw new ApiError('unavailable', 'no node is running');
+    if (!stale) await this.timeMoves(node.readBarrier(), 'the read');
+    const value = this.cluster.stateMachine(node.id).kv.get(key);
+    return { value: value === undefined ? null : new TextDecoder().decode(value) };
+  }
+
+  async kvDelete(key: string): Promise<KvResult> {
+    const out = await this.timeMoves(this.cluster.propose({ op: 'del', key }), 'the delete');
+    return { index: out.index, term: out.term, succeeded: out.result.succeeded };
+  }
+
+  async kvCas(key: string, from: string | null, to: string): Promise<KvResult> {
+    const encode = (s: string) => new TextEncoder().encode(s);
+    const out = await this.timeMoves(this.cluster.propose({ op: 'cas', key, from: from === null ? null : encode(from), to: encode(to) }), 'the compare-and-swap');
+    return { index: out.index, term: out.term, succeeded: out.result.succeeded };
+  }
+
+  private upNode(nodeId: string) {
+    this.assertNode(nodeId);
+    const node = this.cluster.node(nodeId);
+    if (!node) throw new ApiError('unavailable', `node ${nodeId} is crashed; start it to read its log`);
+    return node;
+  }
+
+  async logEntries(nodeId: string, from: number, limit: number): Promise<LogEntryView[]> {
+    return this.upNode(nodeId).entries(from, limit).map(entryView);
+  }
+
+  async logEntry(nodeId: string, index: number): Promise<LogEntryDetail> {
+    const [entry] = this.upNode(nodeId).entries(index, 1);
+    if (!entry) throw new ApiError('not-found', `entry ${index} is not in ${nodeId}'s log (compacted or not yet written)`);
+    return { ...entryView(entry), decoded: decodeEntry(entry) };
+  }
+
+  logSources(): LogSource[] {
+    return [];
+  }
+
+  newNodeId(requested?: string): string {
+    const ids = this.cluster.ids();
+    if (requested && ids.includes(requested)) throw new ApiError('conflict', `${this.clusterId} already has a node "${requested}"`);
+    return requested ?? nextNodeId(ids);
+  }
+
+  async provisionNode(nodeId: string): Promise<void> {
+    this.newNodeId(nodeId);
+    await this.cluster.addEmptyNode(nodeId);
+    await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: [...r.nodes, { id: nodeId, kind: 'embedded' }] }));
+    this.changed();
+  }
+
+  async retireNode(nodeId: string): Promise<void> {
+    this.assertNode(nodeId);
+    await this.cluster.removeNode(nodeId);
+    await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: r.nodes.filter((n) => n.id !== nodeId) }));
+    this.changed();
+  }
+
+  private async change(changes: Array<{ type: 'addVoter' | 'addLearner' | 'remove'; id: string }>, joint = false): Promise<number> {
+    const context = changes.filter((c) => c.type !== 'remove').map((c) => this.cluster.memberContext(c.id))[0];
+    const out = await this.timeMoves(
+      this.leaderNode().changeMembership({ changes, ...(joint && { transition: 'joint' as const }), ...(context && { context }) }),
+      'the membership change',
+    ).catch((error: Error) => {
+      throw error instanceof ApiError ? error : new ApiError('refused', error.message);
+    });
+    this.changed();
+    return out.index;
+  }
+
+  addLearner(nodeId: string): Promise<number> {
+    return this.change([{ type: 'addLearner', id: nodeId }]);
+  }
+
+  promote(nodeId: string): Promise<number> {
+    return this.change([{ type: 'addVoter', id: nodeId }]);
+  }
+
+  remove(nodeId: string): Promise<number> {
+    return this.change([{ type: 'remove', id: nodeId }]);
+  }
+
+  joint(addVoters: string[], removeVoters: string[]): Promise<number> {
+    return this.change([...addVoters.map((id) => ({ type: 'addVoter' as const, id })), ...removeVoters.map((id) => ({ type: 'remove' as const, id }))], true);
+  }
+
+  async transferLeader(to: string): Promise<void> {
+    this.assertNode(to);
+    const node = this.leaderNode();
+    if (node.id === to) return;
+    let off = () => {};
+    const moved = new Promise<void>((resolve) => {
+      off = this.cluster.on((e) => {
+        if (e.type === 'role' && e.role === 'leader' && e.node === to) resolve();
+      });
+    });
+    node.transferLeadership(to);
+    await this.timeMoves(moved, `moving leadership to ${to}`).finally(off);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.publishTimer);
+    this.unsubscribe.forEach((off) => off());
+    await this.cluster.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.close();
+  }
+}
+
+function withinWallTime<T>(promise: Promise<T>, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new ApiError('unavailable', message)), WALL_TIMEOUT_MS);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: Error) => {
+        clearTimeout(timer);
+        reject(error instanceof ApiError ? error : new ApiError('unavailable', error.message));
+      },
+    );
+  });
+}
+
+/** The entry's content: the KV command with its values as text, a no-op, or the configuration change. */
+function decodeEntry(entry: Entry): unknown {
+  if (entry.type === EntryType.ConfChange) {
+    const change = decodeConfChange(entry.data);
+    return { kind: 'config', changes: change.changes, transition: change.transition ?? 'auto' };
+  }
+  if (entry.data.length === 0) return { kind: 'noop' };
+  const command = decodeKvCommand(unwrap(entry.data).payload);
+  const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
+  if (command.op === 'put') return { kind: 'kv', op: 'put', key: command.key, value: text(command.value) };
+  if (command.op === 'del') return { kind: 'kv', op: 'del', key: command.key };
+  return { kind: 'kv', op: 'cas', key: command.key, from: text(command.from), to: text(command.to) };
+}
