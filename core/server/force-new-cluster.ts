@@ -1,6 +1,9 @@
-// Recovery from a lost quorum (etcd's --force-new-cluster): rebuild the state from this node's
-// committed log, write it as a snapshot whose configuration is this node alone, and start a
-// fresh WAL. The old WAL is kept beside it; uncommitted entries are dropped, by design.
+// Recovery from a lost quorum (etcd's --force-new-cluster): rebuild the state from every entry in
+// this node's log, write it as a snapshot whose configuration is this node alone, and start a fresh
+// WAL; the old WAL is kept beside it. Every entry is kept, not only those known committed: the
+// persisted commit index may lag (it is not synced on its own), and a write this node holds whose
+// outcome its client never learned is better kept than silently dropped. Configuration entries
+// are not replayed: the new configuration is this node alone.
 import { rename } from 'node:fs/promises';
 import { EntryType } from '../raft/types.js';
 import { unwrap } from '../node/envelope.js';
@@ -25,7 +28,7 @@ export async function forceNewCluster(options: {
   let index = snapshot?.metadata.index ?? 0;
   let term = snapshot?.metadata.term ?? 0;
   for (const entry of entries) {
-    if (entry.index <= index || entry.index > hardState.commit) continue;
+    if (entry.index <= index) continue;
     if (entry.type === EntryType.Normal && entry.data.length > 0) stateMachine.apply(unwrap(entry.data).payload);
     index = entry.index;
     term = entry.term;

@@ -281,7 +281,7 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
       return sendJson(res, 200, { index });
     }
 
-    if (path === '/v1/events' && method === 'GET') return streamEvents(req, res);
+    if (path === '/v1/events' && method === 'GET') return streamEvents(res);
 
     if (path === '/v1/metrics' && method === 'GET') return sendJson(res, 200, ctx.metrics());
 
@@ -319,7 +319,7 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
     return { kind: 'kv', command: describeKvCommand(unwrap(entry.data).payload) };
   }
 
-  function streamEvents(req: http.IncomingMessage, res: http.ServerResponse): void {
+  function streamEvents(res: http.ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     send('status', statusView());
@@ -341,7 +341,8 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
       else if (e.type === 'error') send('error', { message: e.error.message });
     });
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', () => {
+    // res, not req: a request's 'close' fires as soon as its (empty) body has been read.
+    res.on('close', () => {
       off();
       clearInterval(keepAlive);
       if (commitTimer) clearTimeout(commitTimer);

@@ -190,6 +190,54 @@ describe('raftd, three real processes', () => {
   });
 });
 
+describe('raftd recovery and events', () => {
+  it('recovers a cluster that lost its quorum with --force-new-cluster, keeping committed data', async () => {
+    cluster = await TestCluster.create(3);
+    cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    for (let i = 0; i < 10; i++) expect((await put(leader, `k${i}`, `v${i}`)).status).toBe(204);
+    const survivor = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    await eventually(async () => expect((await status(survivor)).appliedIndex).toBeGreaterThanOrEqual((await status(leader)).commitIndex));
+    for (const n of cluster.nodes.values()) if (n !== survivor) await n.kill('SIGKILL');
+    await survivor.kill('SIGTERM');
+
+    survivor.start(['--force-new-cluster']);
+    await eventually(async () => expect((await status(survivor)).role).toBe('leader'), 20_000);
+    expect(survivor.output).toMatch(/FORCE NEW CLUSTER/);
+    const s = await status(survivor);
+    expect(s.members.voters).toEqual([survivor.spec.id]);
+    expect(await (await get(survivor, 'k9')).text()).toBe('v9');
+    expect((await put(survivor, 'after-recovery', 'yes')).status).toBe(204);
+    const walBackups = (await readdir(survivor.dataDir)).filter((f) => f.startsWith('wal.backup-'));
+    expect(walBackups).toHaveLength(1);
+  });
+
+  it('streams role, commit and membership events', async () => {
+    cluster = await TestCluster.create(1);
+    const node = cluster.node('n1');
+    node.start();
+    await cluster.waitForLeader();
+    const controller = new AbortController();
+    const res = await fetch(node.url('/v1/events'), { signal: controller.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    let text = '';
+    const seen = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += new TextDecoder().decode(value);
+        if (/event: commit/.test(text) && /event: status/.test(text)) return;
+      }
+    })();
+    await put(node, 'x', '1');
+    await eventually(async () => expect(text).toMatch(/event: commit\ndata: \{"commitIndex":\d+/));
+    controller.abort();
+    await seen.catch(() => undefined);
+    expect(text).toMatch(/event: status\ndata: \{"id":"n1","role":"leader"/);
+  });
+});
+
 describe('raftd durability', () => {
   async function lastSegment(dataDir: string): Promise<string> {
     const dir = join(dataDir, 'wal');
