@@ -56,12 +56,14 @@ export function timelineChartOption(t: BuiltTimeline, dark: boolean): EChartsCor
             { xAxis: l.to },
           ]),
         },
+        // Markers can sit close together: an icon on the line, the words in its tooltip and in the event list.
         markLine: {
           symbol: 'none',
-          label: { formatter: '{b}', color: text, fontSize: 10, rotate: 0 },
+          tooltip: { formatter: (p: { name: string; value: number }) => `${formatClock(p.value)}<br/>${p.name}` },
           data: t.markers.map((m) => ({
             xAxis: m.at,
-            name: m.kind === 'membership' ? `⚙ ${m.label}` : `⚡ ${m.label}`,
+            name: m.kind === 'membership' ? `membership: ${m.label}` : `fault: ${m.label}`,
+            label: { formatter: m.kind === 'membership' ? '⚙' : '⚡', color: text, fontSize: 13 },
             lineStyle: { color: m.kind === 'membership' ? '#8b5cf6' : '#d03050', type: 'dashed' },
           })),
         },

@@ -63,3 +63,18 @@ describe('mergeEvents', () => {
     expect(merged.map((e) => e.at)).toEqual([1, 2, 3]);
   });
 });
+
+describe('timelineChartOption', () => {
+  it('draws leaders as bands, elections as points by outcome and markers as icons with their words', async () => {
+    const { timelineChartOption } = await import('../../../renderer/src/logic/charts');
+    const t = buildTimeline(
+      [ev(100, 'election-started', 1), ev(110, 'leader-elected', 1, 'n1'), ev(150, 'membership', 1, 'n1', 'voters n1, n2, n3, n4'), ev(200, 'election-started', 2)],
+      300,
+    );
+    const option = timelineChartOption(t, false) as { series: Array<{ name: string; data: unknown[]; markArea?: { data: unknown[][] }; markLine?: { data: Array<{ name: string; label: { formatter: string } }> } }> };
+    const [term, won, failed, running] = option.series;
+    expect(term.markArea?.data).toHaveLength(1);
+    expect(term.markLine?.data.map((d) => [d.label.formatter, d.name])).toEqual([['⚙', 'membership: voters n1, n2, n3, n4']]);
+    expect([won.data.length, failed.data.length, running.data.length]).toEqual([1, 0, 1]);
+  });
+});

@@ -1,0 +1,105 @@
+// Starts the console's web mode as the user would (`npm run web`): builds the renderer, runs the web
+// CLI on a fresh data dir, and on stop deletes every cluster it created so no raftd is left running.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import type { ConsoleApi } from '../../electron/shared/api';
+import type { Connection } from '../../renderer/src/api/connection';
+import { webSocketUrl } from '../../renderer/src/api/client';
+import { createWsConnection } from '../../renderer/src/api/wsClient';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+export const chromiumPath = '/usr/bin/chromium';
+export const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const webCli = join(root, 'electron/web/cli.ts');
+
+/** Why the end-to-end tests cannot run here, or null when they can. */
+export function e2eUnavailable(): string | null {
+  if (!existsSync(webCli)) return 'web mode (electron/web/cli.ts) is not in this checkout';
+  if (!existsSync(chromiumPath)) return `Chromium is not installed at ${chromiumPath} (apt-get install -y chromium)`;
+  return null;
+}
+
+export interface WebMode {
+  url: string;
+  /** The console API over the same WebSocket the page uses, for setup checks and clean-up. */
+  api: ConsoleApi;
+  stop(): Promise<void>;
+}
+
+export function buildRenderer(): void {
+  const build = spawnSync(join(root, 'node_modules/.bin/electron-vite'), ['build', '--logLevel', 'warn'], { cwd: root, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`electron-vite build failed:\n${build.stderr || build.stdout}`);
+}
+
+export async function startWebMode(): Promise<WebMode> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'raft-console-e2e-'));
+  const child = spawn(join(root, 'node_modules/.bin/tsx'), [webCli], {
+    cwd: root,
+    env: { ...process.env, RAFT_CONSOLE_DATA_DIR: dataDir, RAFT_CONSOLE_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /open (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`web mode exited with ${code} before it was ready:\n${output}`)));
+  });
+  let connection: Connection;
+  try {
+    connection = await connect(url);
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
+  return {
+    url,
+    api: connection.api,
+    stop: async () => {
+      await deleteAllClusters(connection.api);
+      connection.close();
+      await stopProcess(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The renderer's own WebSocket client, run in Node with the ws package. */
+async function connect(pageUrl: string): Promise<Connection> {
+  const connection = createWsConnection({ url: webSocketUrl(new URL(pageUrl)), WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('could not connect to web mode')), 15_000);
+    connection.onStatus((status) => {
+      if (status === 'open') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return connection;
+}
+
+async function deleteAllClusters(api: ConsoleApi): Promise<void> {
+  const clusters = await api.invoke('clusters.list', {}).catch(() => []);
+  for (const c of clusters) await api.invoke('clusters.delete', { clusterId: c.id }).catch(() => undefined);
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
