@@ -231,6 +231,12 @@ export class ConsoleService {
     'clusters.delete': (p) => this.activity.track('clusters.delete', `delete ${p.clusterId}`, p.clusterId, () => this.deleteCluster(p.clusterId)),
     'clusters.start': (p) => this.activity.track('clusters.start', `start ${p.clusterId}`, p.clusterId, () => this.driver(p.clusterId).start()),
     'clusters.stop': (p) => this.activity.track('clusters.stop', `stop ${p.clusterId}`, p.clusterId, () => this.driver(p.clusterId).stop()),
+    'clusters.restart': (p) =>
+      this.activity.track('clusters.restart', `restart ${p.clusterId}`, p.clusterId, async () => {
+        const driver = this.driver(p.clusterId);
+        await driver.stop();
+        await driver.start();
+      }),
     'cluster.state': (p) => this.driver(p.clusterId).state(),
 
     'node.start': this.nodeAction('start', 'start'),

@@ -117,13 +117,14 @@ export function followLog(source: LogSource, keep: number, onLine: (line: NodeLo
 
   const poll = async () => {
     const info = await stat(source.file).catch(() => null);
-    if (!info) return;
     if (offset < 0) {
-      // First look: start at the end; history is what readNodeLogs is for.
-      inode = info.ino;
-      offset = info.size;
+      // First look: start at the end (history is what readNodeLogs is for); a file still to be
+      // created will be read from its start.
+      inode = info?.ino ?? -1;
+      offset = info?.size ?? 0;
       return;
     }
+    if (!info) return;
     if (info.ino !== inode) {
       const rotated = [];
       for (let i = 1; i <= keep; i++) rotated.push({ file: `${source.file}.${i}`, ino: (await stat(`${source.file}.${i}`).catch(() => null))?.ino });

@@ -231,7 +231,7 @@ export class RaftdFeed {
 
     const nodes: NodeView[] = tracked.map((t) => this.nodeView(t, members, leaderStatus));
     const { leader, term } = this.timeline.observe(nodes, members);
-    const partitions = this.source.partitions();
+    const partitions = this.source.partitions().length ? this.source.partitions() : partitionsFromDrops(reachable.map((t) => t.status as RaftdStatus), tracked.map((t) => t.member.id));
     return {
       clusterId: this.source.clusterId,
       name: this.source.name,
@@ -276,4 +276,21 @@ export class RaftdFeed {
       logTail: t.tail,
     };
   }
+}
+
+/**
+ * The partition the nodes themselves report (their fault drop lists), for faults the console did
+ * not inject in this session (e.g. before it restarted): each node's group is everyone it does not drop.
+ */
+export function partitionsFromDrops(statuses: RaftdStatus[], ids: string[]): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const s of statuses) {
+    if (!s.droppedPeers?.length) continue;
+    const group = ids.filter((id) => !s.droppedPeers!.includes(id));
+    groups.set(group.join(','), group);
+  }
+  if (groups.size === 0) return [];
+  const grouped = new Set([...groups.values()].flat());
+  const rest = ids.filter((id) => !grouped.has(id));
+  return rest.length ? [...groups.values(), rest] : [...groups.values()];
 }

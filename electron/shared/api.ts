@@ -23,6 +23,8 @@ export const requestSchemas = {
   'clusters.delete': clusterRef,
   'clusters.start': clusterRef,
   'clusters.stop': clusterRef,
+  /** Stop every node, then start them all again. */
+  'clusters.restart': clusterRef,
   'cluster.state': clusterRef,
 
   'node.start': nodeRef,
@@ -243,6 +245,7 @@ export interface Results {
   'clusters.delete': void;
   'clusters.start': void;
   'clusters.stop': void;
+  'clusters.restart': void;
   'cluster.state': ClusterState;
   'node.start': void;
   'node.stop': void;

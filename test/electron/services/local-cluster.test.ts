@@ -158,12 +158,19 @@ describe('local clusters of raftd processes', () => {
   it('re-attaches after a console restart: running nodes are found, not started twice', { timeout: SLOW }, async () => {
     const before = await client.until('local', 'a leader', allUp);
     const pids = Object.fromEntries(before.nodes.map((n) => [n.id, readLock(join(dir.path, `clusters/local/nodes/${n.id}/node.lock`))?.child?.pid]));
+    const follower = before.nodes.find((n) => n.id !== before.leader)!.id;
+    const rest = before.nodes.map((n) => n.id).filter((id) => id !== follower);
+    await client.call('fault.partition', { clusterId: 'local', groups: [[follower], rest] });
     await service.close();
     for (const pid of Object.values(pids)) expect(isProcessAlive(pid!)).toBe(true);
 
     service = await open();
     client = new Client(service);
-    const after = await client.until('local', 'the re-attached cluster', allUp);
+    // The partition the nodes still apply is found too, then healed.
+    const split = await client.until('local', 'the partition seen again', (s) => (s.partitions ?? []).length === 2);
+    expect(split.partitions!.map((g) => [...g].sort()).sort()).toEqual([[follower], rest.sort()].sort());
+    await client.call('fault.heal', { clusterId: 'local' });
+    const after = await client.until('local', 'the re-attached cluster', (s) => allUp(s) && s.partitions === undefined);
     expect(after.leader).not.toBe('');
     await expect(client.call('node.start', { clusterId: 'local', nodeId: 'a' })).rejects.toMatchObject({
       code: 'conflict',
@@ -221,6 +228,17 @@ describe('local clusters of raftd processes', () => {
     const after = await client.until('local', 'three voters', (s) => s.members.voters.length === 3 && s.leader !== '' && s.leader !== leader);
     expect(after.nodes.map((n) => n.id)).not.toContain(leader);
     expect(after.members.voters).not.toContain(leader);
+  });
+
+  it('restarts the whole cluster with new processes', { timeout: SLOW }, async () => {
+    const before = await client.until('local', 'a leader', allUp);
+    const pidOf = (id: string) => readLock(join(dir.path, `clusters/local/nodes/${id}/node.lock`))?.child?.pid;
+    const pids = before.nodes.map((n) => pidOf(n.id));
+    await client.call('clusters.restart', { clusterId: 'local' });
+    const after = await client.until('local', 'the restarted cluster', allUp);
+    const fresh = after.nodes.map((n) => pidOf(n.id));
+    for (const [i, pid] of pids.entries()) expect(fresh[i]).not.toBe(pid);
+    expect(await client.call('kv.get', { clusterId: 'local', key: 'greeting' })).toEqual({ value: 'hello' });
   });
 
   it('stops the cluster and deletes it with its files', { timeout: SLOW }, async () => {

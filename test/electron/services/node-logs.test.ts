@@ -95,4 +95,17 @@ describe('node logs', () => {
       stop();
     }
   });
+
+  it('follows a log that does not exist yet from its first line', async () => {
+    const seen: NodeLogLine[] = [];
+    const stop = followLog({ clusterId: 'c', nodeId: 'n1', file }, rotation.keep, (line) => seen.push(line), 20);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      await writeLines(file, [pinoLine(1), pinoLine(2)]);
+      await eventually(() => seen.length >= 2, 'both lines');
+      expect(seen.map((l) => l.msg)).toEqual(['message 1', 'message 2']);
+    } finally {
+      stop();
+    }
+  });
 });
