@@ -6,6 +6,7 @@ import { unwrap } from '../../core/node/envelope.js';
 import { decodeKvCommand } from '../../core/kv/kv-store.js';
 import { decodeConfChange, EntryType, type Entry } from '../../core/raft/index.js';
 import { entryView } from '../../core/server/http-api.js';
+import { decodeMemberContext, encodeMemberContext } from '../../core/server/state-machine.js';
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, MembershipView, NodeView } from '../shared/api.js';
 import type { ClusterDriver, NodeAction } from './cluster-driver.js';
@@ -287,7 +288,9 @@ export class EmbeddedDriver implements ClusterDriver {
   }
 
   private async change(changes: Array<{ type: 'addVoter' | 'addLearner' | 'remove'; id: string }>, joint = false): Promise<number> {
-    const context = changes.filter((c) => c.type !== 'remove').map((c) => this.cluster.memberContext(c.id))[0];
+    // The addresses of every node joining, as raftd carries them (symbolic in-process).
+    const joining = changes.filter((c) => c.type !== 'remove').map((c) => decodeMemberContext(this.cluster.memberContext(c.id)));
+    const context = joining.length ? encodeMemberContext(Object.assign({}, ...joining)) : undefined;
     const out = await this.timeMoves(
       this.leaderNode().changeMembership({ changes, ...(joint && { transition: 'joint' as const }), ...(context && { context }) }),
       'the membership change',

@@ -142,4 +142,25 @@ describe('embedded cluster', () => {
     expect(state.members.voters.sort()).toEqual(['a', 'b', 'c', nodeId].sort());
     expect((await call('clusters.list', {}))[0].nodes.map((n) => n.id)).toContain(nodeId);
   });
+
+  it('replaces a voter through joint consensus (the advanced path)', async () => {
+    const { call, events } = await openConsole({ seed: 4 });
+    await call('embedded.clock', { clusterId: 'sim', action: 'run', speed: 5 });
+    await eventually(async () => (await call('cluster.state', { clusterId: 'sim' })).leader || undefined, 'a leader');
+    const { operationId } = await call('membership.joint', { clusterId: 'sim', addVoters: ['d'], removeVoters: ['a'] });
+    const final = await eventually(() => {
+      const last = events.filter((e) => e.event === 'operation.progress').map((e) => e.payload as OperationProgress).filter((p) => p.operationId === operationId).at(-1);
+      return last?.done ? last : undefined;
+    }, 'the joint change', 60_000);
+    expect(final.error).toBeUndefined();
+    const state = await call('cluster.state', { clusterId: 'sim' });
+    expect(state.members).toMatchObject({ votersOutgoing: [] });
+    expect(state.members.voters.sort()).toEqual(['b', 'c', 'd']);
+    expect(state.nodes.map((n) => n.id).sort()).toEqual(['b', 'c', 'd']);
+    expect(state.timeline.some((t) => t.kind === 'membership')).toBe(true);
+    await expect(call('membership.joint', { clusterId: 'sim', addVoters: [], removeVoters: ['b', 'c', 'd'] })).rejects.toMatchObject({
+      code: 'refused',
+      message: 'the new configuration would have no voters',
+    });
+  });
 });
