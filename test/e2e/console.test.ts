@@ -55,8 +55,20 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     expect(await text('header-cluster')).toBe(demo.name);
     await expect.poll(leaderCount, { timeout: LONG }).toBe(1);
     expect(await text('header-leader')).not.toBe('none');
+
+    // Simulated time: followers' election timers are drawn, messages fly, and time can be paused and stepped.
+    await expect.poll(() => page.locator('[data-testid^="election-timer-"]').count(), { timeout: LONG }).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('[data-testid^="message-"]').count(), { timeout: LONG }).toBeGreaterThan(0);
     await shot('dashboard-embedded');
-  }, LONG);
+    await tid('clock-toggle').click();
+    await expect.poll(async () => text('clock-toggle'), { timeout: LONG }).toBe('Run time');
+    const simulated = async () => Number(/simulated ([\d.]+) s/.exec(await text('simulation-controls'))?.[1]);
+    const before = await simulated();
+    await tid('clock-step').click();
+    await expect.poll(simulated, { timeout: LONG }).toBeGreaterThan(before);
+    await tid('clock-toggle').click();
+    await expect.poll(async () => text('clock-toggle'), { timeout: LONG }).toBe('Pause time');
+  }, 2 * LONG);
 
   it('creates a local 3-node cluster, kills its leader and sees a new leader with a higher term', async () => {
     await go('clusters');
@@ -137,6 +149,10 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
       await page.waitForTimeout(500);
       await shot(`view-${view}`);
     }
+    await tid('theme-choice').getByText('Dark').click();
+    await go('dashboard');
+    await shot('view-dashboard-dark');
+    await tid('theme-choice').getByText('Light').click();
     await go('timeline');
     expect(Number(await text('timeline-elections'))).toBeGreaterThanOrEqual(2);
     await go('activity');

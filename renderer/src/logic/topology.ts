@@ -50,3 +50,14 @@ export function electionTimerFraction(elapsed: number | undefined, timeout: numb
   if (elapsed === undefined || timeout === undefined || timeout <= 0) return undefined;
   return Math.min(1, Math.max(0, elapsed / timeout));
 }
+
+/** The segment from a to b with `by` cut off at each end: messages travel between node edges, not centers. */
+export function trimSegment(a: Point, b: Point, by: number): [Point, Point] {
+  const length = Math.hypot(b.x - a.x, b.y - a.y);
+  if (length <= 2 * by) {
+    const mid = lerp(a, b, 0.5);
+    return [mid, mid];
+  }
+  const t = by / length;
+  return [lerp(a, b, t), lerp(a, b, 1 - t)];
+}

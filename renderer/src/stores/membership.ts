@@ -131,11 +131,16 @@ export const useMembershipStore = defineStore('membership', () => {
     const change = pendingChange.value;
     const voters = members.value.voters;
     if (!change) return null;
-    if (change.change === 'add')
+    if (change.change === 'add') {
+      // The guided add goes on to promote the learner once it has caught up: show that step's arithmetic now too.
+      const promoted = explainOverlap(voters, [...voters, change.nodeId ?? 'new']);
       return {
         overlaps: true,
-        text: `A learner copies the log but does not vote: the majority stays ${majorityOf(voters.length)} of ${voters.length} while it catches up, so a new, empty server cannot stall commits.`,
+        text:
+          `A learner copies the log but does not vote: the majority stays ${majorityOf(voters.length)} of ${voters.length} while it catches up, so a new, empty server cannot stall commits. ` +
+          `Once caught up it is promoted (${describeMajorityChange(voters.length, voters.length + 1)}): ${promoted.text}`,
       };
+    }
     const id = change.nodeId ?? '';
     const after = change.change === 'promote' ? [...voters, id] : voters.filter((v) => v !== id);
     return explainOverlap(voters, after);

@@ -10,7 +10,7 @@ import { majoritySide, partitionGroups } from '../../../renderer/src/logic/parti
 import { formatRoute, parseRoute } from '../../../renderer/src/logic/route';
 import { shortcutFor } from '../../../renderer/src/logic/shortcuts';
 import { termColor } from '../../../renderer/src/logic/termColors';
-import { circleLayout, electionTimerFraction, links } from '../../../renderer/src/logic/topology';
+import { circleLayout, electionTimerFraction, links, trimSegment } from '../../../renderer/src/logic/topology';
 import { makeNode, makeState } from '../fakeApi';
 
 describe('messages', () => {
@@ -24,7 +24,18 @@ describe('messages', () => {
       'snapshot',
       'other',
     ]);
+    // The embedded core's names.
+    expect(['App', 'AppResp', 'PreVote', 'Heartbeat', 'HeartbeatResp', 'Snap', 'TimeoutNow'].map(classifyMessage)).toEqual([
+      'append',
+      'append',
+      'vote',
+      'heartbeat',
+      'heartbeat',
+      'snapshot',
+      'other',
+    ]);
     expect(isResponse('MsgAppResp')).toBe(true);
+    expect(isResponse('PreVoteResp')).toBe(true);
     expect(isResponse('MsgApp')).toBe(false);
   });
 
@@ -49,6 +60,17 @@ describe('topology', () => {
       { a: 'a', b: 'b', cut: true },
       { a: 'a', b: 'c', cut: true },
       { a: 'b', b: 'c', cut: false },
+    ]);
+  });
+
+  it('runs message paths from node edge to node edge', () => {
+    expect(trimSegment({ x: 0, y: 0 }, { x: 100, y: 0 }, 10)).toEqual([
+      { x: 10, y: 0 },
+      { x: 90, y: 0 },
+    ]);
+    expect(trimSegment({ x: 0, y: 0 }, { x: 10, y: 0 }, 10)).toEqual([
+      { x: 5, y: 0 },
+      { x: 5, y: 0 },
     ]);
   });
 

@@ -39,6 +39,7 @@ describe('membership wizard store', () => {
     expect(m.addStage).toBe('plan');
     expect(api.callsOf('membership.plan').at(-1)).toEqual({ clusterId: 'demo', change: 'add', nodeId: undefined });
     expect(m.overlap?.text).toContain('majority stays 2 of 3');
+    expect(m.overlap?.text).toContain('promoted (majority 2 of 3 → 3 of 4)');
     expect(m.canProceed).toBe(true);
 
     await m.addLearner();
