@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import { register } from 'tsx/esm/api';
+import { bundled } from './bundle.mjs';
 
-register();
-const { main } = await import('../raftctl.ts');
+const { main } = await import(await bundled('raftctl'));
 process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx so that `npx raftd` works right after install.
-import { register } from 'tsx/esm/api';
+import { bundled } from './bundle.mjs';
 
-register();
-const { main } = await import('../raftd.ts');
+const { main } = await import(await bundled('raftd'));
 await main(process.argv.slice(2));
