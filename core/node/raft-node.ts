@@ -360,10 +360,9 @@ export class RaftNode {
 
   private async handleReady(rd: Ready): Promise<void> {
     const { logStore, snapshotStore, transport } = this.options;
-    if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leader, rd.hardState?.term ?? this.term);
     // A leader may send while it writes (Raft §10.2.1): its own copy counts towards commit only after
     // advance(), i.e. once durable. Anything else (votes, append responses) waits for the disk.
-    const sendEarly = this.role === 'leader' && !rd.snapshot && (!rd.hardState || (rd.hardState.term === this.persisted.term && rd.hardState.vote === this.persisted.vote));
+    const sendEarly = (rd.softState?.role ?? this.role) === 'leader' && !rd.snapshot && (!rd.hardState || (rd.hardState.term === this.persisted.term && rd.hardState.vote === this.persisted.vote));
     if (sendEarly && rd.messages.length > 0) transport.send(rd.messages);
     // Committed entries already on our disk are applied before this Ready's write, not after it:
     // otherwise every batch would wait for the next batch's fsync before its clients hear back.
@@ -389,7 +388,7 @@ export class RaftNode {
     if (rd.hardState) {
       if (rd.hardState.term !== this.term) {
         this.term = rd.hardState.term;
-        this.emit({ type: 'role', role: this.role, term: this.term, leader: this.leader });
+        if (!rd.softState) this.emit({ type: 'role', role: this.role, term: this.term, leader: this.leader });
       }
       this.commitIndex = rd.hardState.commit;
     }
@@ -398,6 +397,8 @@ export class RaftNode {
     // 3. Apply.
     if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
     for (let i = appliedEarly; i < rd.committedEntries.length; i++) this.applyEntry(rd.committedEntries[i]);
+    // After applying: a leader that removed itself first settles that change, then steps down.
+    if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leader, rd.hardState?.term ?? this.term);
     for (const rs of rd.readStates) this.readIndexReady(new TextDecoder().decode(rs.context), rs.index);
     this.raw.advance(rd);
     // The transport took the snapshot; if it is lost, the leader probes again and resends it.

@@ -99,4 +99,18 @@ describe('EmbeddedCluster', () => {
     await cluster.step(500);
     expect(cluster.node('d')!.status().confState.voters).toContain('d');
   });
+
+  it('removes the leader itself: the change resolves, it steps down, and the others elect a new leader', async () => {
+    cluster = await EmbeddedCluster.create({ ids: ['a', 'b', 'c'], seed: 21 });
+    const leader = await untilLeader(cluster);
+    const removal = await during(cluster, cluster.node(leader)!.changeMembership({ changes: [{ type: 'remove', id: leader }] }));
+    expect(removal.confState.voters).not.toContain(leader);
+    await cluster.step(3000);
+    const next = cluster.leader();
+    expect(next).not.toBe('');
+    expect(next).not.toBe(leader);
+    expect(cluster.node(leader)!.status().role).not.toBe('leader');
+    const out = await during(cluster, cluster.propose({ op: 'put', key: 'after', value: bytes('removal') }));
+    expect(out.term).toBeGreaterThan(0);
+  });
 });
