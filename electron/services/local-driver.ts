@@ -106,11 +106,14 @@ export class LocalCluster implements ClusterDriver {
     this.feed.note();
   }
 
+  /** Starts the node and waits until it answers, so a node that cannot start fails here with raftd's reason. */
   private async startNode(node: NodeRecord, flags: string[] = []): Promise<void> {
     await this.processes.start(this.record, node, flags);
+    this.feed.note();
     const dropped = this.droppedFor(node.id);
     // A partition outlives restarts: the new process gets it as soon as it answers.
-    if (dropped.length) await this.whenReachable(node.id, () => this.client(node.id).setDroppedPeers(dropped));
+    const first = () => (dropped.length ? this.client(node.id).setDroppedPeers(dropped) : this.client(node.id).status());
+    await this.whenReachable(node.id, first);
     this.feed.note();
   }
 
@@ -144,15 +147,21 @@ export class LocalCluster implements ClusterDriver {
     await settleAll(running.map((n) => () => this.client(n.id).setDroppedPeers(this.droppedFor(n.id))));
   }
 
-  private async whenReachable<T>(nodeId: string, action: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  /** Retries `action` while the starting node does not answer yet; a node still silent after the timeout is left starting. */
+  private async whenReachable(nodeId: string, action: () => Promise<unknown>, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        return await action();
+        await action();
+        return;
       } catch (error) {
-        if (!(error instanceof ApiError) || error.code !== 'unavailable' || Date.now() > deadline) throw error;
-        if (!this.processes.isRunning(this.clusterId, nodeId)) throw new ApiError('unavailable', `node ${nodeId} stopped while starting`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        if (!(error instanceof ApiError) || error.code !== 'unavailable') throw error;
+        if (!this.processes.isRunning(this.clusterId, nodeId)) {
+          const { detail } = this.processes.info(this.clusterId, nodeId);
+          throw new ApiError('unavailable', `node ${nodeId} did not start: ${detail ?? 'it stopped'}`);
+        }
+        if (Date.now() > deadline) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
   }

@@ -36,29 +36,46 @@ async function run(spec: RunnerSpec): Promise<void> {
   const note = (level: number, msg: string, extra: object = {}) =>
     log.write(JSON.stringify({ level, time: Date.now(), msg, source: 'console', ...extra }) + '\n');
 
+  // Cleared before raftd exists, so a fast exit's record is never removed by us.
+  await unlink(spec.exitFile).catch(() => undefined);
+  let lastError = '';
   const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // pino writes whole lines; reading by line keeps rotation from ever splitting one.
+  createInterface({ input: child.stdout }).on('line', (line) => log.write(line + '\n'));
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    lastError = line;
+    note(50, line, { stream: 'stderr' });
+  });
+
+  let finished = false;
   const finish = async (record: ExitRecord) => {
+    if (finished) return;
+    finished = true;
     note(record.code === 0 || record.signal === 'SIGTERM' ? 30 : 50, describeExit(record), { code: record.code, signal: record.signal });
     await writeFileAtomic(spec.exitFile, JSON.stringify(record));
     await lock.release();
     log.end(() => process.exit(0));
   };
 
-  child.once('error', (error) => {
-    void report({ ok: false, error: `could not start raftd: ${error.message}` });
-    void finish({ at: Date.now(), code: null, signal: null, error: error.message });
+  // The lock names raftd before anything reports it gone.
+  const started = new Promise<void>((resolve) => {
+    child.once('spawn', async () => {
+      const pid = child.pid as number;
+      await lock.setChild(pid);
+      note(30, `raftd started (pid ${pid})`, { pid });
+      await report({ ok: true, pid });
+      resolve();
+    });
+    child.once('error', async (error) => {
+      await report({ ok: false, error: `could not start raftd: ${error.message}` });
+      await finish({ at: Date.now(), code: null, signal: null, error: error.message });
+      resolve();
+    });
   });
-  child.once('spawn', async () => {
-    const pid = child.pid as number;
-    await lock.setChild(pid);
-    await unlink(spec.exitFile).catch(() => undefined);
-    note(30, `raftd started (pid ${pid})`, { pid });
-    // pino writes whole lines; reading by line keeps rotation from ever splitting one.
-    createInterface({ input: child.stdout! }).on('line', (line) => log.write(line + '\n'));
-    createInterface({ input: child.stderr! }).on('line', (line) => note(50, line, { stream: 'stderr' }));
-    await report({ ok: true, pid });
+  child.once('close', async (code, signal) => {
+    await started;
+    await finish({ at: Date.now(), code, signal, ...(lastError && { lastError }) });
   });
-  child.once('close', (code, signal) => void finish({ at: Date.now(), code, signal }));
 }
 
 // The console stops raftd directly; the runner only ends when raftd does.

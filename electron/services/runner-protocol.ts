@@ -23,11 +23,14 @@ export interface ExitRecord {
   at: number;
   code: number | null;
   signal: string | null;
+  /** The runner could not start raftd at all. */
   error?: string;
+  /** raftd's last line on stderr: usually why it exited. */
+  lastError?: string;
 }
 
 export function describeExit(record: ExitRecord): string {
   if (record.error) return `raftd could not start: ${record.error}`;
-  if (record.signal) return `raftd ended by ${record.signal}`;
-  return `raftd exited with code ${record.code}`;
+  const how = record.signal ? `raftd ended by ${record.signal}` : `raftd exited with code ${record.code}`;
+  return record.lastError && record.code !== 0 ? `${how}: ${record.lastError}` : how;
 }

@@ -1,6 +1,7 @@
 // Real raftd processes driven through the console API: created, killed, paused, restarted, and
 // re-attached by a second console after the first one closed.
 import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleService, type ConsoleSession } from '../../../electron/services/console-service.js';
@@ -93,6 +94,20 @@ describe('local clusters of raftd processes', () => {
     expect(await client.call('kv.get', { clusterId: 'local', key: 'missing' })).toEqual({ value: null });
     const entries = await client.call('log.entries', { clusterId: 'local', nodeId: 'a', from: 1, limit: 100 });
     expect(entries.some((e) => e.summary.includes('greeting'))).toBe(true);
+  });
+
+  it('reports why a node could not start, in raftd\'s words', { timeout: SLOW }, async () => {
+    await client.call('clusters.create', { name: 'Broken', kind: 'local', size: 1 });
+    const dataDir = join(dir.path, 'clusters/broken/nodes/n1/data');
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(join(dataDir, 'meta.json'), JSON.stringify({ id: 'someone-else', clusterId: 'broken', initialMembers: {}, createdAt: '' }));
+    await expect(client.call('node.start', { clusterId: 'broken', nodeId: 'n1' })).rejects.toMatchObject({
+      code: 'unavailable',
+      message: `node n1 did not start: raftd exited with code 1: raftd: data dir ${dataDir} belongs to node someone-else, not n1`,
+    });
+    const state = await client.state('broken');
+    expect(state.nodes[0]).toMatchObject({ process: 'crashed', reachable: false });
+    await client.call('clusters.delete', { clusterId: 'broken' });
   });
 
   it('kills the leader: it shows as killed and unreachable, never as leader, and another node takes over', { timeout: SLOW }, async () => {
