@@ -101,7 +101,7 @@ export class ConsoleService {
     return {
       invoke: (method, params) => this.invoke(method, params, session),
       close: () => {
-        for (const stops of session.follows.values()) stops.forEach((stop) => stop());
+        for (const clusterId of [...session.follows.keys()]) this.unfollow(session, clusterId);
         this.sessions.delete(session);
       },
     };
@@ -111,7 +111,7 @@ export class ConsoleService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const session of this.sessions) for (const stops of session.follows.values()) stops.forEach((stop) => stop());
+    for (const session of this.sessions) for (const clusterId of [...session.follows.keys()]) this.unfollow(session, clusterId);
     this.sessions.clear();
     await Promise.allSettled([...this.drivers.values()].map((d) => d.close()));
     this.drivers.clear();
