@@ -3,12 +3,11 @@
 import http from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { z } from 'zod';
-import { EntryType, ProposalRejected, type ConfChange, type Entry, type NodeId } from '../raft/types.js';
-import { confChangeCodec } from '../raft/codec.js';
-import { unwrap } from '../node/envelope.js';
+import { ProposalRejected, type ConfChange, type NodeId } from '../raft/types.js';
 import { RequestTimeoutError, NodeStoppedError, type RaftNode, type RaftNodeEvent } from '../node/raft-node.js';
-import { describeKvCommand, encodeKvCommand, type KvCommand, type KvResult } from '../kv/kv-store.js';
-import { decodeMemberContext, encodeMemberContext, type MemberContext, type RaftdStateMachine } from './state-machine.js';
+import { encodeKvCommand, type KvCommand, type KvResult } from '../kv/kv-store.js';
+import { decodeEntry, entryView } from './entries.js';
+import { encodeMemberContext, type MemberContext, type RaftdStateMachine } from './state-machine.js';
 
 export const MAX_KEY_BYTES = 4096;
 export const MAX_VALUE_BYTES = 1024 * 1024;
@@ -63,28 +62,6 @@ function parseJson<T>(schema: z.ZodType<T>, body: Buffer): T {
     throw new HttpError(400, `${issue.path.join('.') || 'body'}: ${issue.message}`);
   }
   return result.data;
-}
-
-export function entryView(entry: Entry): { index: number; term: number; type: 'normal' | 'noop' | 'config'; summary: string } {
-  if (entry.type === EntryType.ConfChange) {
-    try {
-      const change = confChangeCodec.decode(entry.data);
-      const members = decodeMemberContext(unwrap(change.context ?? new Uint8Array()).payload);
-      const parts = change.changes.map((c) => `${c.type} ${c.id}${members[c.id] ? ` (${members[c.id].peer})` : ''}`);
-      const summary = parts.length === 0 ? 'leave joint configuration' : parts.length > 1 || change.transition === 'joint' || change.transition === 'explicit' ? `enter joint: ${parts.join(', ')}` : parts[0];
-      return { index: entry.index, term: entry.term, type: 'config', summary };
-    } catch {
-      return { index: entry.index, term: entry.term, type: 'config', summary: '(undecodable configuration change)' };
-    }
-  }
-  if (entry.data.length === 0) return { index: entry.index, term: entry.term, type: 'noop', summary: 'no-op (new leader)' };
-  let summary: string;
-  try {
-    summary = describeKvCommand(unwrap(entry.data).payload);
-  } catch {
-    summary = `(${entry.data.length} bytes)`;
-  }
-  return { index: entry.index, term: entry.term, type: 'normal', summary };
 }
 
 export function createHttpApi(ctx: DaemonContext): http.Server {
@@ -308,15 +285,6 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
       });
       node.transferLeadership(to);
     });
-  }
-
-  function decodeEntry(entry: Entry): unknown {
-    if (entry.type === EntryType.ConfChange) {
-      const change = confChangeCodec.decode(entry.data);
-      return { kind: 'config', changes: change.changes, transition: change.transition ?? 'auto', addresses: decodeMemberContext(unwrap(change.context ?? new Uint8Array()).payload) };
-    }
-    if (entry.data.length === 0) return { kind: 'noop' };
-    return { kind: 'kv', command: describeKvCommand(unwrap(entry.data).payload) };
   }
 
   function streamEvents(res: http.ServerResponse): void {

@@ -2,10 +2,7 @@
 // time the user controls (run at a speed, pause, single-step). Every message in flight is part
 // of the state; drops, partitions and crashes are one call away.
 import { EmbeddedCluster } from '../../core/node/embedded.js';
-import { unwrap } from '../../core/node/envelope.js';
-import { decodeKvCommand } from '../../core/kv/kv-store.js';
-import { decodeConfChange, EntryType, type Entry } from '../../core/raft/index.js';
-import { entryView } from '../../core/server/http-api.js';
+import { decodeEntry, entryView } from '../../core/server/entries.js';
 import { decodeMemberContext, encodeMemberContext } from '../../core/server/state-machine.js';
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, MembershipView, NodeView } from '../shared/api.js';
@@ -359,16 +356,3 @@ function withinWallTime<T>(promise: Promise<T>, message: string): Promise<T> {
   });
 }
 
-/** The entry's content: the KV command with its values as text, a no-op, or the configuration change. */
-function decodeEntry(entry: Entry): unknown {
-  if (entry.type === EntryType.ConfChange) {
-    const change = decodeConfChange(entry.data);
-    return { kind: 'config', changes: change.changes, transition: change.transition ?? 'auto' };
-  }
-  if (entry.data.length === 0) return { kind: 'noop' };
-  const command = decodeKvCommand(unwrap(entry.data).payload);
-  const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
-  if (command.op === 'put') return { kind: 'kv', op: 'put', key: command.key, value: text(command.value) };
-  if (command.op === 'del') return { kind: 'kv', op: 'del', key: command.key };
-  return { kind: 'kv', op: 'cas', key: command.key, from: text(command.from), to: text(command.to) };
-}
