@@ -15,7 +15,6 @@ export const useClusterStateStore = defineStore('clusterState', () => {
   const states = shallowRef<Record<string, ClusterState>>({});
   const receivedAt = shallowRef<Record<string, number>>({});
   const lag = shallowRef<Record<string, LagHistory>>({});
-  const loading = ref(false);
   const loadError = ref<string | null>(null);
 
   function apply(state: ClusterState) {
@@ -30,14 +29,11 @@ export const useClusterStateStore = defineStore('clusterState', () => {
 
   async function load(clusterId: string | null) {
     if (!clusterId) return;
-    loading.value = !states.value[clusterId];
     try {
       apply(await connection.invoke('cluster.state', { clusterId }));
       loadError.value = null;
     } catch (e) {
       loadError.value = readableError(e);
-    } finally {
-      loading.value = false;
     }
   }
 
@@ -54,5 +50,5 @@ export const useClusterStateStore = defineStore('clusterState', () => {
   const quorum = computed(() => (current.value ? quorumStatus(current.value) : undefined));
   const isEmbedded = computed(() => current.value?.kind === 'embedded');
 
-  return { states, receivedAt, loading, loadError, current, currentReceivedAt, currentLag, leaderNode, quorum, isEmbedded, apply, load, reload };
+  return { states, receivedAt, loadError, current, currentReceivedAt, currentLag, leaderNode, quorum, isEmbedded, apply, load, reload };
 });

@@ -161,12 +161,14 @@ export const useMembershipStore = defineStore('membership', () => {
     ...members.value.learners.map((id) => ({ id, membership: 'learner' as const })),
   ]);
 
-  /** Voters that could take over leadership from the server being removed. */
-  const transferCandidates = computed(() =>
+  /** Running voters other than `id`, the most up to date first: who could take over leadership from it. */
+  const votersToTakeOver = (id: string | null) =>
     (state.value?.nodes ?? [])
-      .filter((n) => n.id !== target.value && members.value.voters.includes(n.id) && n.reachable && n.process === 'running')
-      .map((n) => n.id),
-  );
+      .filter((n) => n.id !== id && members.value.voters.includes(n.id) && n.reachable && n.process === 'running')
+      .sort((a, b) => (b.matchIndex ?? b.lastIndex) - (a.matchIndex ?? a.lastIndex))
+      .map((n) => n.id);
+
+  const transferCandidates = computed(() => votersToTakeOver(target.value));
 
   function setMode(next: Mode) {
     mode.value = next;
@@ -182,16 +184,22 @@ export const useMembershipStore = defineStore('membership', () => {
     newNodeId.value = '';
   }
 
+  /** Starts one step of a change with the buttons busy meanwhile; its result, or undefined when refused. */
+  async function submit<T>(title: string, call: () => Promise<T>): Promise<T | undefined> {
+    submitting.value = true;
+    const outcome = await operations.run(title, call);
+    submitting.value = false;
+    return outcome.ok ? outcome.value : undefined;
+  }
+
   async function addLearner() {
     const clusterId = state.value?.clusterId;
     if (!clusterId || !canProceed.value) return;
-    submitting.value = true;
     const nodeId = newNodeId.value.trim() || undefined;
-    const outcome = await operations.run('Add learner', () => connection.invoke('membership.addNode', { clusterId, nodeId }));
-    submitting.value = false;
-    if (!outcome.ok) return;
-    target.value = outcome.value.nodeId;
-    addOp.value = outcome.value.operationId;
+    const added = await submit('Add learner', () => connection.invoke('membership.addNode', { clusterId, nodeId }));
+    if (!added) return;
+    target.value = added.nodeId;
+    addOp.value = added.operationId;
   }
 
   /** Continue with an existing learner (for instance one whose earlier promotion was interrupted). */
@@ -205,20 +213,15 @@ export const useMembershipStore = defineStore('membership', () => {
     const clusterId = state.value?.clusterId;
     const nodeId = target.value;
     if (!clusterId || !nodeId || !canProceed.value) return;
-    submitting.value = true;
-    const outcome = await operations.run(`Promote ${nodeId}`, () => connection.invoke('membership.promote', { clusterId, nodeId }));
-    submitting.value = false;
-    if (outcome.ok) promoteOp.value = outcome.value.operationId;
+    const started = await submit(`Promote ${nodeId}`, () => connection.invoke('membership.promote', { clusterId, nodeId }));
+    if (started) promoteOp.value = started.operationId;
   }
 
   function chooseRemoval(id: string) {
     mode.value = 'remove';
     reset();
     target.value = id;
-    const others = (state.value?.nodes ?? [])
-      .filter((n) => n.id !== id && members.value.voters.includes(n.id) && n.reachable && n.process === 'running')
-      .sort((a, b) => (b.matchIndex ?? b.lastIndex) - (a.matchIndex ?? a.lastIndex));
-    transferTo.value = others[0]?.id ?? null;
+    transferTo.value = votersToTakeOver(id)[0] ?? null;
   }
 
   async function transferLeadership() {
@@ -234,10 +237,8 @@ export const useMembershipStore = defineStore('membership', () => {
     const clusterId = state.value?.clusterId;
     const nodeId = target.value;
     if (!clusterId || !nodeId || !canProceed.value) return;
-    submitting.value = true;
-    const outcome = await operations.run(`Remove ${nodeId}`, () => connection.invoke('membership.removeNode', { clusterId, nodeId }));
-    submitting.value = false;
-    if (outcome.ok) removeOp.value = outcome.value.operationId;
+    const started = await submit(`Remove ${nodeId}`, () => connection.invoke('membership.removeNode', { clusterId, nodeId }));
+    if (started) removeOp.value = started.operationId;
   }
 
   /** Joint consensus: C_old → C_old,new → C_new, with any number of servers at once. */
@@ -257,12 +258,10 @@ export const useMembershipStore = defineStore('membership', () => {
   async function startJoint() {
     const clusterId = state.value?.clusterId;
     if (!clusterId || jointProblem.value) return;
-    submitting.value = true;
-    const outcome = await operations.run('Joint consensus change', () =>
+    const started = await submit('Joint consensus change', () =>
       connection.invoke('membership.joint', { clusterId, addVoters: jointAdd.value, removeVoters: jointRemove.value }),
     );
-    submitting.value = false;
-    if (outcome.ok) jointOp.value = outcome.value.operationId;
+    if (started) jointOp.value = started.operationId;
   }
 
   const operation = computed(() => progressOf(addOp.value) ?? progressOf(promoteOp.value) ?? progressOf(removeOp.value) ?? progressOf(jointOp.value));

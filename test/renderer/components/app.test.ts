@@ -2,6 +2,8 @@
 import { mount } from '@vue/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import App from '../../../renderer/src/App.vue';
+import { ApiError } from '../../../electron/shared/api';
+import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import { apiWithCluster, flush, makeCluster, makeNode, makeState, setupStores } from '../fakeApi';
 
 afterEach(() => {
@@ -47,6 +49,47 @@ describe('the console shell', () => {
     await flush(10);
     expect(wrapper.find('[data-testid="view-clusters"]').exists()).toBe(true);
     expect(wrapper.find('[data-testid="empty-state"]').text()).toContain('Create a cluster to start');
+    wrapper.unmount();
+  });
+
+  it('holds a cluster view back until its cluster is read, and says why when it cannot be', async () => {
+    let fail = true;
+    const api = apiWithCluster().handle('cluster.state', () => {
+      if (fail) throw new ApiError('unavailable', 'raftd on n1 does not answer');
+      return makeState();
+    });
+    const pinia = setupStores(api);
+    useNavigationStore().go('kv', 'demo');
+    const wrapper = mount(App, { global: { plugins: [pinia] }, attachTo: document.body });
+    await flush(10);
+    expect(wrapper.find('[data-testid="gate-error"]').text()).toContain('raftd on n1 does not answer');
+    expect(wrapper.find('[data-testid="view-kv"]').exists()).toBe(false);
+    // Views of no single cluster do not wait for one.
+    await wrapper.find('[data-testid="nav-activity"]').trigger('click');
+    await flush();
+    expect(wrapper.find('[data-testid="view-activity"]').exists()).toBe(true);
+    await wrapper.find('[data-testid="nav-kv"]').trigger('click');
+    fail = false;
+    await wrapper.find('[data-testid="gate-error"] button').trigger('click');
+    await flush();
+    expect(wrapper.find('[data-testid="view-kv"]').exists()).toBe(true);
+    wrapper.unmount();
+  });
+
+  it('returns to where a view was scrolled after visiting another', async () => {
+    const pinia = setupStores(apiWithCluster());
+    const wrapper = mount(App, { global: { plugins: [pinia] }, attachTo: document.body });
+    await flush(10);
+    const scroller = () => wrapper.find('.view-scroll').element as HTMLElement;
+    await wrapper.find('[data-testid="nav-faults"]').trigger('click');
+    await flush();
+    scroller().scrollTop = 420;
+    await wrapper.find('[data-testid="nav-kv"]').trigger('click');
+    await flush();
+    expect(scroller().scrollTop).toBe(0);
+    await wrapper.find('[data-testid="nav-faults"]').trigger('click');
+    await flush();
+    expect(scroller().scrollTop).toBe(420);
     wrapper.unmount();
   });
 });
