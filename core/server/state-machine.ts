@@ -55,7 +55,12 @@ export class RaftdStateMachine implements StateMachine {
   }
 
   snapshot(): Uint8Array {
-    return packr.pack({ kv: this.kv.snapshot(), directory: this.directory });
+    const packed = packr.pack({ kv: this.kv.snapshot(), directory: this.directory });
+    // msgpackr packs into one buffer shared by every Packr, grown to 4× the largest value and kept,
+    // so a snapshot would pin megabytes for good: keep an exact copy, give msgpackr a small buffer.
+    const data = new Uint8Array(packed);
+    packr.useBuffer(Buffer.allocUnsafeSlow(8192));
+    return data;
   }
 
   restore(data: Uint8Array): void {
