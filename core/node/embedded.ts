@@ -3,7 +3,7 @@
 // console can pause, single-step and slow down a live election. Same seed, same calls: same run.
 import { ManualClock, type Cancel } from '../clock.js';
 import { seededRandom } from '../random.js';
-import type { NodeId } from '../raft/types.js';
+import type { NodeId, RaftLogger } from '../raft/types.js';
 import { MemoryLogStore, MemorySnapshotStore } from '../storage/memory.js';
 import { MemoryNetwork, type Latency } from '../transport/memory.js';
 import { RaftNode, type RaftNodeEvent } from './raft-node.js';
@@ -19,6 +19,8 @@ export interface EmbeddedClusterOptions {
   heartbeatTicks?: number;
   latency?: Latency;
   snapshotThreshold?: number;
+  /** Where each node's log lines go (the console writes them to the node's log file). */
+  logger?: (id: NodeId) => RaftLogger;
 }
 
 interface Member {
@@ -41,7 +43,7 @@ export class EmbeddedCluster {
   private readonly random: () => number;
   private readonly members = new Map<NodeId, Member>();
   private readonly listeners = new Set<(event: EmbeddedEvent) => void>();
-  private readonly options: Required<Omit<EmbeddedClusterOptions, 'latency' | 'seed'>> & { latency?: Latency };
+  private readonly options: Required<Omit<EmbeddedClusterOptions, 'latency' | 'seed' | 'logger'>> & Pick<EmbeddedClusterOptions, 'latency' | 'logger'>;
   private running: Cancel | null = null;
   private speed = 1;
   private stepping: Promise<void> = Promise.resolve();
@@ -55,6 +57,7 @@ export class EmbeddedCluster {
       heartbeatTicks: options.heartbeatTicks ?? 1,
       snapshotThreshold: options.snapshotThreshold ?? 1000,
       latency: options.latency,
+      logger: options.logger,
     };
     this.network = new MemoryNetwork({ clock: this.clock, random: this.random, latency: options.latency ?? { min: 5, max: 25 } });
   }
@@ -148,6 +151,7 @@ export class EmbeddedCluster {
     const node = m.node;
     m.node = null;
     m.unsubscribe();
+    this.options.logger?.(id).warn(`${id} crashed: it loses everything it had not written to its log store`);
     await node.stop();
     await this.transportClose(id);
   }
@@ -156,6 +160,7 @@ export class EmbeddedCluster {
     const m = this.member(id);
     if (m.node) return;
     m.stateMachine = new RaftdStateMachine(m.stateMachine.members());
+    this.options.logger?.(id).info(`${id} restarting from its log store`);
     await this.startNode(id, undefined);
   }
 
@@ -232,6 +237,7 @@ export class EmbeddedCluster {
       snapshotThreshold: this.options.snapshotThreshold,
       snapshotCatchUpEntries: Math.floor(this.options.snapshotThreshold / 2),
       requestTimeoutMs: 10 * this.options.electionTicks * this.options.tickMs,
+      logger: this.options.logger?.(id),
     });
     m.node = node;
     m.unsubscribe = node.on((event) => {

@@ -147,7 +147,10 @@ export class ConsoleService {
     };
     let driver: ClusterDriver;
     if (record.kind === 'local') driver = new LocalCluster(record.id, this.clusters, this.processes, this.layout, publish, this.options.feed);
-    else if (record.kind === 'embedded') driver = await EmbeddedDriver.create(record, this.clusters, publish, { run: this.options.embeddedRuns !== false });
+    else if (record.kind === 'embedded') driver = await EmbeddedDriver.create(record, this.clusters, publish, {
+        run: this.options.embeddedRuns !== false,
+        logs: { layout: this.layout, rotation: this.processes.logRotation },
+      });
     else {
       this.activity.record('load clusters', 'failed', `cluster ${record.id}: ${record.kind} clusters are not supported by this console yet`, record.id);
       return;

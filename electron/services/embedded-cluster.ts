@@ -1,7 +1,11 @@
 // The embedded demo cluster: the same Raft core in this process, on the simulated network, with
 // time the user controls (run at a speed, pause, single-step). Every message in flight is part
 // of the state; drops, partitions and crashes are one call away.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { RotatingFileStream } from 'rotating-file-stream';
 import { EmbeddedCluster } from '../../core/node/embedded.js';
+import type { RaftLogger } from '../../core/raft/types.js';
 import { decodeEntry, entryView } from '../../core/server/entries.js';
 import { decodeMemberContext, encodeMemberContext } from '../../core/server/state-machine.js';
 import { ApiError } from '../shared/api.js';
@@ -9,7 +13,8 @@ import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, MembershipVi
 import type { ClusterDriver, NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry } from './cluster-registry.js';
 import { nextNodeId } from './local-driver.js';
-import type { LogSource } from './node-logs.js';
+import { createNodeLogStream, type LogRotation, type LogSource } from './node-logs.js';
+import type { DataLayout } from './paths.js';
 import { Timeline } from './timeline.js';
 
 const TAIL = 20;
@@ -22,6 +27,48 @@ const PUBLISH_EVERY_MS = 100;
 export interface EmbeddedOptions {
   /** Start with time running at speed 1 (the first-run demo). */
   run?: boolean;
+  /** Write each node's log lines (pino JSON, like raftd's) to its rotating log file here. */
+  logs?: { layout: DataLayout; rotation: LogRotation };
+}
+
+/** Per-node log files for the embedded nodes, in the same format and place as a local node's. */
+class EmbeddedNodeLogs {
+  private readonly streams = new Map<string, RotatingFileStream>();
+  private readonly loggers = new Map<string, RaftLogger>();
+
+  constructor(
+    private readonly clusterId: string,
+    private readonly layout: DataLayout,
+    private readonly rotation: LogRotation,
+    private readonly now: () => number,
+  ) {}
+
+  file(nodeId: string): string {
+    return this.layout.nodeLogFile(this.clusterId, nodeId);
+  }
+
+  logger(nodeId: string): RaftLogger {
+    let logger = this.loggers.get(nodeId);
+    if (!logger) {
+      const write = (level: number, msg: string) => {
+        let stream = this.streams.get(nodeId);
+        if (!stream) {
+          mkdirSync(dirname(this.file(nodeId)), { recursive: true });
+          stream = createNodeLogStream(this.file(nodeId), this.rotation);
+          this.streams.set(nodeId, stream);
+        }
+        stream.write(JSON.stringify({ level, time: Date.now(), node: nodeId, simulatedMs: this.now(), msg }) + '\n');
+      };
+      logger = { debug: (m) => write(20, m), info: (m) => write(30, m), warn: (m) => write(40, m) };
+      this.loggers.set(nodeId, logger);
+    }
+    return logger;
+  }
+
+  close(): void {
+    for (const stream of this.streams.values()) stream.end();
+    this.streams.clear();
+  }
 }
 
 export class EmbeddedDriver implements ClusterDriver {
@@ -35,6 +82,7 @@ export class EmbeddedDriver implements ClusterDriver {
     private readonly registry: ClusterRegistry,
     private readonly cluster: EmbeddedCluster,
     private readonly publish: (state: ClusterState) => void,
+    private readonly logs: EmbeddedNodeLogs | undefined,
   ) {
     this.timeline = new Timeline(() => cluster.clock.now());
     this.unsubscribe.push(
@@ -44,8 +92,11 @@ export class EmbeddedDriver implements ClusterDriver {
   }
 
   static async create(record: ClusterRecord, registry: ClusterRegistry, publish: (state: ClusterState) => void, options: EmbeddedOptions = {}): Promise<EmbeddedDriver> {
-    const cluster = await EmbeddedCluster.create({ ids: record.nodes.map((n) => n.id), seed: record.seed ?? 1 });
-    const driver = new EmbeddedDriver(record.id, registry, cluster, publish);
+    let clock: { now(): number } | undefined;
+    const logs = options.logs && new EmbeddedNodeLogs(record.id, options.logs.layout, options.logs.rotation, () => clock?.now() ?? 0);
+    const cluster = await EmbeddedCluster.create({ ids: record.nodes.map((n) => n.id), seed: record.seed ?? 1, logger: logs && ((id) => logs.logger(id)) });
+    clock = cluster.clock;
+    const driver = new EmbeddedDriver(record.id, registry, cluster, publish, logs);
     if (options.run) cluster.run(1);
     driver.changed();
     return driver;
@@ -260,8 +311,14 @@ export class EmbeddedDriver implements ClusterDriver {
     return { ...entryView(entry), decoded: decodeEntry(entry) };
   }
 
-  logSources(): LogSource[] {
-    return [];
+  logSources(nodeId?: string): LogSource[] {
+    if (nodeId) this.assertNode(nodeId);
+    const logs = this.logs;
+    if (!logs) return [];
+    return this.cluster
+      .ids()
+      .filter((id) => !nodeId || id === nodeId)
+      .map((id) => ({ clusterId: this.clusterId, nodeId: id, file: logs.file(id) }));
   }
 
   newNodeId(requested?: string): string {
@@ -333,6 +390,7 @@ export class EmbeddedDriver implements ClusterDriver {
     clearTimeout(this.publishTimer);
     this.unsubscribe.forEach((off) => off());
     await this.cluster.close();
+    this.logs?.close();
   }
 
   destroy(): Promise<void> {

@@ -73,6 +73,21 @@ describe('embedded cluster', () => {
     expect(await run()).toEqual(first);
   });
 
+  it("writes each embedded node's log lines to its log file, readable and searchable like a local node's", async () => {
+    const { call } = await openConsole({ seed: 5 });
+    const state = await stepUntil(call, (s) => s.leader !== '');
+    await call('node.kill', { clusterId: 'sim', nodeId: state.leader });
+    const leaderLines = await eventually(async () => {
+      const lines = await call('nodeLogs.read', { clusterId: 'sim', nodeId: state.leader, limit: 100 });
+      return lines.some((l) => /crashed/.test(l.msg)) ? lines : undefined;
+    }, 'the crash in the log');
+    expect(leaderLines.some((l) => l.msg.includes(`${state.leader} became leader`) && l.level === 'info')).toBe(true);
+    expect(leaderLines.find((l) => /crashed/.test(l.msg))?.level).toBe('warn');
+    const all = await call('nodeLogs.read', { clusterId: 'sim', search: 'became candidate', limit: 100 });
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.every((l) => l.msg.includes('became candidate'))).toBe(true);
+  });
+
   it('shows every message in flight with its type, and drops one on request', async () => {
     const { call } = await openConsole({ seed: 7 });
     const state = await stepUntil(call, (s) => (s.messages ?? []).length > 0);
