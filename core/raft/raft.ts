@@ -53,6 +53,13 @@ export function message(fields: Partial<Message> & Pick<Message, 'type'>): Messa
   };
 }
 
+/** `next` is an App that starts right where the App `last` ends, in the same term. */
+function canExtend(last: Message, next: Message): boolean {
+  if (last.type !== MessageType.App || last.term !== next.term) return false;
+  const end = last.entries[last.entries.length - 1];
+  return end ? next.index === end.index && next.logTerm === end.term : next.index === last.index && next.logTerm === last.logTerm;
+}
+
 function bytesEqual(a: Uint8Array | undefined, b: Uint8Array): boolean {
   if (!a || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -946,6 +953,34 @@ export class Raft {
       m.term = this.term;
     }
     this.msgs.push(m);
+  }
+
+  /**
+   * Hands out the queued messages. Each proposal queues its own App to every follower; consecutive
+   * Apps to one follower that continue each other are sent as one, which the follower handles
+   * exactly as the sequence (same checks, same resulting log and commit) with one response.
+   */
+  takeMessages(): Message[] {
+    const queued = this.msgs;
+    this.msgs = [];
+    if (queued.length < 2) return queued;
+    const out: Message[] = [];
+    const lastTo = new Map<NodeId, { message: Message; bytes: number }>();
+    for (const m of queued) {
+      const last = lastTo.get(m.to);
+      if (m.type === MessageType.App && last && canExtend(last.message, m)) {
+        const bytes = last.bytes + entriesSize(m.entries);
+        if (bytes <= this.maxMsgSize) {
+          last.message.entries = last.message.entries.concat(m.entries);
+          last.message.commit = m.commit;
+          last.bytes = bytes;
+          continue;
+        }
+      }
+      out.push(m);
+      lastTo.set(m.to, { message: m, bytes: m.type === MessageType.App ? entriesSize(m.entries) : 0 });
+    }
+    return out;
   }
 
   status(): Status {

@@ -166,7 +166,7 @@ export class RawNode {
       readStates: r.readStates,
       entries,
       committedEntries: r.log.nextCommittedEntries(),
-      messages: r.msgs,
+      messages: r.takeMessages(),
       mustSync:
         entries.length > 0 ||
         snapshot !== undefined ||
@@ -176,7 +176,6 @@ export class RawNode {
     if (!sameSoftState(softState, this.prevSoftState)) rd.softState = softState;
     if (!sameHardState(hardState, this.prevHardState)) rd.hardState = hardState;
     if (snapshot) rd.snapshot = snapshot;
-    r.msgs = [];
     r.readStates = [];
     this.prevSoftState = softState;
     this.prevHardState = hardState;

@@ -35,6 +35,28 @@ describe('replication', () => {
     expect(progressOf(net, '1', '2')).toMatchObject({ inflight: 0, match: 9 });
   });
 
+  it('sends the Apps of several proposals to a follower as one message, within maxSizePerMsg and message order', () => {
+    const net = cluster(['1', '2', '3'], { maxSizePerMsg: 10 });
+    net.elect('1');
+    for (let i = 0; i < 7; i++) net.node('1').raw.propose(bytes(`p${i}`)); // 2 bytes each
+    net.processReady('1');
+    const apps = appsTo(net, '2');
+    expect(apps.map((m) => m.entries.length)).toEqual([5, 2]);
+    expect(apps[1].index).toBe(apps[0].index + 5);
+    expect(apps[1].logTerm).toBe(apps[0].entries[4].term);
+    net.stabilize();
+    expect(net.node('2').applied).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
+
+    // A heartbeat queued in between keeps its place: the Apps around it stay apart.
+    net.node('1').raw.propose(bytes('q0'));
+    net.tick('1');
+    net.node('1').raw.propose(bytes('q1'));
+    net.processReady('1');
+    expect(net.inFlight.filter((m) => m.to === '2').map((m) => `${m.type}:${m.entries.length}`)).toEqual(['App:1', 'Heartbeat:0', 'App:1']);
+    net.stabilize();
+    expect(net.node('3').applied.slice(-2)).toEqual(['q0', 'q1']);
+  });
+
   it('a lagging follower is caught up in batches of at most maxSizePerMsg bytes', () => {
     const net = cluster(['1', '2', '3'], { maxSizePerMsg: 25 });
     net.elect('1');
