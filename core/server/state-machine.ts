@@ -25,6 +25,15 @@ export function decodeMemberContext(data: Uint8Array): MemberContext {
   return packr.unpack(data) as MemberContext;
 }
 
+/**
+ * A value as the store keeps it. Decoded values are views into their entry, and a follower's
+ * entries into the buffer of the whole message that brought them: kept as such, every value would
+ * pin a message's worth of bytes until all of its neighbours are overwritten too.
+ */
+function own(bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength * 2 < bytes.buffer.byteLength ? new Uint8Array(bytes) : bytes;
+}
+
 export class RaftdStateMachine implements StateMachine {
   readonly kv = new KvStore();
   private directory: MemberContext;
@@ -40,7 +49,10 @@ export class RaftdStateMachine implements StateMachine {
   }
 
   apply(command: Uint8Array): KvResult {
-    return this.kv.apply(decodeKvCommand(command));
+    const decoded = decodeKvCommand(command);
+    if (decoded.op === 'put') decoded.value = own(decoded.value);
+    else if (decoded.op === 'cas') decoded.to = own(decoded.to);
+    return this.kv.apply(decoded);
   }
 
   applyConfChange(change: ConfChange, context: Uint8Array, confState: ConfState, _entry: Entry): void {
