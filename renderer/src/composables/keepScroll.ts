@@ -4,6 +4,11 @@ import type { Directive } from 'vue';
 
 const positions = new Map<string, { top: number; left: number }>();
 
+/** Where the element kept under `key` was scrolled to; a virtual list starts there (it sets its own offset on mount). */
+export function keptScrollTop(key: string): number {
+  return positions.get(key)?.top ?? 0;
+}
+
 export const vKeepScroll: Directive<HTMLElement, string> = {
   mounted(el, { value }) {
     const saved = positions.get(value);
