@@ -123,6 +123,12 @@ export class Raft {
   private leadTransferee: NodeId = NONE;
   /** The newest entry that may hold a configuration change; a new one waits until it is applied. */
   private pendingConfIndex = 0;
+  /**
+   * This leader has proposed a configuration without itself as a voter. It accepts no more writes:
+   * if it appended entries behind that change and then stepped down, its log would be longer than
+   * every remaining voter's, and they could not get its vote (nor it campaign) — a deadlock.
+   */
+  private leaving = false;
   /** Bytes of entry data appended by this leader and not yet applied. */
   private uncommittedSize = 0;
   private readOnly = new ReadOnly();
@@ -229,6 +235,7 @@ export class Raft {
   private tickHeartbeat(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
+    this.maybeLeaveJoint();
     if (this.electionElapsed >= this.electionTimeout) {
       this.electionElapsed = 0;
       if (this.checkQuorum) this.step(message({ type: MessageType.CheckQuorum, from: this.id }));
@@ -265,6 +272,7 @@ export class Raft {
     // Our own entries count towards commit only once durable.
     this.tracker.resetProgress(this.log.lastIndex() + 1, this.id, this.log.lastStableIndex());
     this.pendingConfIndex = 0;
+    this.leaving = false;
     this.uncommittedSize = 0;
     this.readOnly = new ReadOnly();
   }
@@ -730,20 +738,28 @@ export class Raft {
         `leadership is being transferred from ${this.id} to ${this.leadTransferee}; retry with the new leader`,
       );
     }
+    if (this.leaving && entries.some((e) => e.type !== EntryType.ConfChange)) {
+      throw new ProposalRejected(`${this.id} is leaving the configuration and accepts no more writes; retry with the next leader`);
+    }
     const firstIndex = this.log.lastIndex() + 1;
     let confIndex = 0;
+    let leaving = this.leaving;
     entries.forEach((e, i) => {
       if (e.type !== EntryType.ConfChange) return;
       const reason = confIndex > 0 ? 'only one configuration change can be proposed at a time' : this.confChangeRefusal(e.data);
       if (reason) throw new ProposalRejected(reason);
       confIndex = firstIndex + i;
+      leaving = !changeConfState(this.tracker.config, decodeConfChange(e.data)).voters.includes(this.id);
     });
     if (!this.appendEntries(entries)) {
       throw new ProposalRejected(
         `too much uncommitted data (${this.uncommittedSize} bytes, limit ${this.maxUncommittedSize}); retry once it commits`,
       );
     }
-    if (confIndex > 0) this.pendingConfIndex = confIndex;
+    if (confIndex > 0) {
+      this.pendingConfIndex = confIndex;
+      this.leaving = leaving;
+    }
     this.bcastAppend();
   }
 
@@ -894,9 +910,16 @@ export class Raft {
     this.log.appliedTo(index);
     if (this.role !== 'leader') return;
     this.uncommittedSize = Math.max(0, this.uncommittedSize - size);
-    if (this.tracker.config.autoLeave && index >= this.pendingConfIndex) {
-      // The joint configuration is in effect: leave it. Refused (transfer in progress, nothing committed
-      // in this term yet) means we try again on the next apply.
+    this.maybeLeaveJoint();
+  }
+
+  /**
+   * In a joint configuration marked auto-leave, once it is applied, propose leaving it. Refused (a
+   * transfer in progress, nothing committed in this term yet) means trying again on the next apply
+   * or heartbeat tick: not on applies alone, as none may come.
+   */
+  private maybeLeaveJoint(): void {
+    if (this.tracker.config.autoLeave && this.log.applied >= this.pendingConfIndex) {
       try {
         this.appendProposal([{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange({ changes: [] }) }]);
         const { voters, votersOutgoing } = this.tracker.config;
