@@ -8,6 +8,9 @@ import fc from 'fast-check';
 import { ClusterSim, type Action } from './cluster-sim.js';
 
 const RUNS = Number(process.env.SIM_RUNS ?? (process.env.CI ? 3000 : 500));
+// CI replays one fixed set of schedules so a landing never hinges on luck; local runs draw fresh
+// ones (SIM_SEED pins them) to keep exploring. fast-check prints the seed of any failure.
+const SEED = process.env.SIM_SEED ? Number(process.env.SIM_SEED) : process.env.CI ? 20261125 : undefined;
 
 const node = fc.integer({ min: 0, max: 4 });
 /** 5..9 address the current leader, so about half of client requests reach it. */
@@ -55,7 +58,7 @@ describe('cluster simulation', () => {
         for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += sim.stats[key];
         if (!outcome) throw new Error(`liveness: no write committed on every voter within 600 ticks of healing (seed ${s.seed})`);
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     );
     // The schedules must actually exercise what they claim to: if these were zero the test would prove nothing.
     expect(totals.acknowledged).toBeGreaterThan(RUNS);
