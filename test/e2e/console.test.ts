@@ -27,7 +27,8 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     await tid(`nav-${view}`).click();
     await tid(`view-${view}`).waitFor();
   };
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // Transitions finished, so a picture shows the state the test reached rather than the one before.
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
   /** Indexes of the log inspector rows in the page (the grid renders only those near the viewport). */
   const renderedRows = () =>
     page.locator('[data-testid^="log-row-"]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-testid')!.slice('log-row-'.length))));
@@ -213,20 +214,100 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     await shot('membership-removed');
   }, 5 * LONG);
 
-  it('shows every main view (screenshots for a person to look at)', async () => {
+  it('cuts the network: the majority side keeps a leader, the cut-off old leader loses it, healing brings it back', async () => {
+    await go('faults');
+    const oldLeader = await text('header-leader');
+    const oldTerm = Number(await text('header-term'));
+    const faultLeaders = () => page.locator('[data-testid^="fault-role-"]', { hasText: /^leader$/ }).count();
+    await tid(`partition-${oldLeader}-side-1`).click();
+    expect(await text('partition-outcome')).toContain('Side A holds a majority');
+    await tid('partition-apply').click();
+    await expect.poll(() => text('partition-current'), { timeout: LONG }).toContain(`{ ${oldLeader} }`);
+
+    // The majority elects a leader in a higher term; the old leader, hearing from no majority, steps down.
+    await expect.poll(() => text('header-leader'), { timeout: LONG }).not.toMatch(new RegExp(`^(${oldLeader}|none)$`));
+    expect(Number(await text('header-term'))).toBeGreaterThan(oldTerm);
+    await expect.poll(() => text(`fault-role-${oldLeader}`), { timeout: LONG }).not.toBe('leader');
+    await expect.poll(faultLeaders, { timeout: LONG }).toBe(1);
+    await shot('faults-partitioned');
+
+    await tid('partition-heal').click();
+    await expect.poll(() => tid('partition-current').count(), { timeout: LONG }).toBe(0);
+    await expect.poll(() => text(`fault-role-${oldLeader}`), { timeout: LONG }).toBe('follower');
+    await expect.poll(faultLeaders, { timeout: LONG }).toBe(1);
+  }, 3 * LONG);
+
+  it('searches the node logs and follows new lines live', async () => {
+    await go('nodeLogs');
+    await expect.poll(() => page.locator('[data-testid="node-log-line"]').count(), { timeout: LONG }).toBeGreaterThan(0);
+
+    // A search reads the files again and lists only the matching lines.
+    const search = tid('node-log-search').locator('input');
+    await search.fill('became leader');
+    await search.press('Enter');
+    await expect.poll(async () => (await shownLogLines()).every((l) => l.includes('became leader')), { timeout: LONG }).toBe(true);
+    expect((await shownLogLines()).length).toBeGreaterThanOrEqual(2);
+    await shot('node-logs-search');
+
+    // Live tail: a restarted node's new lines arrive without reading the files again.
+    await search.fill('');
+    await search.press('Enter');
+    await tid('node-log-live').click();
+    await expect.poll(async () => (await tid('node-log-live').getAttribute('class')) ?? '').toContain('n-switch--active');
+    await search.fill('raftd started');
+    const started = async () => Number(/^([\d,]+) of/.exec(await text('node-log-count'))?.[1].replace(/,/g, ''));
+    const before = await started();
+    const state = await web.api.invoke('cluster.state', { clusterId });
+    const follower = state.nodes.find((n) => n.id !== state.leader)!.id;
+    await web.api.invoke('node.restart', { clusterId, nodeId: follower });
+    await expect.poll(started, { timeout: LONG }).toBe(before + 1);
+    expect((await shownLogLines()).at(-1)).toContain('raftd started');
+    await search.fill('');
+    await tid('node-log-live').click();
+  }, 2 * LONG);
+
+  it('shows every main view in both themes (screenshots for a person to look at)', async () => {
     expect(clusterId).not.toBe('');
-    for (const view of ['clusters', 'dashboard', 'log', 'timeline', 'membership', 'faults', 'kv', 'nodeLogs', 'activity']) {
-      await go(view);
-      await page.waitForTimeout(500);
-      await shot(`view-${view}`);
+    for (const [theme, suffix] of [['Light', ''], ['Dark', '-dark']]) {
+      await tid('theme-choice').getByText(theme).click();
+      await expect.poll(() => tid('app').getAttribute('data-theme')).toBe(theme.toLowerCase());
+      for (const view of ['clusters', 'dashboard', 'log', 'timeline', 'membership', 'faults', 'kv', 'nodeLogs', 'activity']) {
+        await go(view);
+        await page.waitForTimeout(500);
+        await shot(`view-${view}${suffix}`);
+      }
     }
-    await tid('theme-choice').getByText('Dark').click();
-    await go('dashboard');
-    await shot('view-dashboard-dark');
     await tid('theme-choice').getByText('Light').click();
     await go('timeline');
     expect(Number(await text('timeline-elections'))).toBeGreaterThanOrEqual(2);
     await go('activity');
     expect(await tid('activity-list').innerText()).toContain('kill');
   }, 2 * LONG);
+
+  it('recovers from a lost majority only when asked twice: restarting one survivor alone (force-new-cluster)', async () => {
+    await go('faults');
+    const state = await web.api.invoke('cluster.state', { clusterId });
+    const survivor = state.nodes.find((n) => n.id !== state.leader)!.id;
+    for (const n of state.nodes.filter((n) => n.id !== survivor)) {
+      await tid(`fault-kill-${n.id}`).click();
+      await page.locator('.n-popconfirm__action button', { hasText: 'Kill' }).click();
+      await expect.poll(() => text(`fault-process-${n.id}`), { timeout: LONG }).toBe('killed');
+    }
+    await expect.poll(() => text('quorum-lost'), { timeout: LONG }).toContain('Only 1 of 3 voters can still come back');
+    const recover = tid(`recover-from-${survivor}`);
+    expect(await recover.isDisabled()).toBe(true);
+    await tid('recovery-confirm').locator('input').fill('not-a-node');
+    expect(await recover.isDisabled()).toBe(true);
+    await tid('recovery-confirm').locator('input').fill(survivor);
+    await expect.poll(() => recover.isEnabled()).toBe(true);
+    await shot('faults-quorum-lost');
+    await recover.click();
+
+    // The survivor leads a one-node cluster: commits need only itself again.
+    await expect.poll(() => text('header-leader'), { timeout: 2 * LONG }).toBe(survivor);
+    await expect.poll(() => tid('quorum-lost').count(), { timeout: LONG }).toBe(0);
+    await go('membership');
+    expect(await text('config-majority')).toBe('majority 1 of 1');
+    await shot('recovered');
+  }, 3 * LONG);
 });
