@@ -29,17 +29,41 @@ export function lagChartOption(samples: readonly LagSample[], dark: boolean): EC
 
 const outcomeColors = { won: '#18a058', failed: '#d03050', pending: '#f0a020' } as const;
 
+/** Axis, grid and zoom-bar colors readable on the theme's background (echarts' defaults suit only light). */
+function chartChrome(dark: boolean) {
+  return dark
+    ? { text: '#ddd', muted: '#aaa', line: 'rgba(255, 255, 255, 0.35)', grid: 'rgba(255, 255, 255, 0.1)', zoomFill: 'rgba(99, 226, 183, 0.2)' }
+    : { text: '#333', muted: '#666', line: '#999', grid: '#e6e6e6', zoomFill: 'rgba(24, 160, 88, 0.15)' };
+}
+
 export function timelineChartOption(t: BuiltTimeline, dark: boolean): EChartsCoreOption {
-  const text = dark ? '#ddd' : '#333';
+  const { text, muted, line, grid, zoomFill } = chartChrome(dark);
+  const axis = {
+    axisLabel: { color: muted },
+    axisLine: { lineStyle: { color: line } },
+    splitLine: { lineStyle: { color: grid } },
+    nameTextStyle: { color: muted },
+  };
   return {
     animation: false,
     textStyle: { color: text },
     grid: { left: 48, right: 24, top: 36, bottom: 56 },
     legend: { top: 0, textStyle: { color: text }, data: ['term', 'election won', 'election failed', 'election running'] },
     tooltip: { trigger: 'item' },
-    dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
-    xAxis: { type: 'time', min: t.start, max: t.end, axisLabel: { formatter: (v: number) => formatClock(v).slice(0, 8) } },
-    yAxis: { type: 'value', name: 'term', minInterval: 1, min: 0 },
+    dataZoom: [
+      { type: 'inside' },
+      {
+        type: 'slider',
+        height: 18,
+        bottom: 8,
+        borderColor: line,
+        fillerColor: zoomFill,
+        textStyle: { color: muted },
+        dataBackground: { lineStyle: { color: line }, areaStyle: { color: grid } },
+      },
+    ],
+    xAxis: { type: 'time', min: t.start, max: t.end, ...axis, axisLabel: { color: muted, formatter: (v: number) => formatClock(v).slice(0, 8) } },
+    yAxis: { type: 'value', name: 'term', minInterval: 1, min: 0, ...axis },
     series: [
       {
         name: 'term',

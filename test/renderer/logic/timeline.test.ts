@@ -77,4 +77,17 @@ describe('timelineChartOption', () => {
     expect(term.markLine?.data.map((d) => [d.label.formatter, d.name])).toEqual([['⚙', 'membership: voters n1, n2, n3, n4']]);
     expect([won.data.length, failed.data.length, running.data.length]).toEqual([1, 0, 1]);
   });
+
+  it('draws axes, grid and zoom bar in colors readable on the dark background', async () => {
+    const { timelineChartOption } = await import('../../../renderer/src/logic/charts');
+    const t = buildTimeline([ev(100, 'election-started', 1), ev(110, 'leader-elected', 1, 'n1')], 300);
+    type Axis = { axisLabel: { color: string }; splitLine: { lineStyle: { color: string } } };
+    const option = (dark: boolean) => timelineChartOption(t, dark) as { xAxis: Axis; yAxis: Axis; dataZoom: Array<{ textStyle?: { color: string } }> };
+    const [light, dark] = [option(false), option(true)];
+    expect(dark.xAxis.axisLabel.color).toBe('#aaa');
+    expect(dark.yAxis.axisLabel.color).toBe('#aaa');
+    expect(dark.yAxis.splitLine.lineStyle.color).toBe('rgba(255, 255, 255, 0.1)');
+    expect(dark.dataZoom[1].textStyle?.color).toBe('#aaa');
+    expect(light.xAxis.axisLabel.color).toBe('#666');
+  });
 });
