@@ -229,12 +229,14 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     expect(Number(await text('header-term'))).toBeGreaterThan(oldTerm);
     await expect.poll(() => text(`fault-role-${oldLeader}`), { timeout: LONG }).not.toBe('leader');
     await expect.poll(faultLeaders, { timeout: LONG }).toBe(1);
+    await expect.poll(() => text(`fault-health-${oldLeader}`), { timeout: LONG }).toBe('cut off from the leader by the partition');
     await shot('faults-partitioned');
 
     await tid('partition-heal').click();
     await expect.poll(() => tid('partition-current').count(), { timeout: LONG }).toBe(0);
     await expect.poll(() => text(`fault-role-${oldLeader}`), { timeout: LONG }).toBe('follower');
     await expect.poll(faultLeaders, { timeout: LONG }).toBe(1);
+    await expect.poll(() => text(`fault-health-${oldLeader}`), { timeout: LONG }).not.toContain('cut off');
   }, 3 * LONG);
 
   it('searches the node logs and follows new lines live', async () => {

@@ -33,12 +33,13 @@ export interface NodeHealth {
   text: string;
 }
 
-export function nodeHealth(node: NodeView): NodeHealth {
+export function nodeHealth(node: NodeView, cutOff = false): NodeHealth {
   if (node.process === 'killed' || node.process === 'crashed') return { level: 'error', text: `${node.process}` };
   if (node.process === 'stopped') return { level: 'default', text: 'stopped' };
   if (node.process === 'paused') return { level: 'warning', text: 'paused: not ticking, not answering' };
   if (!node.reachable) return { level: 'error', text: node.error ? `unreachable: ${node.error}` : 'unreachable' };
   if (node.process === 'starting') return { level: 'info', text: 'starting' };
+  if (cutOff) return { level: 'warning', text: 'cut off from the leader by the partition' };
   if (node.role === 'candidate' || node.role === 'precandidate') return { level: 'warning', text: 'campaigning for leadership' };
   if (node.lag >= LAG_WARNING) return { level: 'warning', text: `${node.lag} entries behind the leader` };
   return { level: 'success', text: node.lag > 0 ? `catching up (${node.lag} behind)` : 'up to date' };

@@ -14,6 +14,12 @@ export function partitionGroups(assignment: Assignment, nodeIds: readonly string
   return { ok: true, groups };
 }
 
+/** Nodes a partition keeps from the leader: they hear nothing, so their last values only look like lag. */
+export function cutOffFromLeader(partitions: readonly string[][] | undefined, leader: string): Set<string> {
+  const leaderSide = partitions && partitions.length > 1 ? partitions.find((g) => g.includes(leader)) : undefined;
+  return new Set(leaderSide ? partitions!.flat().filter((id) => !leaderSide.includes(id)) : []);
+}
+
 /** Which side can still elect a leader: the one holding a majority of voters, if any. */
 export function majoritySide(groups: readonly string[][], voters: readonly string[]): number | undefined {
   const need = Math.floor(voters.length / 2) + 1;

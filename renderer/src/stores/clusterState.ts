@@ -4,6 +4,7 @@ import { computed, ref, shallowRef, watch } from 'vue';
 import type { ClusterState } from '../../../electron/shared/api';
 import { readableError } from '../logic/errors';
 import { recordLag, type LagHistory } from '../logic/lagHistory';
+import { cutOffFromLeader } from '../logic/partition';
 import { quorumStatus } from '../logic/quorum';
 import { useConnectionStore } from './connection';
 import { useNavigationStore } from './navigation';
@@ -49,6 +50,7 @@ export const useClusterStateStore = defineStore('clusterState', () => {
   const leaderNode = computed(() => current.value?.nodes.find((n) => n.id === current.value?.leader && n.role === 'leader'));
   const quorum = computed(() => (current.value ? quorumStatus(current.value) : undefined));
   const isEmbedded = computed(() => current.value?.kind === 'embedded');
+  const cutOff = computed(() => cutOffFromLeader(current.value?.partitions, current.value?.leader ?? ''));
 
-  return { states, receivedAt, loadError, current, currentReceivedAt, currentLag, leaderNode, quorum, isEmbedded, apply, load, reload };
+  return { states, receivedAt, loadError, current, currentReceivedAt, currentLag, leaderNode, quorum, isEmbedded, cutOff, apply, load, reload };
 });

@@ -3,6 +3,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { NodeView } from '../../../electron/shared/api';
+import { nodeHealth } from '../logic/health';
 import { majoritySide, partitionGroups, type Assignment } from '../logic/partition';
 import { useClusterStateStore } from './clusterState';
 import { useConnectionStore } from './connection';
@@ -49,7 +50,9 @@ export const useFaultsStore = defineStore('faults', () => {
 
   const nodes = computed(() => clusterState.current?.nodes ?? []);
   const nodeIds = computed(() => nodes.value.map((n) => n.id));
-  const rows = computed(() => nodes.value.map((node) => ({ node, actions: availableActions(node) })));
+  const rows = computed(() =>
+    nodes.value.map((node) => ({ node, actions: availableActions(node), health: nodeHealth(node, clusterState.cutOff.has(node.id)) })),
+  );
   const partitioned = computed(() => (clusterState.current?.partitions?.length ?? 0) > 1);
 
   // A new cluster starts with everyone on side A.

@@ -6,7 +6,7 @@ import { recordLag } from '../../../renderer/src/logic/lagHistory';
 import { classifyMessage, estimateSimNow, flightProgress, isResponse } from '../../../renderer/src/logic/messages';
 import { narrate } from '../../../renderer/src/logic/narrative';
 import { appendLines, downloadText, filterLines } from '../../../renderer/src/logic/nodeLogs';
-import { majoritySide, partitionGroups } from '../../../renderer/src/logic/partition';
+import { cutOffFromLeader, majoritySide, partitionGroups } from '../../../renderer/src/logic/partition';
 import { formatRoute, parseRoute } from '../../../renderer/src/logic/route';
 import { shortcutFor } from '../../../renderer/src/logic/shortcuts';
 import { termColor } from '../../../renderer/src/logic/termColors';
@@ -87,6 +87,12 @@ describe('partition', () => {
     expect(partitionGroups({}, ['a', 'b']).ok).toBe(false);
   });
 
+  it('finds the nodes a partition keeps from the leader', () => {
+    expect([...cutOffFromLeader([['a', 'b'], ['c'], ['d']], 'a')]).toEqual(['c', 'd']);
+    expect(cutOffFromLeader([['a', 'b'], ['c']], '').size).toBe(0);
+    expect(cutOffFromLeader(undefined, 'a').size).toBe(0);
+  });
+
   it('finds the side holding a majority of voters', () => {
     expect(majoritySide([['a', 'c'], ['b']], ['a', 'b', 'c'])).toBe(0);
     expect(majoritySide([['a'], ['b'], ['c']], ['a', 'b', 'c'])).toBeUndefined();
@@ -154,6 +160,9 @@ describe('health, lag, narrative', () => {
     expect(nodeHealth(makeNode({ id: 'a', process: 'killed' })).level).toBe('error');
     expect(nodeHealth(makeNode({ id: 'a', lag: 500 })).text).toBe('500 entries behind the leader');
     expect(nodeHealth(makeNode({ id: 'a' })).text).toBe('up to date');
+    // A node the partition cuts off has stale values: its lag is not catching up.
+    expect(nodeHealth(makeNode({ id: 'a', lag: 10 }), true)).toEqual({ level: 'warning', text: 'cut off from the leader by the partition' });
+    expect(nodeHealth(makeNode({ id: 'a', process: 'killed' }), true).text).toBe('killed');
   });
 
   it('samples lag per node once per moment, bounded', () => {

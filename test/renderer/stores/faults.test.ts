@@ -48,6 +48,14 @@ describe('faults store', () => {
     expect(faults.assignment).toEqual({});
   });
 
+  it('says which nodes the partition cuts off from the leader instead of calling them behind', () => {
+    const faults = useFaultsStore();
+    useClusterStateStore().apply(
+      makeState({ at: 2000, partitions: [['n1', 'n2'], ['n3']], nodes: [makeNode({ id: 'n1', role: 'leader' }), makeNode({ id: 'n2' }), makeNode({ id: 'n3', lag: 12 })] }),
+    );
+    expect(faults.rows.map((r) => r.health.text)).toEqual(['up to date', 'up to date', 'cut off from the leader by the partition']);
+  });
+
   it('guards recovery from a lost majority behind typing the node name', async () => {
     const faults = useFaultsStore();
     expect(faults.recoveryCandidates).toEqual([]);
