@@ -129,6 +129,7 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     await expect.poll(renderedRows, { timeout: LONG }).toContain(1);
     expect(await tid(`log-cell-${up}-1`).innerText()).toContain('compacted');
     expect(await tid(`log-cell-${down}-1`).count()).toBe(0);
+    expect(await text(`log-head-${down}`)).toContain('down');
 
     await tid('log-jump-commit').click();
     await expect.poll(renderedRows, { timeout: LONG }).toContain(commit);

@@ -4,6 +4,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import type { LogEntryDetail, LogEntryView, NodeView } from '../../../electron/shared/api';
 import { readableError } from '../logic/errors';
+import { nodeIsUp } from '../logic/quorum';
 import { buildRow, firstDivergence, PAGE_SIZE, pagesFor, pageStart, rowBounds, type LogCell, type NodeLogMeta } from '../logic/logAlignment';
 import { useClusterStateStore } from './clusterState';
 import { useConnectionStore } from './connection';
@@ -38,6 +39,7 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
     nodes.value.map((n) => ({ id: n.id, commitIndex: n.commitIndex, appliedIndex: n.appliedIndex, lastIndex: n.lastIndex, snapshotIndex: n.snapshotIndex })),
   );
   const leaderId = computed(() => clusterState.current?.leader ?? '');
+  const down = computed(() => nodes.value.filter((n) => !nodeIsUp(n)).map((n) => n.id));
   const bounds = computed(() => rowBounds(meta.value));
   const rowCount = computed(() => (bounds.value ? bounds.value.last - bounds.value.first + 1 : 0));
 
@@ -179,6 +181,7 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
     bounds,
     rowCount,
     leaderId,
+    down,
     loadError,
     selected,
     detail,

@@ -22,6 +22,7 @@ function mountGrid() {
     props: {
       nodeIds: ['n1', 'n2'],
       leader: 'n1',
+      down: ['n2'],
       rowCount: ROWS,
       row: (i: number) => buildRow(i + 1, nodes, lookup, 'n1'),
       indexOfRow: (i: number) => i + 1,
@@ -41,6 +42,7 @@ describe('LogGrid', () => {
     expect(w.find('[data-testid="log-cell-n1-2"]').attributes('data-term')).toBe('2');
     expect(w.find('[data-testid="log-cell-n1-1"]').text()).toContain('no-op');
     expect(w.find('[data-testid="log-head-n1"]').text()).toBe('n1 ★');
+    expect(w.find('[data-testid="log-head-n2"]').text()).toBe('n2 · down');
   });
 
   it('highlights the follower entry that conflicts with the leader', () => {
