@@ -303,7 +303,13 @@ export function health(state: ClusterState | undefined): ClusterSummary['health'
   const live = state.nodes.filter((n) => n.process === 'running' || n.process === 'starting' || n.reachable);
   if (live.length === 0) return 'stopped';
   if (!state.leader) return 'no-quorum';
-  return state.nodes.every((n) => n.reachable) ? 'healthy' : 'degraded';
+  // Only members count: a node removed from the configuration (or left behind by a forced
+  // recovery) is not a reason to call the cluster degraded; a partition in place is.
+  const { voters, votersOutgoing, learners } = state.members;
+  const members = new Set([...voters, ...votersOutgoing, ...learners]);
+  const memberNodes = state.nodes.filter((n) => members.size === 0 || members.has(n.id));
+  const partitioned = (state.partitions ?? []).length > 1;
+  return !partitioned && memberNodes.every((n) => n.reachable) ? 'healthy' : 'degraded';
 }
 
 function defaultInternalError(error: unknown, method: string): void {

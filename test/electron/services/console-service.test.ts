@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConsoleService, type ConsoleSession } from '../../../electron/services/console-service.js';
-import type { ActivityItem } from '../../../electron/shared/api.js';
+import { ConsoleService, health, type ConsoleSession } from '../../../electron/services/console-service.js';
+import type { ActivityItem, ClusterState } from '../../../electron/shared/api.js';
 import { tempDir } from '../helpers.js';
 
 describe('console service', () => {
@@ -105,5 +105,24 @@ describe('console service', () => {
     await api.invoke('clusters.create', { name: 'c', kind: 'local', size: 1 });
     await expect(api.invoke('node.start', { clusterId: 'c', nodeId: 'n9' })).rejects.toMatchObject({ code: 'not-found', message: 'cluster c has no node "n9"' });
     await expect(api.invoke('embedded.clock', { clusterId: 'c', action: 'step' })).rejects.toMatchObject({ code: 'invalid-input' });
+  });
+});
+
+describe('cluster health', () => {
+  const node = (id: string, reachable = true) => ({ id, reachable }) as ClusterState['nodes'][number];
+  const state = (over: Partial<ClusterState>): ClusterState =>
+    ({ clusterId: 'c', name: 'c', kind: 'local', at: 0, leader: 'a', term: 2, timeline: [], members: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [] }, nodes: [node('a'), node('b'), node('c')], ...over }) as ClusterState;
+
+  it('is healthy only with a leader, every member reachable and no partition in place', () => {
+    expect(health(state({}))).toBe('healthy');
+    expect(health(state({ leader: '' }))).toBe('no-quorum');
+    expect(health(state({ nodes: [node('a'), node('b'), node('c', false)] }))).toBe('degraded');
+    expect(health(state({ partitions: [['a', 'b'], ['c']] }))).toBe('degraded');
+    expect(health(undefined)).toBe('stopped');
+  });
+
+  it('does not count nodes outside the configuration, such as those a forced recovery left behind', () => {
+    const recovered = state({ members: { voters: ['a'], votersOutgoing: [], learners: [] }, nodes: [node('a'), node('b', false), node('c', false)] });
+    expect(health(recovered)).toBe('healthy');
   });
 });
