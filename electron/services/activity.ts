@@ -17,17 +17,24 @@ export class ActivityLog {
     return item;
   }
 
-  /** Runs an operation, recording its start and its outcome (the error message when it fails). */
+  /** Runs an operation as one item: recorded when it starts, updated (same id) with its outcome. */
   async track<T>(action: string, detail: string, clusterId: string | undefined, operation: () => Promise<T>): Promise<T> {
-    this.record(action, 'started', detail, clusterId);
+    const item = this.record(action, 'started', detail, clusterId);
     try {
       const result = await operation();
-      this.record(action, 'ok', detail, clusterId);
+      this.settle(item, 'ok', detail);
       return result;
     } catch (error) {
-      this.record(action, 'failed', `${detail}: ${(error as Error).message}`, clusterId);
+      this.settle(item, 'failed', `${detail}: ${(error as Error).message}`);
       throw error;
     }
+  }
+
+  private settle(item: ActivityItem, outcome: ActivityItem['outcome'], detail: string): void {
+    const settled: ActivityItem = { ...item, outcome, detail };
+    const at = this.items.findIndex((i) => i.id === item.id);
+    if (at >= 0) this.items[at] = settled;
+    this.publish(settled);
   }
 
   list(limit: number): ActivityItem[] {

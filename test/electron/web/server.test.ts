@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConsoleService } from '../../../electron/services/console-service.js';
 import { startWebServer, type WebServer } from '../../../electron/web/server.js';
-import type { ClusterSummary } from '../../../electron/shared/api.js';
+import type { ActivityItem, ClusterSummary } from '../../../electron/shared/api.js';
 import { TOKEN_PARAM, WS_PATH } from '../../../electron/shared/ws-protocol.js';
-import { connectApi, openSocket, tempDir } from '../helpers.js';
+import { connectApi, eventually, openSocket, tempDir } from '../helpers.js';
 
 describe('web mode server', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -91,12 +91,20 @@ describe('web mode server', () => {
     const api = await connectApi(wsUrl(server.token));
     try {
       const changed = new Promise<ClusterSummary[]>((resolve) => api.on('clusters.changed', resolve));
+      const pushed: ActivityItem[] = [];
+      api.on('activity', (item) => pushed.push(item));
       const created = await api.invoke('clusters.create', { name: 'My Cluster', kind: 'local', size: 3, nodeNames: ['a', 'b', 'c'] });
       expect(created).toMatchObject({ id: 'my-cluster', name: 'My Cluster', kind: 'local', health: 'stopped' });
       expect(created.nodes.map((n) => n.id)).toEqual(['a', 'b', 'c']);
       expect((await changed).map((c) => c.id)).toEqual(['my-cluster']);
       const activity = await api.invoke('activity.list', {});
-      expect(activity.map((a) => a.outcome)).toEqual(['started', 'ok']);
+      // One item per action: pushed when it starts, pushed again with the same id when it ends.
+      expect(activity.map((a) => a.outcome)).toEqual(['ok']);
+      await eventually(() => (pushed.length === 2 ? true : undefined), 'both activity pushes');
+      expect(pushed.map((a) => [a.id, a.outcome])).toEqual([
+        [activity[0].id, 'started'],
+        [activity[0].id, 'ok'],
+      ]);
     } finally {
       api.close();
     }
