@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../core/clock.js';
+import { seededRandom } from '../../../core/random.js';
 import { EntryType, MessageType } from '../../../core/raft/types.js';
 import type { Message, NodeId } from '../../../core/raft/types.js';
 import { MemoryNetwork } from '../../../core/transport/memory.js';
 import type { MemoryNetworkOptions, NetworkEvent } from '../../../core/transport/memory.js';
 import type { Transport } from '../../../core/transport/types.js';
-
-/** mulberry32: a tiny seeded PRNG so runs are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function msg(from: NodeId, to: NodeId, index = 0, type = MessageType.Heartbeat): Message {
   return { type, from, to, term: 1, logTerm: 0, index, entries: [], commit: 0, reject: false, rejectHint: 0 };
@@ -32,7 +21,7 @@ interface Harness {
 
 function harness(ids: NodeId[], options: Partial<MemoryNetworkOptions> = {}): Harness {
   const clock = new ManualClock();
-  const net = new MemoryNetwork({ clock, random: seeded(1), ...options });
+  const net = new MemoryNetwork({ clock, random: seededRandom(1), ...options });
   const nodes: Record<NodeId, Transport> = {};
   const inbox: Record<NodeId, Message[]> = {};
   const events: NetworkEvent[] = [];
@@ -168,7 +157,7 @@ describe('MemoryNetwork', () => {
   it('replays the same delivered sequence for the same seed and drop rate', () => {
     // Twenty counters hop between three nodes; drops and latencies decide the interleaving.
     function run(seed: number): string[] {
-      const { clock, nodes, events } = harness(['a', 'b', 'c'], { random: seeded(seed), dropRate: 0.05 });
+      const { clock, nodes, events } = harness(['a', 'b', 'c'], { random: seededRandom(seed), dropRate: 0.05 });
       const ids = Object.keys(nodes);
       const delivered: string[] = [];
       for (const id of ids) {
@@ -190,7 +179,7 @@ describe('MemoryNetwork', () => {
   });
 
   it('drops about the configured share of messages', () => {
-    const { clock, nodes, inbox, net } = harness(['a', 'b'], { random: seeded(7) });
+    const { clock, nodes, inbox, net } = harness(['a', 'b'], { random: seededRandom(7) });
     net.setDropRate(0.25);
     nodes.a.send(Array.from({ length: 2000 }, (_, i) => msg('a', 'b', i)));
     clock.advance(20);
