@@ -130,8 +130,7 @@ export class RaftdFeed {
   private untrack(tracked: Tracked): void {
     clearTimeout(tracked.timer);
     tracked.timer = undefined;
-    tracked.stopEvents?.();
-    tracked.stopEvents = undefined;
+    stopFollowing(tracked);
   }
 
   /** Polls the node after `delayMs`, never sooner than minRefreshMs after its last poll; an earlier pending poll wins. */
@@ -163,12 +162,12 @@ export class RaftdFeed {
 
   private async pollOnce(tracked: Tracked): Promise<void> {
     const proc = this.source.processInfo(tracked.member.id);
-    if (proc && proc.state !== 'running' && proc.state !== 'starting') {
+    const down = downReason(proc);
+    if (down) {
       // Not running (or paused: it could not answer anyway): no requests, and say why.
       tracked.reachable = false;
-      tracked.error = proc.state === 'paused' ? 'paused (SIGSTOP)' : (proc.detail ?? proc.state);
-      tracked.stopEvents?.();
-      tracked.stopEvents = undefined;
+      tracked.error = down;
+      stopFollowing(tracked);
       return;
     }
     try {
@@ -188,8 +187,7 @@ export class RaftdFeed {
     } catch (error) {
       tracked.reachable = false;
       tracked.error = (error as Error).message;
-      tracked.stopEvents?.();
-      tracked.stopEvents = undefined;
+      stopFollowing(tracked);
     }
   }
 
@@ -231,7 +229,8 @@ export class RaftdFeed {
 
     const nodes: NodeView[] = tracked.map((t) => this.nodeView(t, members, leaderStatus));
     const { leader, term } = this.timeline.observe(nodes, members);
-    const partitions = this.source.partitions().length ? this.source.partitions() : partitionsFromDrops(reachable.map((t) => t.status as RaftdStatus), tracked.map((t) => t.member.id));
+    const injected = this.source.partitions();
+    const partitions = injected.length ? injected : partitionsFromDrops(reachable.map((t) => t.status as RaftdStatus), tracked.map((t) => t.member.id));
     return {
       clusterId: this.source.clusterId,
       name: this.source.name,
@@ -252,9 +251,9 @@ export class RaftdFeed {
     const s = t.status;
     const starting = proc?.state === 'running' && t.seenSincePid !== proc.pid;
     // The process check is current, the last poll may not be: a node just stopped or paused is unreachable now.
-    const down = proc !== null && proc.state !== 'running' && proc.state !== 'starting';
+    const down = downReason(proc);
     const reachable = t.reachable && !down;
-    const error = down && !t.error ? (proc.state === 'paused' ? 'paused (SIGSTOP)' : (proc.detail ?? proc.state)) : t.error;
+    const error = t.error || down;
     return {
       id,
       kind: t.member.kind,
@@ -276,6 +275,20 @@ export class RaftdFeed {
       logTail: t.tail,
     };
   }
+}
+
+function stopFollowing(tracked: Tracked): void {
+  tracked.stopEvents?.();
+  tracked.stopEvents = undefined;
+}
+
+/**
+ * Why the node cannot answer when its process is known not to serve (stopped, crashed, killed,
+ * or paused); undefined while it runs or starts, or when the console cannot know (null).
+ */
+function downReason(proc: ProcessInfo | null): string | undefined {
+  if (proc === null || proc.state === 'running' || proc.state === 'starting') return undefined;
+  return proc.state === 'paused' ? 'paused (SIGSTOP)' : (proc.detail ?? proc.state);
 }
 
 /**
