@@ -9,9 +9,10 @@ import type { RaftLogger } from '../../core/raft/types.js';
 import { decodeEntry, entryView } from '../../core/server/entries.js';
 import { decodeMemberContext, encodeMemberContext } from '../../core/server/state-machine.js';
 import { ApiError } from '../shared/api.js';
-import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, MembershipView, NodeView } from '../shared/api.js';
+import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeView } from '../shared/api.js';
 import type { ClusterDriver, NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry } from './cluster-registry.js';
+import { lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
 import { nextNodeId } from './local-driver.js';
 import { createNodeLogStream, type LogRotation, type LogSource } from './node-logs.js';
 import type { DataLayout } from './paths.js';
@@ -113,16 +114,14 @@ export class EmbeddedDriver implements ClusterDriver {
   state(): ClusterState {
     const ids = this.cluster.ids();
     const statuses = new Map(ids.filter((id) => this.cluster.isUp(id)).map((id) => [id, this.cluster.node(id)!.status()]));
-    const reference = [...statuses.values()].sort((a, b) => Number(b.role === 'leader') - Number(a.role === 'leader') || b.term - a.term || b.commitIndex - a.commitIndex)[0];
-    const members: MembershipView = reference
-      ? { voters: reference.confState.voters, votersOutgoing: reference.confState.votersOutgoing, learners: reference.confState.learners }
-      : { voters: ids, votersOutgoing: [], learners: [] };
+    const reference = mostAuthoritative([...statuses.values()]);
+    const members = membersFrom(reference?.confState, ids);
     const leaderStatus = reference?.role === 'leader' ? reference : undefined;
     const now = this.cluster.clock.now();
 
     const nodes: NodeView[] = ids.map((id) => {
       const s = statuses.get(id);
-      const membership = members.voters.includes(id) || members.votersOutgoing.includes(id) ? 'voter' : members.learners.includes(id) ? 'learner' : 'none';
+      const membership = membershipOf(members, id);
       if (!s) {
         return { id, kind: 'embedded', process: 'crashed', reachable: false, lastSeen: 0, error: 'crashed', role: 'unknown', membership, term: 0, vote: '', leader: '', commitIndex: 0, appliedIndex: 0, lastIndex: 0, snapshotIndex: 0, lag: 0, logTail: [] };
       }
@@ -144,7 +143,7 @@ export class EmbeddedDriver implements ClusterDriver {
         lastIndex: s.lastIndex,
         snapshotIndex: s.snapshotIndex,
         ...(match !== undefined && { matchIndex: match }),
-        lag: leaderStatus ? Math.max(0, leaderStatus.lastIndex - (match ?? s.lastIndex)) : 0,
+        lag: lagBehind(leaderStatus, id, s.lastIndex),
         logTail: tail,
         ...(s.electionElapsed !== undefined && { electionElapsed: s.electionElapsed }),
         ...(s.randomizedElectionTimeout !== undefined && { electionTimeout: s.randomizedElectionTimeout }),

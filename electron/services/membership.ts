@@ -7,6 +7,7 @@ import { ApiError } from '../shared/api.js';
 import type { ClusterState, MembershipPlan, OperationProgress } from '../shared/api.js';
 import type { ActivityLog } from './activity.js';
 import type { MembershipTarget } from './cluster-driver.js';
+import { membershipOf } from './cluster-view.js';
 
 export interface MembershipOptions {
   /** A learner is caught up when its match index is within this many entries of the leader's last index. */
@@ -123,7 +124,7 @@ export class MembershipGuide {
       step(`removing ${nodeId} from the configuration`, 0.4);
       const index = await target.remove(nodeId);
       step('waiting for the new configuration to commit', 0.6);
-      await this.waitFor(target, 'the configuration without it to commit', (s) => !isMember(s, nodeId) && committed(s, index));
+      await this.waitFor(target, 'the configuration without it to commit', (s) => membershipOf(s.members, nodeId) === 'none' && committed(s, index));
       step(`stopping ${nodeId}`, 0.9);
       await target.retireNode(nodeId);
     });
@@ -223,11 +224,6 @@ function lagOf(state: ClusterState, nodeId: string): number | null {
 function committed(state: ClusterState, index: number): boolean {
   const leader = state.nodes.find((n) => n.id === state.leader);
   return !!leader && leader.commitIndex >= index;
-}
-
-function isMember(state: ClusterState, nodeId: string): boolean {
-  const m = state.members;
-  return m.voters.includes(nodeId) || m.votersOutgoing.includes(nodeId) || m.learners.includes(nodeId);
 }
 
 /** The reachable voter with the most of the log: it can take over without catching up. */

@@ -3,6 +3,7 @@
 // the results are folded into one ClusterState. A node that does not answer is shown unreachable,
 // with role 'unknown', so a dead leader is never displayed as leading.
 import type { ClusterState, LogEntryView, MembershipView, NodeKind, NodeView } from '../shared/api.js';
+import { lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
 import type { ProcessInfo } from './local-cluster.js';
 import { RaftdClient, type RaftdStatus } from './raftd-client.js';
 import { Timeline } from './timeline.js';
@@ -218,13 +219,8 @@ export class RaftdFeed {
   private build(): ClusterState {
     const tracked = [...this.nodes.values()];
     const reachable = tracked.filter((t) => t.reachable && t.status);
-    // Membership as the most authoritative reachable node sees it: the leader, else the most advanced.
-    const reference = reachable
-      .map((t) => t.status as RaftdStatus)
-      .sort((a, b) => Number(b.role === 'leader') - Number(a.role === 'leader') || b.term - a.term || b.commitIndex - a.commitIndex)[0];
-    const members: MembershipView = reference
-      ? { voters: reference.members.voters, votersOutgoing: reference.members.votersOutgoing, learners: reference.members.learners }
-      : { voters: this.source.members().map((m) => m.id), votersOutgoing: [], learners: [] };
+    const reference = mostAuthoritative(reachable.map((t) => t.status as RaftdStatus));
+    const members = membersFrom(reference?.members, this.source.members().map((m) => m.id));
     const leaderStatus = reference?.role === 'leader' ? reference : undefined;
 
     const nodes: NodeView[] = tracked.map((t) => this.nodeView(t, members, leaderStatus));
@@ -262,7 +258,7 @@ export class RaftdFeed {
       lastSeen: t.lastSeen,
       ...(error && { error }),
       role: reachable && s ? s.role : 'unknown',
-      membership: members.voters.includes(id) || members.votersOutgoing.includes(id) ? 'voter' : members.learners.includes(id) ? 'learner' : 'none',
+      membership: membershipOf(members, id),
       term: s?.term ?? 0,
       vote: s?.vote ?? '',
       leader: s?.leader ?? '',
@@ -271,7 +267,7 @@ export class RaftdFeed {
       lastIndex: s?.lastIndex ?? 0,
       snapshotIndex: s?.snapshotIndex ?? 0,
       ...(leader?.progress?.[id] && { matchIndex: leader.progress[id].match }),
-      lag: leader && s ? Math.max(0, leader.lastIndex - (leader.progress?.[id]?.match ?? s.lastIndex)) : 0,
+      lag: s ? lagBehind(leader, id, s.lastIndex) : 0,
       logTail: t.tail,
     };
   }

@@ -1,0 +1,34 @@
+// How the nodes' own statuses fold into the cluster picture, the same for every kind of cluster
+// (raftd-backed through the feed, embedded in-process): whose view of the membership counts,
+// what each node is in it, and how far behind the leader it is.
+import type { MembershipView, NodeView, Role } from '../shared/api.js';
+
+interface RankedStatus {
+  role: Role;
+  term: number;
+  commitIndex: number;
+}
+
+/** The status to trust for membership: the leader's, else the highest term, then the most committed. */
+export function mostAuthoritative<S extends RankedStatus>(statuses: readonly S[]): S | undefined {
+  return [...statuses].sort((a, b) => Number(b.role === 'leader') - Number(a.role === 'leader') || b.term - a.term || b.commitIndex - a.commitIndex)[0];
+}
+
+/** The configuration a node reports; with no node to ask, every defined node is taken as a voter. */
+export function membersFrom(conf: MembershipView | undefined, definedIds: string[]): MembershipView {
+  return conf ? { voters: conf.voters, votersOutgoing: conf.votersOutgoing, learners: conf.learners } : { voters: definedIds, votersOutgoing: [], learners: [] };
+}
+
+/** A voter of either half of a joint configuration counts as a voter. */
+export function membershipOf(members: MembershipView, id: string): NodeView['membership'] {
+  if (members.voters.includes(id) || members.votersOutgoing.includes(id)) return 'voter';
+  return members.learners.includes(id) ? 'learner' : 'none';
+}
+
+/**
+ * Entries the node is behind the leader, by the leader's match index for it; a node the leader
+ * does not track is measured by its own last index. 0 when there is no leader to compare with.
+ */
+export function lagBehind(leader: { lastIndex: number; progress?: Record<string, { match: number }> } | undefined, id: string, ownLastIndex: number): number {
+  return leader ? Math.max(0, leader.lastIndex - (leader.progress?.[id]?.match ?? ownLastIndex)) : 0;
+}
