@@ -8,7 +8,7 @@ import type { ClusterState, ClusterSummary, EventName, Events, Method, ParsedPar
 import { ActivityLog } from './activity.js';
 import type { ClusterDriver, NodeAction } from './cluster-driver.js';
 import { ClusterRegistry, clusterSummary, type ClusterRecord, type NodeRecord } from './cluster-registry.js';
-import { LocalProcesses, pickFreePorts, type LocalProcessOptions } from './local-cluster.js';
+import { definedPorts, LocalProcesses, pickFreePorts, type LocalProcessOptions } from './local-cluster.js';
 import { LocalCluster, nextNodeId } from './local-driver.js';
 import { MembershipGuide, type MembershipOptions } from './membership.js';
 import { followLog, readNodeLogs } from './node-logs.js';
@@ -181,8 +181,7 @@ export class ConsoleService {
 
     let nodes: NodeRecord[];
     if (kind === 'local') {
-      const taken = new Set(this.clusters.list().flatMap((c) => c.nodes.flatMap((n) => [n.peer, n.client])).map((a) => Number(a?.split(':').pop())));
-      const ports = await pickFreePorts(size * 2, taken);
+      const ports = await pickFreePorts(size * 2, definedPorts(this.clusters.list()));
       nodes = ids.map((id, i) => ({ id, kind, peer: `127.0.0.1:${ports[2 * i]}`, client: `127.0.0.1:${ports[2 * i + 1]}` }));
     } else {
       nodes = ids.map((id) => ({ id, kind }));

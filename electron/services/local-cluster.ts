@@ -252,6 +252,12 @@ function splitHostPort(address: string): [string, number] {
   return [address.slice(0, colon), Number(address.slice(colon + 1))];
 }
 
+/** The ports the saved clusters' nodes are defined on: a stopped node keeps its ports for its next start. */
+export function definedPorts(clusters: readonly ClusterRecord[]): Set<number> {
+  const addresses = clusters.flatMap((c) => c.nodes.flatMap((n) => [n.peer, n.client]));
+  return new Set(addresses.filter((a): a is string => !!a).map((a) => splitHostPort(a)[1]));
+}
+
 /** Distinct free loopback ports, none of them in `taken`. */
 export async function pickFreePorts(count: number, taken: ReadonlySet<number>): Promise<number[]> {
   const servers: ReturnType<typeof createServer>[] = [];

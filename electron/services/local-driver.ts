@@ -4,7 +4,7 @@ import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView } from '../shared/api.js';
 import type { ClusterDriver, NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry, NodeRecord } from './cluster-registry.js';
-import { LocalProcesses, pickFreePorts } from './local-cluster.js';
+import { definedPorts, LocalProcesses, pickFreePorts } from './local-cluster.js';
 import type { LogSource } from './node-logs.js';
 import type { DataLayout } from './paths.js';
 import { RaftdClient } from './raftd-client.js';
@@ -220,8 +220,7 @@ export class LocalCluster implements ClusterDriver {
 
   async provisionNode(id: string): Promise<void> {
     this.newNodeId(id);
-    const taken = new Set(this.registry.list().flatMap((c) => c.nodes.flatMap((n) => [n.peer, n.client])).map(portOf));
-    const [peer, client] = await pickFreePorts(2, taken);
+    const [peer, client] = await pickFreePorts(2, definedPorts(this.registry.list()));
     const node: NodeRecord = { id, kind: 'local', peer: `127.0.0.1:${peer}`, client: `127.0.0.1:${client}`, joined: true };
     await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: [...r.nodes, node] }));
     this.feed.sync();
@@ -292,8 +291,4 @@ async function settleAll(tasks: Array<() => Promise<unknown>>): Promise<void> {
 
 export function nextNodeId(existing: string[]): string {
   for (let i = 1; ; i++) if (!existing.includes(`n${i}`)) return `n${i}`;
-}
-
-function portOf(address: string | undefined): number {
-  return Number(address?.slice(address.lastIndexOf(':') + 1));
 }

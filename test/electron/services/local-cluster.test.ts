@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleService, type ConsoleSession } from '../../../electron/services/console-service.js';
+import { definedPorts } from '../../../electron/services/local-cluster.js';
 import { readLock } from '../../../electron/services/pid-lock.js';
 import { isProcessAlive } from '../../../electron/services/processes.js';
 import type { ClusterState, Events, Method, NodeLogLine, OperationProgress, Params, Results } from '../../../electron/shared/api.js';
@@ -80,6 +81,9 @@ describe('local clusters of raftd processes', () => {
   it('creates a cluster with free ports and the given names, starts it, and a leader is elected', { timeout: SLOW }, async () => {
     const created = await client.call('clusters.create', { name: 'Local', kind: 'local', size: 3, nodeNames: ['a', 'b', 'c'] });
     expect(created.id).toBe('local');
+    const addresses = created.nodes.flatMap((n) => [n.peer, n.client]);
+    expect(addresses.every((a) => a?.startsWith('127.0.0.1:'))).toBe(true);
+    expect(new Set(addresses).size).toBe(6);
     await client.call('clusters.start', { clusterId: 'local' });
     const state = await client.until('local', 'a leader with every node up', allUp);
     expect(state.members.voters.sort()).toEqual(['a', 'b', 'c']);
@@ -264,5 +268,16 @@ describe('local clusters of raftd processes', () => {
     await client.call('clusters.delete', { clusterId: 'local' });
     expect(existsSync(join(dir.path, 'clusters/local'))).toBe(false);
     expect(await client.call('clusters.list', {})).toEqual([]);
+  });
+});
+
+describe('definedPorts', () => {
+  it('lists the ports of every defined node, running or not, across clusters', () => {
+    const node = (id: string, peer?: string, client?: string) => ({ id, kind: 'local' as const, peer, client });
+    const clusters = [
+      { id: 'a', name: 'A', kind: 'local' as const, createdAt: 0, nodes: [node('n1', '127.0.0.1:7001', '127.0.0.1:8001')] },
+      { id: 'b', name: 'B', kind: 'embedded' as const, createdAt: 0, nodes: [node('n1'), node('n2', '127.0.0.1:7002', '127.0.0.1:8002')] },
+    ];
+    expect([...definedPorts(clusters)].sort()).toEqual([7001, 7002, 8001, 8002]);
   });
 });
