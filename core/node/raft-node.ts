@@ -123,6 +123,8 @@ export class RaftNode {
   private readonly readBatches = new Map<string, Pending<number>[]>();
   private readonly readsAwaitingApply: { index: number; waiters: Pending<number>[] }[] = [];
   private queuedReads: Pending<number>[] = [];
+  /** When the newest ReadIndex round went out. */
+  private readRoundAt = 0;
   private readonly snapshotWaiters: Pending<number>[] = [];
   private readonly requestPrefix: string;
   private requestSeq = 0;
@@ -221,7 +223,9 @@ export class RaftNode {
 
   /**
    * Linearizable read barrier (ReadIndex): resolves with an applied index at which local state
-   * reflects every write acknowledged before the call. Concurrent reads share one round.
+   * reflects every write acknowledged before the call. One round is in flight at a time, and the
+   * reads that arrive meanwhile share the next: under load a round costs a heartbeat per
+   * follower for many reads, not for each event-loop turn's few.
    */
   readBarrier(timeoutMs = this.requestTimeout()): Promise<number> {
     if (this.failed) return Promise.reject(this.failed);
@@ -248,6 +252,16 @@ export class RaftNode {
   campaign(): void {
     this.raw.campaign();
     this.schedule();
+  }
+
+  /** This node's role, cheaply (status() builds the whole picture). */
+  get currentRole(): Role {
+    return this.role;
+  }
+
+  /** The leader this node knows of, '' if none. */
+  get currentLeader(): NodeId {
+    return this.leader;
   }
 
   status(): NodeStatus {
@@ -344,7 +358,7 @@ export class RaftNode {
     this.processing = true;
     try {
       for (;;) {
-        this.issueQueuedReads();
+        if (this.canIssueReads()) this.issueQueuedReads();
         if (!this.raw.hasReady()) break;
         await this.handleReady(this.raw.ready());
       }
@@ -355,11 +369,12 @@ export class RaftNode {
       this.processing = false;
     }
     // Work that arrived while the last Ready was in flight.
-    if (!this.stopped && !this.failed && (this.raw.hasReady() || this.queuedReads.length > 0)) this.schedule();
+    if (!this.stopped && !this.failed && (this.raw.hasReady() || this.canIssueReads())) this.schedule();
   }
 
   private async handleReady(rd: Ready): Promise<void> {
     const { logStore, snapshotStore, transport } = this.options;
+    if ((rd.hardState && rd.hardState.term !== this.term) || (rd.softState && rd.softState.leader !== this.leader)) this.reissueReads();
     // A leader may send while it writes (Raft §10.2.1): its own copy counts towards commit only after
     // advance(), i.e. once durable. Anything else (votes, append responses) waits for the disk.
     const sendEarly = (rd.softState?.role ?? this.role) === 'leader' && !rd.snapshot && (!rd.hardState || (rd.hardState.term === this.persisted.term && rd.hardState.vote === this.persisted.vote));
@@ -482,8 +497,14 @@ export class RaftNode {
     this.emit({ type: 'snapshot', index });
   }
 
+  /** A round unanswered for an election timeout (lost, or dropped by a busy new leader) holds no one back. */
+  private canIssueReads(): boolean {
+    if (this.queuedReads.length === 0) return false;
+    const electionMs = (this.options.electionTicks ?? 10) * (this.options.tickMs ?? 100);
+    return this.readBatches.size === 0 || this.options.clock.now() - this.readRoundAt >= electionMs;
+  }
+
   private issueQueuedReads(): void {
-    if (this.queuedReads.length === 0) return;
     const batch = this.queuedReads;
     this.queuedReads = [];
     const context = this.requestPrefix + 'r' + (this.requestSeq++).toString(36);
@@ -497,6 +518,13 @@ export class RaftNode {
       return;
     }
     this.readBatches.set(context, batch);
+    this.readRoundAt = this.options.clock.now();
+  }
+
+  /** A new term or leader drops the rounds in flight (raft forgets them): they go out again. */
+  private reissueReads(): void {
+    for (const waiters of this.readBatches.values()) this.queuedReads.push(...waiters);
+    this.readBatches.clear();
   }
 
   private readIndexReady(context: string, index: number): void {

@@ -78,11 +78,11 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
 
   /** Writes and linearizable reads go to the leader: 307 there, or 503 while there is none. */
   function requireLeader(req: http.IncomingMessage): void {
-    const status = node.status();
-    if (status.role === 'leader') return;
-    const leader = status.leader ? stateMachine.members()[status.leader] : undefined;
+    if (node.currentRole === 'leader') return;
+    const leaderId = node.currentLeader;
+    const leader = leaderId ? stateMachine.members()[leaderId] : undefined;
     if (!leader) throw new HttpError(503, 'no leader is known right now; retry shortly', { 'Retry-After': '1' });
-    throw new HttpError(307, `not the leader; the leader is ${status.leader}`, { Location: `http://${leader.client}${req.url ?? '/'}` });
+    throw new HttpError(307, `not the leader; the leader is ${leaderId}`, { Location: `http://${leader.client}${req.url ?? '/'}` });
   }
 
   async function propose(command: KvCommand): Promise<{ index: number; term: number; result: KvResult }> {
@@ -158,7 +158,7 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
       }
       if (method === 'PUT') {
         requireLeader(req);
-        const out = await propose({ op: 'put', key, value: new Uint8Array(body) });
+        const out = await propose({ op: 'put', key, value: body });
         res.writeHead(204, { 'X-Raft-Index': String(out.index), 'X-Raft-Term': String(out.term), 'X-Revision': String(out.result.revision) });
         res.end();
         return;

@@ -84,6 +84,27 @@ describe('EmbeddedCluster', () => {
     await expect(cluster.node(follower)!.propose(bytes('x'))).rejects.toThrow();
   });
 
+  it('keeps one ReadIndex round in flight: reads arriving meanwhile share the next one', async () => {
+    // Heartbeats every 2 s, so the only heartbeats in the window below are read rounds.
+    cluster = await EmbeddedCluster.create({ ids: ['a', 'b', 'c'], seed: 8, heartbeatTicks: 20, electionTicks: 60 });
+    const leader = await untilLeader(cluster);
+    const write = await during(cluster, cluster.propose({ op: 'put', key: 'k', value: bytes('v') }));
+    let heartbeats = 0;
+    cluster.network.onEvent((e) => e.kind === 'send' && e.from === leader && e.type === 'Heartbeat' && heartbeats++);
+    for (let t = 0; t < 3000 && heartbeats === 0; t += 5) await cluster.step(5);
+    heartbeats = 0;
+
+    const node = cluster.node(leader)!;
+    const first = Array.from({ length: 5 }, () => node.readBarrier());
+    await cluster.step(1); // the first round goes out and travels (latency ≥ 5 ms)
+    const second = Array.from({ length: 5 }, () => node.readBarrier());
+    await cluster.step(1);
+    expect(heartbeats).toBe(2); // one round, to both followers
+    const applied = await during(cluster, Promise.all([...first, ...second]));
+    expect(Math.min(...applied)).toBeGreaterThanOrEqual(write.index);
+    expect(heartbeats).toBe(4);
+  });
+
   it('adds a node as learner, promotes it, and it votes and holds the data', async () => {
     cluster = await EmbeddedCluster.create({ ids: ['a', 'b', 'c'], seed: 13, snapshotThreshold: 20 });
     const leader = await untilLeader(cluster);
