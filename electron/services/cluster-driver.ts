@@ -1,5 +1,6 @@
 // What the console service needs from a cluster, whatever runs its nodes (local raftd processes,
 // the embedded in-process cluster, later remote daemons over SSH).
+import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView } from '../shared/api.js';
 import type { LogSource } from './node-logs.js';
 
@@ -46,4 +47,23 @@ export interface ClusterDriver extends MembershipTarget {
   close(): Promise<void>;
   /** The cluster is deleted: stop every node and remove its files. */
   destroy(): Promise<void>;
+}
+
+/**
+ * The partition a fault.partition request asks for, whole: the listed groups plus one group of
+ * every node not listed. Refuses names that are not nodes of the cluster and nodes listed twice.
+ */
+export function completePartition(clusterId: string, ids: readonly string[], groups: string[][]): string[][] {
+  const listed = groups.flat();
+  const unknown = listed.filter((id) => !ids.includes(id));
+  if (unknown.length) throw new ApiError('invalid-input', `not nodes of ${clusterId}: ${unknown.join(', ')}`);
+  const twice = listed.filter((id, i) => listed.indexOf(id) !== i);
+  if (twice.length) throw new ApiError('invalid-input', `a node can be in one group only: ${[...new Set(twice)].join(', ')}`);
+  const rest = ids.filter((id) => !listed.includes(id));
+  return rest.length ? [...groups, rest] : groups;
+}
+
+/** A partition as the timeline and the activity log show it: "{n1, n2} | {n3}". */
+export function describePartition(groups: string[][]): string {
+  return groups.map((g) => `{${g.join(', ')}}`).join(' | ');
 }

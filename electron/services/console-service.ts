@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { ApiError, parseRequest } from '../shared/api.js';
 import type { ClusterState, ClusterSummary, EventName, Events, Method, ParsedParams, Results } from '../shared/api.js';
 import { ActivityLog } from './activity.js';
-import type { ClusterDriver, NodeAction } from './cluster-driver.js';
+import { describePartition, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import { ClusterRegistry, clusterSummary, type ClusterRecord, type NodeRecord } from './cluster-registry.js';
 import { definedPorts, LocalProcesses, pickFreePorts, type LocalProcessOptions } from './local-cluster.js';
 import { LocalCluster, nextNodeId } from './local-driver.js';
@@ -250,7 +250,7 @@ export class ConsoleService {
     'node.forceNewCluster': this.nodeAction('forceNewCluster', 'force a new cluster from'),
 
     'fault.partition': (p) =>
-      this.activity.track('fault.partition', p.groups.map((g) => `{${g.join(', ')}}`).join(' | '), p.clusterId, () => this.driver(p.clusterId).partition(p.groups)),
+      this.activity.track('fault.partition', describePartition(p.groups), p.clusterId, () => this.driver(p.clusterId).partition(p.groups)),
     'fault.heal': (p) => this.activity.track('fault.heal', 'heal partitions', p.clusterId, () => this.driver(p.clusterId).heal()),
 
     'membership.addNode': (p) => this.membership.addNode(this.driver(p.clusterId), p.nodeId),

@@ -10,7 +10,7 @@ import { decodeEntry, entryView } from '../../core/server/entries.js';
 import { decodeMemberContext, encodeMemberContext } from '../../core/server/state-machine.js';
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeView } from '../shared/api.js';
-import type { ClusterDriver, NodeAction } from './cluster-driver.js';
+import { completePartition, describePartition, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry } from './cluster-registry.js';
 import { lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
 import { nextNodeId } from './local-driver.js';
@@ -220,18 +220,9 @@ export class EmbeddedDriver implements ClusterDriver {
   }
 
   async partition(groups: string[][]): Promise<void> {
-    const ids = this.cluster.ids();
-    const listed = groups.flat();
-    const unknown = listed.filter((id) => !ids.includes(id));
-    if (unknown.length) throw new ApiError('invalid-input', `not nodes of ${this.clusterId}: ${unknown.join(', ')}`);
-    const rest = ids.filter((id) => !listed.includes(id));
-    const all = rest.length ? [...groups, rest] : groups;
-    try {
-      this.cluster.network.partition(all);
-    } catch (error) {
-      throw new ApiError('invalid-input', (error as Error).message);
-    }
-    this.timeline.add('fault', `partition ${all.map((g) => `{${g.join(', ')}}`).join(' | ')}`);
+    const all = completePartition(this.clusterId, this.cluster.ids(), groups);
+    this.cluster.network.partition(all);
+    this.timeline.add('fault', `partition ${describePartition(all)}`);
     this.changed();
   }
 

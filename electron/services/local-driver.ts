@@ -2,7 +2,7 @@
 // raftd feed, operations through the leader's HTTP API.
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView } from '../shared/api.js';
-import type { ClusterDriver, NodeAction } from './cluster-driver.js';
+import { completePartition, describePartition, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry, NodeRecord } from './cluster-registry.js';
 import { definedPorts, LocalProcesses, pickFreePorts } from './local-cluster.js';
 import type { LogSource } from './node-logs.js';
@@ -118,16 +118,9 @@ export class LocalCluster implements ClusterDriver {
   }
 
   async partition(groups: string[][]): Promise<void> {
-    const ids = this.record.nodes.map((n) => n.id);
-    const listed = groups.flat();
-    const unknown = listed.filter((id) => !ids.includes(id));
-    if (unknown.length) throw new ApiError('invalid-input', `not nodes of ${this.clusterId}: ${unknown.join(', ')}`);
-    const twice = listed.filter((id, i) => listed.indexOf(id) !== i);
-    if (twice.length) throw new ApiError('invalid-input', `a node can be in one group only: ${[...new Set(twice)].join(', ')}`);
-    const rest = ids.filter((id) => !listed.includes(id));
-    this.groups = rest.length ? [...groups, rest] : groups;
+    this.groups = completePartition(this.clusterId, this.record.nodes.map((n) => n.id), groups);
     await this.applyFaults();
-    this.feed.note(`partition ${this.groups.map((g) => `{${g.join(', ')}}`).join(' | ')}`);
+    this.feed.note(`partition ${describePartition(this.groups)}`);
   }
 
   async heal(): Promise<void> {
