@@ -67,3 +67,14 @@ export function completePartition(clusterId: string, ids: readonly string[], gro
 export function describePartition(groups: string[][]): string {
   return groups.map((g) => `{${g.join(', ')}}`).join(' | ');
 }
+
+/** The first free name of the form nK (n1, n2, …). */
+export function nextNodeId(existing: readonly string[]): string {
+  for (let i = 1; ; i++) if (!existing.includes(`n${i}`)) return `n${i}`;
+}
+
+/** A new node's id among the cluster's: the requested one if free (else a conflict), or the next free nK. */
+export function newNodeIdAmong(clusterId: string, ids: readonly string[], requested?: string): string {
+  if (requested && ids.includes(requested)) throw new ApiError('conflict', `${clusterId} already has a node "${requested}"`);
+  return requested ?? nextNodeId(ids);
+}

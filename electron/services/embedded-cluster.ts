@@ -10,10 +10,9 @@ import { decodeEntry, entryView } from '../../core/server/entries.js';
 import { decodeMemberContext, encodeMemberContext } from '../../core/server/state-machine.js';
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeView } from '../shared/api.js';
-import { completePartition, describePartition, type ClusterDriver, type NodeAction } from './cluster-driver.js';
+import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry } from './cluster-registry.js';
 import { lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
-import { nextNodeId } from './local-driver.js';
 import { createNodeLogStream, type LogRotation, type LogSource } from './node-logs.js';
 import type { DataLayout } from './paths.js';
 import { Timeline } from './timeline.js';
@@ -312,9 +311,7 @@ export class EmbeddedDriver implements ClusterDriver {
   }
 
   newNodeId(requested?: string): string {
-    const ids = this.cluster.ids();
-    if (requested && ids.includes(requested)) throw new ApiError('conflict', `${this.clusterId} already has a node "${requested}"`);
-    return requested ?? nextNodeId(ids);
+    return newNodeIdAmong(this.clusterId, this.cluster.ids(), requested);
   }
 
   async provisionNode(nodeId: string): Promise<void> {

@@ -2,7 +2,7 @@
 // raftd feed, operations through the leader's HTTP API.
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView } from '../shared/api.js';
-import { completePartition, describePartition, type ClusterDriver, type NodeAction } from './cluster-driver.js';
+import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry, NodeRecord } from './cluster-registry.js';
 import { definedPorts, LocalProcesses, pickFreePorts } from './local-cluster.js';
 import type { LogSource } from './node-logs.js';
@@ -206,9 +206,7 @@ export class LocalCluster implements ClusterDriver {
   }
 
   newNodeId(requested?: string): string {
-    const ids = this.record.nodes.map((n) => n.id);
-    if (requested && ids.includes(requested)) throw new ApiError('conflict', `${this.clusterId} already has a node "${requested}"`);
-    return requested ?? nextNodeId(ids);
+    return newNodeIdAmong(this.clusterId, this.record.nodes.map((n) => n.id), requested);
   }
 
   async provisionNode(id: string): Promise<void> {
@@ -282,6 +280,3 @@ async function settleAll(tasks: Array<() => Promise<unknown>>): Promise<void> {
   }
 }
 
-export function nextNodeId(existing: string[]): string {
-  for (let i = 1; ; i++) if (!existing.includes(`n${i}`)) return `n${i}`;
-}

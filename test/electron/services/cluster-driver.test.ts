@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { completePartition, describePartition } from '../../../electron/services/cluster-driver.js';
+import { completePartition, describePartition, newNodeIdAmong, nextNodeId } from '../../../electron/services/cluster-driver.js';
 
 describe('partition requests', () => {
   const ids = ['n1', 'n2', 'n3', 'n4'];
@@ -16,5 +16,18 @@ describe('partition requests', () => {
 
   it('describes the groups as the timeline shows them', () => {
     expect(describePartition([['n1', 'n2'], ['n3']])).toBe('{n1, n2} | {n3}');
+  });
+});
+
+describe('new node ids', () => {
+  it('takes the first free nK', () => {
+    expect(nextNodeId([])).toBe('n1');
+    expect(nextNodeId(['n1', 'n3', 'x'])).toBe('n2');
+  });
+
+  it('keeps a requested id when it is free, and refuses one the cluster already has', () => {
+    expect(newNodeIdAmong('c', ['n1'], 'db')).toBe('db');
+    expect(newNodeIdAmong('c', ['n1'])).toBe('n2');
+    expect(() => newNodeIdAmong('c', ['n1'], 'n1')).toThrow(expect.objectContaining({ code: 'conflict', message: 'c already has a node "n1"' }));
   });
 });
