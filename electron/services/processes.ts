@@ -2,16 +2,22 @@
 // process, so on Linux we also compare the kernel's start time of the process.
 import { readFileSync } from 'node:fs';
 
-/** The process start time (clock ticks since boot) on Linux, null where /proc is unavailable. */
-export function processStartTime(pid: number): string | null {
+/**
+ * Linux: the fields of /proc/<pid>/stat after the parenthesised command name (which may hold
+ * spaces), so field N of proc(5) is at N - 3; null where /proc or the process is unavailable.
+ */
+function procStatFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; starttime is field 22 overall.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/** The process start time (clock ticks since boot, field 22) on Linux, null where /proc is unavailable. */
+export function processStartTime(pid: number): string | null {
+  return procStatFields(pid)?.[19] ?? null;
 }
 
 /** True when the process exists and, if `started` is known, is the same process that was recorded. */
@@ -27,13 +33,8 @@ export function isProcessAlive(pid: number, started?: string | null): boolean {
   return now === null || now === started;
 }
 
-/** Linux: whether the process is stopped (SIGSTOP); null when it cannot be told. */
+/** Linux: whether the process is stopped (SIGSTOP; state, field 3, is T or t); null when it cannot be told. */
 export function isProcessStopped(pid: number): boolean | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'T' || state === 't';
-  } catch {
-    return null;
-  }
+  const state = procStatFields(pid)?.[0];
+  return state === undefined ? null : state === 'T' || state === 't';
 }
