@@ -1,13 +1,13 @@
 // Electron's main process: one window around the console service, hardened per Electron's
 // security checklist. All console work is in electron/services; this file is glue.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell, type WebContents } from 'electron';
 import { ConsoleService, type ConsoleSession } from '../services/console-service.js';
 import { resolveDataDir } from '../services/paths.js';
 import { IPC_EVENT, IPC_INVOKE, toErrorShape, type IpcResponse } from '../shared/ws-protocol.js';
-import { contentSecurityPolicy, contentTypeOf, fileInside } from '../web/static-content.js';
+import { contentSecurityPolicy, contentTypeOf, fileInside, fileOrAppShell } from '../web/static-content.js';
 import { allowedOrigins, APP_ORIGIN, APP_SCHEME, isExternalLink, isTrustedSender, originOf } from './policy.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -26,9 +26,9 @@ function serveRenderer(): void {
     if (url.host !== 'renderer') return new Response('not found', { status: 404 });
     const requested = fileInside(rendererDir, url.pathname);
     if (!requested) return new Response('forbidden', { status: 403 });
-    // Client-side routes (and /) get the app shell.
-    const file = (await stat(requested).catch(() => null))?.isFile() ? requested : join(rendererDir, 'index.html');
-    return new Response(await readFile(file), { headers: { 'Content-Type': contentTypeOf(file), 'Content-Security-Policy': contentSecurityPolicy() } });
+    const found = await fileOrAppShell(rendererDir, requested);
+    if (!found) return new Response('the renderer is not built', { status: 404 });
+    return new Response(await readFile(found.file), { headers: { 'Content-Type': contentTypeOf(found.file), 'Content-Security-Policy': contentSecurityPolicy() } });
   });
 }
 

@@ -3,13 +3,11 @@
 // checked too, so neither another site in the browser nor a DNS-rebinding page can drive the console.
 import { timingSafeEqual, randomBytes, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConsoleService } from '../services/console-service.js';
-import { contentSecurityPolicy, contentTypeOf, fileInside } from './static-content.js';
+import { contentSecurityPolicy, contentTypeOf, fileInside, fileOrAppShell } from './static-content.js';
 import { parseRpcRequest, toErrorShape, TOKEN_PARAM, WS_PATH, type RpcResponse } from '../shared/ws-protocol.js';
 
 export interface WebServerOptions {
@@ -107,24 +105,20 @@ function serveSocket(service: ConsoleService, ws: WebSocket): void {
 async function serveStatic(root: string | undefined, req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'method not allowed');
   if (!root) return plain(res, 404, 'the renderer is not built; run `npm run build`');
-  const file = fileInside(root, new URL(req.url ?? '/', 'http://console').pathname);
-  if (!file) return plain(res, 403, 'forbidden');
-  let target = file;
-  const info = await stat(target).catch(() => null);
-  // Client-side routes fall back to the app shell.
-  if (!info || info.isDirectory()) target = join(root, 'index.html');
-  const shell = await stat(target).catch(() => null);
-  if (!shell) return plain(res, 404, 'the renderer is not built; run `npm run build`');
+  const requested = fileInside(root, new URL(req.url ?? '/', 'http://console').pathname);
+  if (!requested) return plain(res, 403, 'forbidden');
+  const found = await fileOrAppShell(root, requested);
+  if (!found) return plain(res, 404, 'the renderer is not built; run `npm run build`');
   res.writeHead(200, {
-    'Content-Type': contentTypeOf(target),
-    'Content-Length': shell.size,
+    'Content-Type': contentTypeOf(found.file),
+    'Content-Length': found.size,
     'Content-Security-Policy': contentSecurityPolicy([`ws://127.0.0.1:${port}`, `ws://localhost:${port}`]),
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
     'Cache-Control': 'no-cache',
   });
   if (req.method === 'HEAD') return void res.end();
-  createReadStream(target).pipe(res);
+  createReadStream(found.file).pipe(res);
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {

@@ -1,4 +1,5 @@
 // Serving the built renderer, shared by web mode's HTTP server and Electron's app:// protocol.
+import { stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 
 const contentTypes: Record<string, string> = {
@@ -46,4 +47,16 @@ export function fileInside(root: string, urlPath: string): string | null {
   const base = normalize(root);
   const file = normalize(join(base, path));
   return file === base || file.startsWith(base.endsWith(sep) ? base : base + sep) ? file : null;
+}
+
+/**
+ * What to send for a file inside the renderer folder (see fileInside): the file itself, or the app
+ * shell (index.html) for client-side routes and /; null when not even the shell is there (not built).
+ */
+export async function fileOrAppShell(root: string, file: string): Promise<{ file: string; size: number } | null> {
+  const info = await stat(file).catch(() => null);
+  if (info?.isFile()) return { file, size: info.size };
+  const shell = join(root, 'index.html');
+  const shellInfo = await stat(shell).catch(() => null);
+  return shellInfo?.isFile() ? { file: shell, size: shellInfo.size } : null;
 }

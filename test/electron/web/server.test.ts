@@ -51,6 +51,22 @@ describe('web mode server', () => {
     expect(escape.status).toBe(403);
   });
 
+  it('serves files as they are and client-side routes as the app shell', async () => {
+    await writeFile(join(dir.path, 'renderer', 'app.js'), 'console.log(1);');
+    const asset = await fetch(`http://127.0.0.1:${server.port}/app.js`);
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('content-length')).toBe('15');
+    expect(await asset.text()).toBe('console.log(1);');
+
+    const route = await fetch(`http://127.0.0.1:${server.port}/clusters/demo/faults`);
+    expect(route.status).toBe(200);
+    expect(route.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await route.text()).toContain('<title>Raft Console</title>');
+    const head = await fetch(`http://127.0.0.1:${server.port}/`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+  });
+
   it('refuses a WebSocket without the right token, from another origin, or for another host', async () => {
     await expect(openSocket(wsUrl('wrong'))).rejects.toThrow('HTTP 401');
     await expect(openSocket(wsUrl(server.token), { Origin: 'http://evil.example' })).rejects.toThrow('HTTP 403');
