@@ -42,12 +42,11 @@ function harden(): void {
     });
   }
   app.on('web-contents-created', (_event, contents) => {
-    contents.on('will-navigate', (event, url) => {
+    const stayInApp = (event: { preventDefault(): void }, url: string) => {
       if (!origins.has(originOf(url) ?? '')) event.preventDefault();
-    });
-    contents.on('will-redirect', (event, url) => {
-      if (!origins.has(originOf(url) ?? '')) event.preventDefault();
-    });
+    };
+    contents.on('will-navigate', stayInApp);
+    contents.on('will-redirect', stayInApp);
     contents.on('will-attach-webview', (event) => event.preventDefault());
     contents.setWindowOpenHandler(({ url }) => {
       if (isExternalLink(url)) void shell.openExternal(url);
