@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import type { ConsoleApi, EventName, Events, Method, Params, Results } from '../../electron/shared/api.js';
+import type { ConsoleApi, EventName, Events, Method, OperationProgress, Params, Results } from '../../electron/shared/api.js';
 import { errorFromShape, isRpcEvent, type ServerMessage } from '../../electron/shared/ws-protocol.js';
 
 export async function tempDir(prefix = 'raft-console-'): Promise<{ path: string; remove(): Promise<void> }> {
@@ -66,4 +66,12 @@ export async function eventually<T>(check: () => T | undefined | false | Promise
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Waits until a guided operation is done; returns every progress event it published, in order. */
+export function operationFinished(events: ReadonlyArray<{ event: string; payload: unknown }>, operationId: string, what: string, timeoutMs: number): Promise<OperationProgress[]> {
+  return eventually(() => {
+    const progress = events.filter((e) => e.event === 'operation.progress').map((e) => e.payload as OperationProgress).filter((p) => p.operationId === operationId);
+    return progress.at(-1)?.done ? progress : undefined;
+  }, what, timeoutMs);
 }

@@ -4,8 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsoleService, type ConsoleSession } from '../../../electron/services/console-service.js';
-import type { ClusterState, Method, OperationProgress, Params, Results } from '../../../electron/shared/api.js';
-import { eventually, tempDir } from '../helpers.js';
+import type { ClusterState, Method, Params, Results } from '../../../electron/shared/api.js';
+import { eventually, operationFinished, tempDir } from '../helpers.js';
 
 const definition = (seed: number) => ({
   version: 1,
@@ -148,11 +148,9 @@ describe('embedded cluster', () => {
     await call('embedded.clock', { clusterId: 'sim', action: 'run', speed: 5 });
     await eventually(async () => (await call('cluster.state', { clusterId: 'sim' })).leader || undefined, 'a leader');
     const { operationId, nodeId } = await call('membership.addNode', { clusterId: 'sim' });
-    const final = await eventually(() => {
-      const last = events.filter((e) => e.event === 'operation.progress').map((e) => e.payload as OperationProgress).filter((p) => p.operationId === operationId).at(-1);
-      return last?.done ? last : undefined;
-    }, 'the add sequence', 60_000);
-    expect(final.error).toBeUndefined();
+    const final = (await operationFinished(events, operationId, 'the add sequence', 60_000)).at(-1);
+    expect(final?.error).toBeUndefined();
+    expect(final).toMatchObject({ done: true, fraction: 1 });
     const state = await call('cluster.state', { clusterId: 'sim' });
     expect(state.members.voters.sort()).toEqual(['a', 'b', 'c', nodeId].sort());
     expect((await call('clusters.list', {}))[0].nodes.map((n) => n.id)).toContain(nodeId);
@@ -163,11 +161,9 @@ describe('embedded cluster', () => {
     await call('embedded.clock', { clusterId: 'sim', action: 'run', speed: 5 });
     await eventually(async () => (await call('cluster.state', { clusterId: 'sim' })).leader || undefined, 'a leader');
     const { operationId } = await call('membership.joint', { clusterId: 'sim', addVoters: ['d'], removeVoters: ['a'] });
-    const final = await eventually(() => {
-      const last = events.filter((e) => e.event === 'operation.progress').map((e) => e.payload as OperationProgress).filter((p) => p.operationId === operationId).at(-1);
-      return last?.done ? last : undefined;
-    }, 'the joint change', 60_000);
-    expect(final.error).toBeUndefined();
+    const final = (await operationFinished(events, operationId, 'the joint change', 60_000)).at(-1);
+    expect(final?.error).toBeUndefined();
+    expect(final).toMatchObject({ done: true, fraction: 1 });
     const state = await call('cluster.state', { clusterId: 'sim' });
     expect(state.members).toMatchObject({ votersOutgoing: [] });
     expect(state.members.voters.sort()).toEqual(['b', 'c', 'd']);

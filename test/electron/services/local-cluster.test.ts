@@ -8,8 +8,8 @@ import { ConsoleService, type ConsoleSession } from '../../../electron/services/
 import { definedPorts } from '../../../electron/services/local-cluster.js';
 import { readLock } from '../../../electron/services/pid-lock.js';
 import { isProcessAlive } from '../../../electron/services/processes.js';
-import type { ClusterState, Events, Method, NodeLogLine, OperationProgress, Params, Results } from '../../../electron/shared/api.js';
-import { eventually, tempDir } from '../helpers.js';
+import type { ClusterState, Events, Method, NodeLogLine, Params, Results } from '../../../electron/shared/api.js';
+import { eventually, operationFinished, tempDir } from '../helpers.js';
 
 const SLOW = 240_000;
 const rotation = { maxBytes: 2048, keep: 8 };
@@ -206,10 +206,7 @@ describe('local clusters of raftd processes', () => {
     expect(plan).toMatchObject({ safe: true, before: { voters: 3, majority: 2 } });
     const { operationId, nodeId } = await client.call('membership.addNode', { clusterId: 'local' });
     expect(nodeId).toBe('n1');
-    const done = await eventually(() => {
-      const progress = client.events.filter((e) => e.event === 'operation.progress').map((e) => e.payload as OperationProgress).filter((p) => p.operationId === operationId);
-      return progress.at(-1)?.done ? progress : undefined;
-    }, 'the add operation', 120_000);
+    const done = await operationFinished(client.events, operationId, 'the add operation', 120_000);
     expect(done.at(-1)?.error).toBeUndefined();
     expect(done.at(-1)).toMatchObject({ done: true, fraction: 1 });
     const steps = done.map((p) => p.step);
@@ -238,10 +235,7 @@ describe('local clusters of raftd processes', () => {
     const state = await client.until('local', 'a leader', allUp);
     const leader = state.leader;
     const { operationId } = await client.call('membership.removeNode', { clusterId: 'local', nodeId: leader });
-    const done = await eventually(() => {
-      const progress = client.events.filter((e) => e.event === 'operation.progress').map((e) => e.payload as OperationProgress).filter((p) => p.operationId === operationId);
-      return progress.at(-1)?.done ? progress : undefined;
-    }, 'the remove operation', 120_000);
+    const done = await operationFinished(client.events, operationId, 'the remove operation', 120_000);
     expect(done.at(-1)?.error).toBeUndefined();
     expect(done.some((p) => p.step.startsWith('transferring leadership'))).toBe(true);
     const after = await client.until('local', 'three voters', (s) => s.members.voters.length === 3 && s.leader !== '' && s.leader !== leader);
