@@ -158,8 +158,12 @@ export class ConsoleService {
     this.drivers.set(record.id, driver);
   }
 
+  private summaryOf(record: ClusterRecord): ClusterSummary {
+    return clusterSummary(record, health(this.drivers.get(record.id)?.state()));
+  }
+
   private summaryList(): ClusterSummary[] {
-    return this.clusters.list().map((record) => clusterSummary(record, health(this.drivers.get(record.id)?.state())));
+    return this.clusters.list().map((record) => this.summaryOf(record));
   }
 
   private publishSummariesIfChanged(): void {
@@ -198,7 +202,7 @@ export class ConsoleService {
     await this.clusters.add(record);
     await this.attach(record);
     this.publishSummariesIfChanged();
-    return clusterSummary(record, health(this.drivers.get(record.id)?.state()));
+    return this.summaryOf(record);
   }
 
   private uniqueClusterId(name: string): string {
