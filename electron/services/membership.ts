@@ -174,15 +174,20 @@ export class MembershipGuide {
   }
 
   private assertSafe(target: MembershipTarget, change: 'add' | 'remove', nodeId: string): void {
-    if (this.running.has(target.clusterId)) throw new ApiError('conflict', `${target.clusterId}: "${this.running.get(target.clusterId)}" is still in progress; one change at a time`);
+    this.assertIdle(target.clusterId);
     const plan = planChange(target.state(), change, nodeId, this.threshold);
     if (!plan.safe) throw new ApiError('refused', plan.reason);
+  }
+
+  private assertIdle(clusterId: string): void {
+    const running = this.running.get(clusterId);
+    if (running !== undefined) throw new ApiError('conflict', `${clusterId}: "${running}" is still in progress; one change at a time`);
   }
 
   /** Runs the sequence in the background, one per cluster, publishing each step. */
   private launch(target: MembershipTarget, title: string, sequence: (step: (text: string, fraction: number | null) => void) => Promise<void>): string {
     const clusterId = target.clusterId;
-    if (this.running.has(clusterId)) throw new ApiError('conflict', `${clusterId}: "${this.running.get(clusterId)}" is still in progress; one change at a time`);
+    this.assertIdle(clusterId);
     this.running.set(clusterId, title);
     const operationId = randomUUID();
     const base = { operationId, clusterId, title };

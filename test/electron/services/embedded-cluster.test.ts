@@ -148,6 +148,10 @@ describe('embedded cluster', () => {
     await call('embedded.clock', { clusterId: 'sim', action: 'run', speed: 5 });
     await eventually(async () => (await call('cluster.state', { clusterId: 'sim' })).leader || undefined, 'a leader');
     const { operationId, nodeId } = await call('membership.addNode', { clusterId: 'sim' });
+    await expect(call('membership.addNode', { clusterId: 'sim' })).rejects.toMatchObject({
+      code: 'conflict',
+      message: `sim: "Add ${nodeId}" is still in progress; one change at a time`,
+    });
     const final = (await operationFinished(events, operationId, 'the add sequence', 60_000)).at(-1);
     expect(final?.error).toBeUndefined();
     expect(final).toMatchObject({ done: true, fraction: 1 });
