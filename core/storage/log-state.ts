@@ -2,7 +2,7 @@
 // replays its records through it, so both stores agree by construction.
 import { EntryType, type Entry, type HardState } from '../raft/types.js';
 
-export const EMPTY_HARD_STATE: HardState = Object.freeze({ term: 0, vote: '', commit: 0 });
+const EMPTY_HARD_STATE: HardState = Object.freeze({ term: 0, vote: '', commit: 0 });
 
 /**
  * The stored log: entries sorted by index. A save removes every entry at or above its first
@@ -85,6 +85,7 @@ export function checkCompactIndex(index: number): void {
   if (!isIndex(index)) throw new TypeError(`compact index must be an integer ≥ 0 (got ${index})`);
 }
 
-function isIndex(n: unknown): n is number {
+/** A log index or term: a safe integer ≥ 0. */
+export function isIndex(n: unknown): n is number {
   return Number.isSafeInteger(n) && (n as number) >= 0;
 }

@@ -32,7 +32,7 @@ export function copySnapshot(snapshot: Snapshot): Snapshot {
   return { metadata: copyMetadata(snapshot.metadata), data: new Uint8Array(snapshot.data) };
 }
 
-export function copyMetadata(m: SnapshotMetadata): SnapshotMetadata {
+function copyMetadata(m: SnapshotMetadata): SnapshotMetadata {
   const c = m.confState;
   return {
     index: m.index,

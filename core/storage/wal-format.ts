@@ -21,10 +21,11 @@ import { crc32c } from '@node-rs/crc32';
 import { Packr, Unpackr } from 'msgpackr';
 import { EntryType, type Entry, type HardState } from '../raft/types.js';
 import { hex16 } from './files.js';
+import { isIndex } from './log-state.js';
 import { CorruptionError } from './types.js';
 
-export const FRAME_HEADER_BYTES = 9;
-export const FRAME_ALIGN = 8;
+const FRAME_HEADER_BYTES = 9;
+const FRAME_ALIGN = 8;
 
 export enum RecordType {
   /** {seq, firstIndex, hardState}: the hard state survives deletion of older segments. */
@@ -69,7 +70,7 @@ export function parseSegmentName(name: string): { seq: number; firstIndex: numbe
 
 // --- writing -----------------------------------------------------------------------------
 
-export function alignUp(n: number): number {
+function alignUp(n: number): number {
   return Math.ceil(n / FRAME_ALIGN) * FRAME_ALIGN;
 }
 
@@ -251,8 +252,4 @@ function unpack(payload: Buffer): unknown {
   } catch (error) {
     throw new FormatError(`undecodable record: ${(error as Error).message}`);
   }
-}
-
-function isIndex(n: unknown): n is number {
-  return Number.isSafeInteger(n) && (n as number) >= 0;
 }

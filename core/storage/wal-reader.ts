@@ -29,7 +29,7 @@ export interface WalReplay {
   torn?: TornTail & { dirtyEnd: number };
 }
 
-export async function listSegments(dir: string): Promise<SegmentFile[]> {
+async function listSegments(dir: string): Promise<SegmentFile[]> {
   const segments: SegmentFile[] = [];
   for (const name of await readdir(dir)) {
     const parsed = parseSegmentName(name);

@@ -389,7 +389,6 @@ async function zeroFill(handle: FileHandle, from: number, to: number): Promise<v
   }
 }
 
-
 /** Best effort: the file is only a leftover, removed again at the next open. */
 async function discard(file: PreparedFile): Promise<void> {
   await file.handle.close().catch(() => undefined);

@@ -1,6 +1,6 @@
 // Length-prefixed frames on a byte stream: [u32 big-endian length][payload].
 
-export const FRAME_HEADER_BYTES = 4;
+const FRAME_HEADER_BYTES = 4;
 
 export class FrameTooLargeError extends Error {
   constructor(
