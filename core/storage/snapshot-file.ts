@@ -81,21 +81,28 @@ export class FileSnapshotStore implements SnapshotStore {
 
   /** Drops all but the newest KEEP snapshots, and temp files left by crashed saves. */
   private async prune(): Promise<void> {
-    const names = await readdir(this.dir);
-    const doomed = [...names.filter((n) => n.endsWith('.tmp')).map((n) => join(this.dir, n)), ...(await this.list()).slice(0, -KEEP).map((f) => f.path)];
+    const names = await this.names();
+    const doomed = [...names.filter((n) => n.endsWith('.tmp')).map((n) => join(this.dir, n)), ...this.snapshotFiles(names).slice(0, -KEEP).map((f) => f.path)];
     for (const path of doomed) await unlink(path);
     if (doomed.length > 0) await syncDir(this.dir);
   }
 
   /** Snapshot files, oldest first. */
   private async list(): Promise<SnapshotFile[]> {
-    let names: string[];
+    return this.snapshotFiles(await this.names());
+  }
+
+  /** The directory's entries; none before the first save created it. */
+  private async names(): Promise<string[]> {
     try {
-      names = await readdir(this.dir);
+      return await readdir(this.dir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
+  }
+
+  private snapshotFiles(names: string[]): SnapshotFile[] {
     const files: SnapshotFile[] = [];
     for (const name of names) {
       const m = SNAPSHOT_NAME.exec(name);
