@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { ProcessInfo } from '../../../electron/services/local-cluster.js';
 import type { RaftdStatus } from '../../../electron/services/raftd-client.js';
-import { partitionsFromDrops } from '../../../electron/services/state-feed.js';
+import { partitionsFromDrops, RaftdFeed } from '../../../electron/services/state-feed.js';
 
 const status = (id: string, droppedPeers: string[]) => ({ id, droppedPeers }) as unknown as RaftdStatus;
 
@@ -21,5 +22,48 @@ describe('partitions reported by the nodes', () => {
 
   it('put nodes nobody groups (unreachable ones) together', () => {
     expect(partitionsFromDrops([status('a', ['b', 'c', 'd', 'e'])], ids)).toEqual([['a'], ['b', 'c', 'd', 'e']]);
+  });
+});
+
+describe('the raftd feed without answering nodes', () => {
+  it('shows a down process as unreachable with its reason, and an unanswering remote node as unknown', async () => {
+    const processes: Record<string, ProcessInfo | null> = {
+      a: { state: 'paused', pid: 11 },
+      b: { state: 'crashed', detail: 'raftd exited with code 1: bad flag' },
+      c: null,
+    };
+    const feed = new RaftdFeed(
+      {
+        clusterId: 'x',
+        name: 'X',
+        kind: 'local',
+        members: () => [
+          { id: 'a', kind: 'local', client: '127.0.0.1:1' },
+          { id: 'b', kind: 'local', client: '127.0.0.1:1' },
+          { id: 'c', kind: 'remote', client: '127.0.0.1:1' },
+        ],
+        processInfo: (id) => processes[id],
+        partitions: () => [],
+      },
+      () => undefined,
+      { pollMs: 60_000 },
+    );
+    try {
+      const state = await feed.refresh();
+      const byId = Object.fromEntries(state.nodes.map((n) => [n.id, n]));
+      expect(byId.a).toMatchObject({ process: 'paused', reachable: false, role: 'unknown', error: 'paused (SIGSTOP)', membership: 'voter', lag: 0 });
+      expect(byId.b).toMatchObject({ process: 'crashed', reachable: false, role: 'unknown', error: 'raftd exited with code 1: bad flag' });
+      expect(byId.c).toMatchObject({ process: 'unknown', reachable: false, role: 'unknown' });
+      expect(byId.c.error).toMatch(/127\.0\.0\.1:1 is not reachable/);
+      // Nobody answered: the defined nodes stand in for the configuration, and there is no leader.
+      expect(state.members).toEqual({ voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [] });
+      expect(state.leader).toBe('');
+
+      // A process seen down after the last poll is shown down at once, without waiting for a poll.
+      processes.c = { state: 'stopped' };
+      expect(feed.state().nodes.find((n) => n.id === 'c')).toMatchObject({ process: 'stopped', reachable: false });
+    } finally {
+      feed.close();
+    }
   });
 });
