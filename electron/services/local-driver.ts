@@ -227,36 +227,34 @@ export class LocalCluster implements ClusterDriver {
     this.feed.sync();
   }
 
+  /** Sends a membership request to the leader, then has the feed poll soon so its effect shows. */
+  private async onLeader<T>(request: (leader: RaftdClient) => Promise<T>): Promise<T> {
+    const result = await request(await this.leaderClient());
+    this.feed.note();
+    return result;
+  }
+
   async addLearner(nodeId: string): Promise<number> {
     const node = this.nodeRecord(nodeId);
-    const { index } = await (await this.leaderClient()).addMember({ id: node.id, peer: node.peer ?? '', client: node.client ?? '', learner: true });
-    this.feed.note();
-    return index;
+    return (await this.onLeader((leader) => leader.addMember({ id: node.id, peer: node.peer ?? '', client: node.client ?? '', learner: true }))).index;
   }
 
   async promote(nodeId: string): Promise<number> {
-    const { index } = await (await this.leaderClient()).promote(nodeId);
-    this.feed.note();
-    return index;
+    return (await this.onLeader((leader) => leader.promote(nodeId))).index;
   }
 
   async remove(nodeId: string): Promise<number> {
-    const { index } = await (await this.leaderClient()).removeMember(nodeId);
-    this.feed.note();
-    return index;
+    return (await this.onLeader((leader) => leader.removeMember(nodeId))).index;
   }
 
   async joint(addVoters: string[], removeVoters: string[]): Promise<number> {
     const add = addVoters.map((id) => this.nodeRecord(id)).map((n) => ({ id: n.id, peer: n.peer ?? '', client: n.client ?? '' }));
-    const { index } = await (await this.leaderClient()).joint(add, removeVoters);
-    this.feed.note();
-    return index;
+    return (await this.onLeader((leader) => leader.joint(add, removeVoters))).index;
   }
 
   async transferLeader(to: string): Promise<void> {
     this.nodeRecord(to);
-    await (await this.leaderClient()).transferLeader(to);
-    this.feed.note();
+    await this.onLeader((leader) => leader.transferLeader(to));
   }
 
   async close(): Promise<void> {
