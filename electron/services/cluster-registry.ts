@@ -1,10 +1,10 @@
 // Saved cluster definitions: one JSON file in the data dir, replaced atomically (write, fsync,
 // rename) so a crash leaves the old or the new file, never a torn one.
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
 import { ApiError } from '../shared/api.js';
 import type { ClusterSummary, NodeDefinition } from '../shared/api.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 const nodeRecordSchema = z.object({
   id: z.string().min(1),
@@ -40,19 +40,6 @@ export function nodeDefinition(node: NodeRecord): NodeDefinition {
 
 export function clusterSummary(record: ClusterRecord, health: ClusterSummary['health']): ClusterSummary {
   return { id: record.id, name: record.name, kind: record.kind, createdAt: record.createdAt, nodes: record.nodes.map(nodeDefinition), health };
-}
-
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const handle = await open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
 }
 
 export class ClusterRegistry {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { writeFileAtomic } from './cluster-registry.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { createNodeLogStream } from './node-logs.js';
 import { acquirePidLock } from './pid-lock.js';
 import { describeExit, type ExitRecord, type RunnerReport, type RunnerSpec } from './runner-protocol.js';

@@ -1,8 +1,9 @@
 // Exclusive ownership of a directory by a live process: a JSON lock file created with O_EXCL.
 // A lock left behind by a dead process is taken over; a live owner is never overridden.
 import { readFileSync } from 'node:fs';
-import { open, rename, unlink, writeFile } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { ApiError } from '../shared/api.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { isProcessAlive, processStartTime } from './processes.js';
 
 export interface LockOwner {
@@ -48,8 +49,7 @@ export async function acquirePidLock(file: string, what: string): Promise<PidLoc
         file,
         setChild: async (pid) => {
           owner.child = { pid, started: processStartTime(pid) };
-          await writeFile(`${file}.tmp`, JSON.stringify(owner), { mode: 0o600 });
-          await rename(`${file}.tmp`, file);
+          await writeFileAtomic(file, JSON.stringify(owner));
         },
         release: async () => {
           if (readLock(file)?.pid === owner.pid) await unlink(file).catch(() => undefined);
