@@ -13,7 +13,7 @@ import type { ProcessState } from '../shared/api.js';
 import type { ClusterRecord, NodeRecord } from './cluster-registry.js';
 import { defaultLogRotation, type LogRotation } from './node-logs.js';
 import { DataLayout, projectRoot } from './paths.js';
-import { liveLockOwner } from './pid-lock.js';
+import { liveLockOwner, type LockOwner } from './pid-lock.js';
 import { isProcessAlive, isProcessStopped } from './processes.js';
 import { describeExit, type ExitRecord, type RunnerReport, type RunnerSpec } from './runner-protocol.js';
 
@@ -58,8 +58,9 @@ export class LocalProcesses {
   info(clusterId: string, nodeId: string): ProcessInfo {
     const owner = liveLockOwner(this.layout.nodeLock(clusterId, nodeId));
     if (owner) {
-      const pid = owner.child?.pid;
-      if (pid === undefined || !isProcessAlive(pid, owner.child?.started)) return { state: 'starting', ...(pid !== undefined && { pid }) };
+      const pid = raftdPid(owner);
+      // The runner holds the lock but its raftd is not (yet) recorded or alive.
+      if (pid === undefined) return { state: 'starting', ...(owner.child && { pid: owner.child.pid }) };
       const stopped = isProcessStopped(pid) ?? this.paused.has(key(clusterId, nodeId));
       return { state: stopped ? 'paused' : 'running', pid };
     }
@@ -151,9 +152,8 @@ export class LocalProcesses {
 
   /** Sends a signal to the node's raftd; null when it is not running. */
   private signal(clusterId: string, nodeId: string, signal: NodeJS.Signals): number | null {
-    const owner = liveLockOwner(this.layout.nodeLock(clusterId, nodeId));
-    const pid = owner?.child?.pid;
-    if (pid === undefined || !isProcessAlive(pid, owner?.child?.started)) return null;
+    const pid = raftdPid(liveLockOwner(this.layout.nodeLock(clusterId, nodeId)));
+    if (pid === undefined) return null;
     process.kill(pid, signal);
     return pid;
   }
@@ -207,6 +207,12 @@ export class LocalProcesses {
       child.once('error', (error) => fail(`${spec.what}: could not start the runner: ${error.message}`));
     });
   }
+}
+
+/** The pid of the raftd a node's runner started, while that very process lives. */
+function raftdPid(owner: LockOwner | null): number | undefined {
+  const child = owner?.child;
+  return child && isProcessAlive(child.pid, child.started) ? child.pid : undefined;
 }
 
 function key(clusterId: string, nodeId: string): string {
