@@ -101,7 +101,7 @@ export class ConsoleService {
     return {
       invoke: (method, params) => this.invoke(method, params, session),
       close: () => {
-        for (const clusterId of [...session.follows.keys()]) this.unfollow(session, clusterId);
+        this.unfollowAll(session);
         this.sessions.delete(session);
       },
     };
@@ -111,7 +111,7 @@ export class ConsoleService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const session of this.sessions) for (const clusterId of [...session.follows.keys()]) this.unfollow(session, clusterId);
+    for (const session of this.sessions) this.unfollowAll(session);
     this.sessions.clear();
     await Promise.allSettled([...this.drivers.values()].map((d) => d.close()));
     this.drivers.clear();
@@ -229,6 +229,10 @@ export class ConsoleService {
   private unfollow(session: Session, clusterId: string): void {
     session.follows.get(clusterId)?.forEach((stop) => stop());
     session.follows.delete(clusterId);
+  }
+
+  private unfollowAll(session: Session): void {
+    for (const clusterId of [...session.follows.keys()]) this.unfollow(session, clusterId);
   }
 
   private readonly handlers: { [M in Method]: Handler<M> } = {
