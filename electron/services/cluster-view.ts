@@ -1,7 +1,8 @@
 // How the nodes' own statuses fold into the cluster picture, the same for every kind of cluster
 // (raftd-backed through the feed, embedded in-process): whose view of the membership counts,
 // what each node is in it, and how far behind the leader it is.
-import type { MembershipView, NodeView, Role } from '../shared/api.js';
+import type { ClusterState, MembershipView, NodeView, Role } from '../shared/api.js';
+import type { Timeline } from './timeline.js';
 
 interface RankedStatus {
   role: Role;
@@ -31,4 +32,16 @@ export function membershipOf(members: MembershipView, id: string): NodeView['mem
  */
 export function lagBehind(leader: { lastIndex: number; progress?: Record<string, { match: number }> } | undefined, id: string, ownLastIndex: number): number {
   return leader ? Math.max(0, leader.lastIndex - (leader.progress?.[id]?.match ?? ownLastIndex)) : 0;
+}
+
+/** The state every kind of cluster reports: its nodes and configuration, with the leader and term the timeline settles on. */
+export function clusterState(
+  identity: Pick<ClusterState, 'clusterId' | 'name' | 'kind'>,
+  timeline: Timeline,
+  members: MembershipView,
+  nodes: NodeView[],
+  partitions: string[][],
+): ClusterState {
+  const { leader, term } = timeline.observe(nodes, members);
+  return { ...identity, at: Date.now(), leader, term, members, nodes, timeline: timeline.list(), ...(partitions.length && { partitions }) };
 }

@@ -12,7 +12,7 @@ import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeView } from '../shared/api.js';
 import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry } from './cluster-registry.js';
-import { lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
+import { clusterState, lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
 import { createNodeLogStream, type LogRotation, type LogSource } from './node-logs.js';
 import type { DataLayout } from './paths.js';
 import { Timeline } from './timeline.js';
@@ -148,21 +148,10 @@ export class EmbeddedDriver implements ClusterDriver {
         ...(s.randomizedElectionTimeout !== undefined && { electionTimeout: s.randomizedElectionTimeout }),
       };
     });
-    const { leader, term } = this.timeline.observe(nodes, members);
-    const partitions = this.cluster.network.partitions();
     return {
-      clusterId: this.clusterId,
-      name: this.record.name,
-      kind: 'embedded',
-      at: Date.now(),
-      leader,
-      term,
-      members,
-      nodes,
-      timeline: this.timeline.list(),
+      ...clusterState({ clusterId: this.clusterId, name: this.record.name, kind: 'embedded' }, this.timeline, members, nodes, this.cluster.network.partitions()),
       clock: { now, running: this.cluster.isRunning(), speed: this.cluster.currentSpeed() },
       messages: this.cluster.network.inFlight().map(({ id, from, to, type, sentAt, deliverAt, summary }) => ({ id, from, to, type, sentAt, deliverAt, summary })),
-      ...(partitions.length && { partitions }),
     };
   }
 

@@ -3,7 +3,7 @@
 // the results are folded into one ClusterState. A node that does not answer is shown unreachable,
 // with role 'unknown', so a dead leader is never displayed as leading.
 import type { ClusterState, LogEntryView, MembershipView, NodeKind, NodeView } from '../shared/api.js';
-import { lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
+import { clusterState, lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
 import type { ProcessInfo } from './local-cluster.js';
 import { RaftdClient, type RaftdStatus } from './raftd-client.js';
 import { Timeline } from './timeline.js';
@@ -223,22 +223,11 @@ export class RaftdFeed {
     const members = membersFrom(reference?.members, this.source.members().map((m) => m.id));
     const leaderStatus = reference?.role === 'leader' ? reference : undefined;
 
-    const nodes: NodeView[] = tracked.map((t) => this.nodeView(t, members, leaderStatus));
-    const { leader, term } = this.timeline.observe(nodes, members);
+    const nodes = tracked.map((t) => this.nodeView(t, members, leaderStatus));
     const injected = this.source.partitions();
     const partitions = injected.length ? injected : partitionsFromDrops(reachable.map((t) => t.status as RaftdStatus), tracked.map((t) => t.member.id));
-    return {
-      clusterId: this.source.clusterId,
-      name: this.source.name,
-      kind: this.source.kind,
-      at: Date.now(),
-      leader,
-      term,
-      members,
-      nodes,
-      timeline: this.timeline.list(),
-      ...(partitions.length && { partitions }),
-    };
+    const { clusterId, name, kind } = this.source;
+    return clusterState({ clusterId, name, kind }, this.timeline, members, nodes, partitions);
   }
 
   private nodeView(t: Tracked, members: MembershipView, leader: RaftdStatus | undefined): NodeView {
