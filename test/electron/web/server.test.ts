@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConsoleService } from '../../../electron/services/console-service.js';
-import { startWebServer, type WebServer } from '../../../electron/web/server.js';
+import { isLoopbackHost, startWebServer, type WebServer } from '../../../electron/web/server.js';
 import type { ActivityItem, ClusterSummary } from '../../../electron/shared/api.js';
 import { TOKEN_PARAM, WS_PATH } from '../../../electron/shared/ws-protocol.js';
 import { connectApi, eventually, openSocket, tempDir } from '../helpers.js';
@@ -36,6 +36,8 @@ describe('web mode server', () => {
 
   it('refuses to listen anywhere but loopback', async () => {
     await expect(startWebServer({ service, host: '0.0.0.0' })).rejects.toThrow(/loopback only/);
+    expect(['127.0.0.1', '127.1.2.3'].map(isLoopbackHost)).toEqual([true, true]);
+    expect(['0.0.0.0', '192.168.1.2', 'localhost', '127.0.0.1.evil.example', '::'].map(isLoopbackHost)).toEqual([false, false, false, false, false]);
   });
 
   it('serves the renderer with a strict content security policy and keeps requests inside its folder', async () => {
