@@ -33,7 +33,7 @@ const registryFileSchema = z.object({ version: z.literal(1), clusters: z.array(c
 export type NodeRecord = z.infer<typeof nodeRecordSchema>;
 export type ClusterRecord = z.infer<typeof clusterRecordSchema>;
 
-export function nodeDefinition(node: NodeRecord): NodeDefinition {
+function nodeDefinition(node: NodeRecord): NodeDefinition {
   const { id, kind, peer, client, host } = node;
   return { id, kind, ...(peer && { peer }), ...(client && { client }), ...(host && { host }) };
 }

@@ -219,7 +219,7 @@ function key(clusterId: string, nodeId: string): string {
   return `${clusterId}/${nodeId}`;
 }
 
-export function raftdArgs(layout: DataLayout, cluster: ClusterRecord, node: NodeRecord): string[] {
+function raftdArgs(layout: DataLayout, cluster: ClusterRecord, node: NodeRecord): string[] {
   const members = cluster.nodes.map((n) => `${n.id}=${n.peer}/${n.client}`).join(',');
   return [
     '--id', node.id,
