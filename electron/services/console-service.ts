@@ -146,12 +146,14 @@ export class ConsoleService {
       this.publishSummariesIfChanged();
     };
     let driver: ClusterDriver;
-    if (record.kind === 'local') driver = new LocalCluster(record.id, this.clusters, this.processes, this.layout, publish, this.options.feed);
-    else if (record.kind === 'embedded') driver = await EmbeddedDriver.create(record, this.clusters, publish, {
+    if (record.kind === 'local') {
+      driver = new LocalCluster(record.id, this.clusters, this.processes, this.layout, publish, this.options.feed);
+    } else if (record.kind === 'embedded') {
+      driver = await EmbeddedDriver.create(record, this.clusters, publish, {
         run: this.options.embeddedRuns !== false,
         logs: { layout: this.layout, rotation: this.processes.logRotation },
       });
-    else {
+    } else {
       this.activity.record('load clusters', 'failed', `cluster ${record.id}: ${record.kind} clusters are not supported by this console yet`, record.id);
       return;
     }
