@@ -8,6 +8,7 @@ import { RequestTimeoutError, NodeStoppedError, type RaftNode, type RaftNodeEven
 import { encodeKvCommand, type KvCommand, type KvResult } from '../kv/kv-store.js';
 import { decodeEntry, entryView } from './entries.js';
 import { encodeMemberContext, type MemberContext, type RaftdStateMachine } from './state-machine.js';
+import { ClientServer, type Reply } from './http-fast.js';
 
 export const MAX_KEY_BYTES = 4096;
 export const MAX_VALUE_BYTES = 1024 * 1024;
@@ -64,7 +65,7 @@ function parseJson<T>(schema: z.ZodType<T>, body: Buffer): T {
   return result.data;
 }
 
-export function createHttpApi(ctx: DaemonContext): http.Server {
+export function createHttpApi(ctx: DaemonContext): ClientServer {
   const { node, stateMachine } = ctx;
   const tokenDigest = ctx.token ? createHash('sha256').update(ctx.token).digest() : null;
 
@@ -76,13 +77,13 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
     if (!timingSafeEqual(digest, tokenDigest)) throw new HttpError(401, 'this admin route needs the cluster token (Authorization: Bearer <token>)');
   }
 
-  /** Writes and linearizable reads go to the leader: 307 there, or 503 while there is none. */
-  function requireLeader(req: http.IncomingMessage): void {
+  /** Writes and linearizable reads go to the leader: 307 there (same target), or 503 while there is none. */
+  function requireLeader(target: string): void {
     if (node.currentRole === 'leader') return;
     const leaderId = node.currentLeader;
     const leader = leaderId ? stateMachine.members()[leaderId] : undefined;
     if (!leader) throw new HttpError(503, 'no leader is known right now; retry shortly', { 'Retry-After': '1' });
-    throw new HttpError(307, `not the leader; the leader is ${leaderId}`, { Location: `http://${leader.client}${req.url ?? '/'}` });
+    throw new HttpError(307, `not the leader; the leader is ${leaderId}`, { Location: `http://${leader.client}${target}` });
   }
 
   async function propose(command: KvCommand): Promise<{ index: number; term: number; result: KvResult }> {
@@ -138,45 +139,43 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
     return key;
   }
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://raftd');
-    const path = url.pathname;
-    const method = req.method ?? 'GET';
-
-    if (path.startsWith('/v1/kv/')) {
-      const key = keyOf(path, '/v1/kv/');
-      if (method === 'GET') {
-        if (url.searchParams.get('stale') !== '1') {
-          requireLeader(req);
-          await node.readBarrier();
-        }
-        const value = stateMachine.kv.get(key);
-        if (value === undefined) throw new HttpError(404, `key "${key}" not found`);
-        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': value.length });
-        res.end(value);
-        return;
+  /** /v1/kv/<key>, served by both servers: the raw request target (path and query) in, the reply out. */
+  async function kv(method: string, target: string, body: Buffer): Promise<Reply> {
+    const query = target.indexOf('?');
+    const key = keyOf(query < 0 ? target : target.slice(0, query), '/v1/kv/');
+    if (method === 'GET') {
+      if (query < 0 || new URLSearchParams(target.slice(query + 1)).get('stale') !== '1') {
+        requireLeader(target);
+        await node.readBarrier();
       }
-      if (method === 'PUT') {
-        requireLeader(req);
-        const out = await propose({ op: 'put', key, value: body });
-        res.writeHead(204, { 'X-Raft-Index': String(out.index), 'X-Raft-Term': String(out.term), 'X-Revision': String(out.result.revision) });
-        res.end();
-        return;
-      }
-      if (method === 'DELETE') {
-        requireLeader(req);
-        const out = await propose({ op: 'del', key });
-        res.writeHead(204, { 'X-Raft-Index': String(out.index), 'X-Raft-Term': String(out.term), 'X-Deleted': String(out.result.succeeded) });
-        res.end();
-        return;
-      }
-      throw new HttpError(405, `${method} is not supported on /v1/kv/<key>`);
+      const value = stateMachine.kv.get(key);
+      if (value === undefined) return jsonReply(404, { error: `key "${key}" not found` });
+      return { status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: value };
     }
+    if (method === 'PUT') {
+      requireLeader(target);
+      const out = await propose({ op: 'put', key, value: body });
+      return { status: 204, headers: { 'X-Raft-Index': String(out.index), 'X-Raft-Term': String(out.term), 'X-Revision': String(out.result.revision) } };
+    }
+    if (method === 'DELETE') {
+      requireLeader(target);
+      const out = await propose({ op: 'del', key });
+      return { status: 204, headers: { 'X-Raft-Index': String(out.index), 'X-Raft-Term': String(out.term), 'X-Deleted': String(out.result.succeeded) } };
+    }
+    throw new HttpError(405, `${method} is not supported on /v1/kv/<key>`);
+  }
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
+    const target = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    if (target.startsWith('/v1/kv/')) return writeReply(res, await kv(method, target, body));
+    const url = new URL(target, 'http://raftd');
+    const path = url.pathname;
 
     if (path.startsWith('/v1/cas/') && method === 'POST') {
       const key = keyOf(path, '/v1/cas/');
       const { from, to } = parseJson(casBody, body);
-      requireLeader(req);
+      requireLeader(target);
       const out = await propose({ op: 'cas', key, from: from === null ? null : Buffer.from(from), to: Buffer.from(to) });
       sendJson(res, 200, { succeeded: out.result.succeeded, index: out.index, term: out.term }, { 'X-Raft-Index': String(out.index), 'X-Raft-Term': String(out.term) });
       return;
@@ -204,7 +203,7 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
     if (path === '/v1/members' && method === 'POST') {
       requireAdmin(req);
       const m = parseJson(memberBody, body);
-      requireLeader(req);
+      requireLeader(target);
       const out = await changeMembers({ changes: [{ type: m.learner ? 'addLearner' : 'addVoter', id: m.id }] }, { [m.id]: { peer: m.peer, client: m.client } });
       return sendJson(res, 200, { ...out, members: membersView() });
     }
@@ -212,7 +211,7 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
     const promote = /^\/v1\/members\/([^/]+)\/promote$/.exec(path);
     if (promote && method === 'POST') {
       requireAdmin(req);
-      requireLeader(req);
+      requireLeader(target);
       const out = await changeMembers({ changes: [{ type: 'addVoter', id: decodeURIComponent(promote[1]) }] });
       return sendJson(res, 200, { ...out, members: membersView() });
     }
@@ -220,7 +219,7 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
     if (path === '/v1/members/joint' && method === 'POST') {
       requireAdmin(req);
       const j = parseJson(jointBody, body);
-      requireLeader(req);
+      requireLeader(target);
       const members: MemberContext = Object.fromEntries(j.add.map((m) => [m.id, { peer: m.peer, client: m.client }]));
       const changes = [...j.add.map((m) => ({ type: 'addVoter' as const, id: m.id })), ...j.remove.map((id) => ({ type: 'remove' as const, id }))];
       if (changes.length === 0) throw new HttpError(400, 'a joint change needs at least one server to add or remove');
@@ -231,7 +230,7 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
     const member = /^\/v1\/members\/([^/]+)$/.exec(path);
     if (member && method === 'DELETE') {
       requireAdmin(req);
-      requireLeader(req);
+      requireLeader(target);
       const out = await changeMembers({ changes: [{ type: 'remove', id: decodeURIComponent(member[1]) }] });
       return sendJson(res, 200, { ...out, members: membersView() });
     }
@@ -239,7 +238,7 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
     if (path === '/v1/leader/transfer' && method === 'POST') {
       requireAdmin(req);
       const { to } = parseJson(transferBody, body);
-      requireLeader(req);
+      requireLeader(target);
       await transferLeadership(to);
       return sendJson(res, 200, { leader: node.status().leader, term: node.status().term });
     }
@@ -317,7 +316,7 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
     });
   }
 
-  const server = http.createServer((req, res) => {
+  const fallback = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -335,8 +334,8 @@ export function createHttpApi(ctx: DaemonContext): http.Server {
       route(req, res, Buffer.concat(chunks)).catch((error) => sendError(res, error));
     });
   });
-  server.keepAliveTimeout = 60_000;
-  return server;
+  fallback.keepAliveTimeout = 60_000;
+  return new ClientServer(fallback, (method, target, body) => kv(method, target, body).catch(errorReply), MAX_VALUE_BYTES);
 }
 
 function intParam(url: URL, name: string, fallback: number): number {
@@ -347,10 +346,26 @@ function intParam(url: URL, name: string, fallback: number): number {
   return value;
 }
 
+function jsonReply(status: number, body: unknown, headers: Record<string, string> = {}): Reply {
+  return { status, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+function errorReply(error: unknown): Reply {
+  if (error instanceof HttpError) return jsonReply(error.status, { error: error.message }, error.headers);
+  if (error instanceof ProposalRejected) return jsonReply(409, { error: error.reason });
+  if (error instanceof RequestTimeoutError) return jsonReply(504, { error: error.message });
+  if (error instanceof NodeStoppedError) return jsonReply(503, { error: error.message }, { 'Retry-After': '1' });
+  return jsonReply(500, { error: (error as Error)?.message ?? String(error) });
+}
+
+function writeReply(res: http.ServerResponse, reply: Reply): void {
+  const length = reply.body === undefined ? 0 : typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.length;
+  res.writeHead(reply.status, reply.status === 204 ? reply.headers : { ...reply.headers, 'Content-Length': String(length) });
+  res.end(reply.body);
+}
+
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+  writeReply(res, jsonReply(status, body, headers));
 }
 
 function sendError(res: http.ServerResponse, error: unknown): void {
@@ -358,9 +373,5 @@ function sendError(res: http.ServerResponse, error: unknown): void {
     res.destroy();
     return;
   }
-  if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message }, error.headers);
-  if (error instanceof ProposalRejected) return sendJson(res, 409, { error: error.reason });
-  if (error instanceof RequestTimeoutError) return sendJson(res, 504, { error: error.message });
-  if (error instanceof NodeStoppedError) return sendJson(res, 503, { error: error.message }, { 'Retry-After': '1' });
-  sendJson(res, 500, { error: (error as Error)?.message ?? String(error) });
+  writeReply(res, errorReply(error));
 }

@@ -260,18 +260,14 @@ export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise
     logger,
   });
   const clientAddr = parseHostPort(options.client, '--client');
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(clientAddr.port, clientAddr.host, () => resolve());
-  });
+  await http.listen(clientAddr.port, clientAddr.host);
   logger.info({ peer: options.peer, client: options.client, firstStart, join: options.join }, `raftd ${options.id} serving`);
 
   let stopping: Promise<void> | null = null;
   return {
     stop() {
       stopping ??= (async () => {
-        http.closeAllConnections();
-        await new Promise<void>((resolve) => http.close(() => resolve()));
+        await http.close();
         await node.stop();
         await transport.close();
         await logStore.close();

@@ -1,0 +1,133 @@
+// The client port's fast KV path, over raw sockets: pipelined requests answered in order, bodies
+// in pieces, and every request it does not take handed to node:http byte for byte.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import net from 'node:net';
+import { ClientServer, type Reply } from '../../../core/server/http-fast.js';
+
+let server: ClientServer;
+let port: number;
+const seen: string[] = [];
+
+beforeEach(async () => {
+  seen.length = 0;
+  const fallback = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push(`node ${req.method} ${req.url} ${Buffer.concat(chunks).toString()}`);
+      const text = `node:${req.method} ${req.url}`;
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+  });
+  server = new ClientServer(
+    fallback,
+    async (method, target, body): Promise<Reply> => {
+      seen.push(`fast ${method} ${target} ${body.toString()}`);
+      if (method === 'PUT') return { status: 204, headers: { 'X-Echo': String(body.length) } };
+      await new Promise((r) => setTimeout(r, target.endsWith('slow') ? 20 : 0));
+      return { status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from(`value of ${target}`) };
+    },
+    1024,
+  );
+  port = await freePort();
+  await server.listen(port, '127.0.0.1');
+});
+afterEach(() => server.close());
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = s.address() as net.AddressInfo;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+interface Response {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Sends the pieces (one write each, 5 ms apart) and reads `count` responses. */
+async function exchange(pieces: string[], count: number): Promise<Response[]> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  let data = Buffer.alloc(0);
+  const responses: Response[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    socket.on('error', reject);
+    socket.on('close', () => resolve());
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      for (;;) {
+        const end = data.indexOf('\r\n\r\n');
+        if (end < 0) break;
+        const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
+        const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        const length = Number(headers['content-length'] ?? 0);
+        if (data.length < end + 4 + length) break;
+        responses.push({ status: Number(statusLine.split(' ')[1]), headers, body: data.subarray(end + 4, end + 4 + length).toString() });
+        data = data.subarray(end + 4 + length);
+      }
+      if (responses.length >= count) resolve();
+    });
+  });
+  for (const piece of pieces) {
+    socket.write(piece);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await done;
+  socket.destroy();
+  return responses;
+}
+
+const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+const put = (path: string, body: string) => `PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+describe('client server fast path', () => {
+  it('answers pipelined KV requests in order, whatever their timing, with bodies in pieces', async () => {
+    const body = 'x'.repeat(300);
+    const request = put('/v1/kv/a', body);
+    const res = await exchange([get('/v1/kv/slow') + request.slice(0, 50), request.slice(50, 120), request.slice(120) + get('/v1/kv/b?stale=1')], 3);
+    expect(res.map((r) => r.status)).toEqual([200, 204, 200]);
+    expect(res[0].body).toBe('value of /v1/kv/slow');
+    expect(res[1].headers['x-echo']).toBe('300');
+    expect(res[1].headers['content-length']).toBeUndefined();
+    expect(res[2].body).toBe('value of /v1/kv/b?stale=1');
+    expect(seen).toEqual(['fast GET /v1/kv/slow ', `fast PUT /v1/kv/a ${body}`, 'fast GET /v1/kv/b?stale=1 ']);
+  });
+
+  it('hands the connection to node:http at the first request it does not take, with everything after it', async () => {
+    const res = await exchange([get('/v1/kv/a') + get('/v1/status') + put('/v1/kv/b', 'late')], 3);
+    expect(res.map((r) => r.body)).toEqual(['value of /v1/kv/a', 'node:GET /v1/status', 'node:PUT /v1/kv/b']);
+    expect(seen).toEqual(['fast GET /v1/kv/a ', 'node GET /v1/status ', 'node PUT /v1/kv/b late']);
+  });
+
+  it('leaves unusual framing and protocol versions to node:http', async () => {
+    const cases = [
+      'PUT /v1/kv/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+      'PUT /v1/kv/c HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc',
+      'GET /v1/kv/c HTTP/1.0\r\nHost: x\r\n\r\n',
+      'GET /v1/kv/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      'POST /v1/kv/c HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n',
+      `PUT /v1/kv/c HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n${'y'.repeat(2000)}`,
+    ];
+    for (const request of cases) {
+      seen.length = 0;
+      const [res] = await exchange([request], 1);
+      expect(seen.filter((line) => line.startsWith('fast')), request).toEqual([]);
+      // node:http serves it, or refuses it as malformed (a doubled Content-Length).
+      if (res.status === 200) expect(res.body, request).toMatch(/^node:/);
+      else expect(res.status, request).toBe(400);
+    }
+  });
+
+  it('hands over a head larger than 16 KiB (node:http refuses it)', async () => {
+    const [res] = await exchange([`GET /v1/kv/d HTTP/1.1\r\nHost: x\r\nX-Big: ${'z'.repeat(20_000)}\r\n\r\n`], 1);
+    expect(res.status).toBe(431);
+    expect(seen).toEqual([]);
+  });
+});
