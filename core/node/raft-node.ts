@@ -174,6 +174,8 @@ export class RaftNode {
     options.transport.onUnreachable?.((peer) => {
       if (this.stopped) return;
       this.raw.reportUnreachable(peer);
+      // A lost connection to our leader (it crashed or stopped): elect a successor sooner.
+      if (peer === this.leader && this.role === 'follower') this.raw.forgetLeader();
       this.schedule();
     });
     this.cancelTicker = options.clock.every(options.tickMs ?? 100, () => this.tick());

@@ -206,6 +206,21 @@ export class Raft {
     this.step(message({ type: MessageType.ReadIndex, context }));
   }
 
+  /**
+   * A follower with good reason to think its leader is gone (its transport lost the connection)
+   * forgets it: like any leaderless follower it grants pre-votes at once instead of protecting the
+   * leader's lease, and it campaigns once its randomized timeout runs out counted from almost one
+   * election timeout ago, i.e. within [1, T] ticks, still spread out by the randomization. Hearing
+   * from the leader undoes it. Elections are safe at any time; this only shortens failover (after
+   * etcd's ForgetLeader).
+   */
+  forgetLeader(): void {
+    if (this.role !== 'follower' || this.lead === NONE) return;
+    this.logger.info(`${this.id} forgot leader ${this.lead} at term ${this.term}`);
+    this.lead = NONE;
+    this.electionElapsed = Math.max(this.electionElapsed, this.electionTimeout - 1);
+  }
+
   transferLeadership(to: NodeId): void {
     if (!isVoter(this.tracker.config, to)) {
       throw new ProposalRejected(`node ${to} is not a voter of the configuration and cannot become leader`);

@@ -137,6 +137,11 @@ export class RawNode {
     this.step(message({ type: MessageType.Unreachable, from: id }));
   }
 
+  /** The leader seems gone (see Raft.forgetLeader); a no-op unless this node follows one. */
+  forgetLeader(): void {
+    this.raft.forgetLeader();
+  }
+
   reportSnapshot(id: NodeId, ok: boolean): void {
     this.step(message({ type: MessageType.SnapStatus, from: id, reject: !ok }));
   }
