@@ -334,7 +334,6 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
       route(req, res, Buffer.concat(chunks)).catch((error) => sendError(res, error));
     });
   });
-  fallback.keepAliveTimeout = 60_000;
   return new ClientServer(fallback, (method, target, body) => kv(method, target, body).catch(errorReply), MAX_VALUE_BYTES);
 }
 

@@ -19,6 +19,8 @@ export type KvHandler = (method: string, target: string, body: Buffer) => Promis
 
 const MAX_HEAD_BYTES = 16 * 1024;
 const IDLE_TIMEOUT_MS = 60_000;
+/** As node:http says it: clients then drop idle connections before we close them. */
+const KEEP_ALIVE = `Connection: keep-alive\r\nKeep-Alive: timeout=${IDLE_TIMEOUT_MS / 1000}\r\n`;
 const HEAD_END = Buffer.from('\r\n\r\n');
 const REQUEST_LINE = /^(GET|PUT|DELETE) (\/v1\/kv\/[\x21-\x7e]*) HTTP\/1\.1$/;
 const DIGITS = /^[0-9]{1,10}$/;
@@ -32,6 +34,7 @@ export class ClientServer {
     private readonly kv: KvHandler,
     private readonly maxBodyBytes: number,
   ) {
+    fallback.keepAliveTimeout = IDLE_TIMEOUT_MS;
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     // node:http starts tracking its connections (header and request timeouts) when it "listens".
     this.server.on('listening', () => fallback.emit('listening'));
@@ -119,7 +122,7 @@ class Connection {
     for (const name in reply.headers) head += `${name}: ${reply.headers[name]}\r\n`;
     if (reply.status !== 204) head += `Content-Length: ${length}\r\n`;
     socket.cork();
-    socket.write(head + '\r\n', 'latin1');
+    socket.write(head + KEEP_ALIVE + '\r\n', 'latin1');
     if (length > 0) socket.write(reply.body!);
     socket.uncork();
     this.busy = false;

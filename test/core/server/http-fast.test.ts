@@ -96,6 +96,7 @@ describe('client server fast path', () => {
     expect(res[0].body).toBe('value of /v1/kv/slow');
     expect(res[1].headers['x-echo']).toBe('300');
     expect(res[1].headers['content-length']).toBeUndefined();
+    expect(res[1].headers['keep-alive']).toBe('timeout=60');
     expect(res[2].body).toBe('value of /v1/kv/b?stale=1');
     expect(seen).toEqual(['fast GET /v1/kv/slow ', `fast PUT /v1/kv/a ${body}`, 'fast GET /v1/kv/b?stale=1 ']);
   });
