@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import net from 'node:net';
+import fc from 'fast-check';
 import { ClientServer, type Reply } from '../../../core/server/http-fast.js';
 
 let server: ClientServer;
@@ -130,5 +131,38 @@ describe('client server fast path', () => {
     const [res] = await exchange([`GET /v1/kv/d HTTP/1.1\r\nHost: x\r\nX-Big: ${'z'.repeat(20_000)}\r\n\r\n`], 1);
     expect(res.status).toBe(431);
     expect(seen).toEqual([]);
+  });
+
+  it('survives whatever bytes a client sends and keeps serving others', async () => {
+    const valid = 'GET /v1/kv/k HTTP/1.1\r\nHost: x\r\n\r\n';
+    const pieces = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+      fc.constantFrom(
+        'PUT /v1/kv/a HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n',
+        'PUT /v1/kv/a HTTP/1.1\r\nContent-Length: -1\r\n\r\n',
+        'PUT /v1/kv/a HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd',
+        'GET /v1/kv/%ZZ HTTP/1.1\r\n\r\n',
+        'GET /v1/kv/ HTTP/1.1\r\n\r\n',
+        'GET  HTTP/1.1\r\n\r\n',
+        '\r\n\r\n\r\n',
+        'PUT /v1/kv/a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+        valid.slice(0, 17),
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(pieces, { minLength: 1, maxLength: 4 }), async (chunks) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.on('error', () => {});
+        await new Promise((r) => socket.once('connect', r));
+        for (const chunk of chunks) socket.write(Buffer.from(chunk, 'latin1'));
+        await new Promise((r) => setTimeout(r, 5));
+        socket.destroy();
+      }),
+      { numRuns: 150 },
+    );
+    const [response] = await exchange([valid], 1);
+    expect(response.status).toBe(200);
+    expect(response.body).toBe('value of /v1/kv/k');
   });
 });
