@@ -4,6 +4,7 @@
 // kill -9 of the leader under load: time to a new leader and the longest write gap. With
 // --with-etcd (and Debian's etcd-server installed) etcd 3.4 runs the same loads and ratios are printed.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -96,6 +97,28 @@ function load(op: 'put' | 'get', clients: number, seconds: number, timeoutMs = 5
   });
 }
 
+/** Lowest and highest RSS (MiB) of each process `pids()` lists, sampled every second until stop(). */
+function sampleRss(pids: () => number[]): { stop(): string } {
+  const seen = new Map<number, { min: number; max: number }>();
+  const timer = setInterval(() => {
+    for (const pid of pids()) {
+      try {
+        const mib = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+        const s = seen.get(pid) ?? { min: mib, max: mib };
+        seen.set(pid, { min: Math.min(s.min, mib), max: Math.max(s.max, mib) });
+      } catch {
+        // exited between listing and reading
+      }
+    }
+  }, 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      return [...seen.values()].map((s) => `${s.min.toFixed(0)}..${s.max.toFixed(0)}`).join(', ') + ' MiB';
+    },
+  };
+}
+
 const metrics = async (n: Node) => (await json<{ walSyncs: number; rssBytes: number }>(`http://${n.client}/v1/metrics`))!;
 const rssLine = async () => (await Promise.all(nodes.map(async (n) => `${n.id} ${((await metrics(n)).rssBytes / 1048576).toFixed(1)}`))).join(', ') + ' MiB';
 const rows: Record<string, LoadResult & { fsyncsPerOp?: number }> = {};
@@ -109,6 +132,7 @@ try {
   await new Promise((r) => setTimeout(r, 1000));
   const idleRss = await rssLine();
   await load('put', 16, 2); // warm-up, discarded
+  const raftdRss = sampleRss(() => nodes.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : [])));
   console.log(`raftd: 3 nodes on 127.0.0.1, heartbeat 100 ms, election 1000 ms, 256-byte values, 10,000 keys, ${duration} s per load`);
   console.log(`rss idle: ${idleRss}`);
   for (const c of [1, 16, 64, 256]) {
@@ -125,7 +149,7 @@ try {
     rows[`get c=${c}`] = r;
     console.log(`get c=${String(c).padEnd(4)} ${fmt(r)}`);
   }
-  console.log(`rss after the loads: ${await rssLine()}`);
+  console.log(`rss after the loads: ${await rssLine()}; lowest..highest during them: ${raftdRss.stop()}`);
 
   // Failover: kill -9 the leader 3 s into a put load long enough for writes to resume on the new one.
   const failoverLoad = load('put', 16, Math.max(duration, 10), 1000);
@@ -156,7 +180,18 @@ if (args['with-etcd']) {
     const results = mkdtempSync(join(tmpdir(), 'etcd-results-'));
     console.log('\netcd 3.4, same loads (shared/bench/etcd-baseline.sh):');
     if (duration < 7) console.log(`(its failover load lasts ${duration} s with the kill at 4 s: writes may not resume before it ends)`);
-    execFileSync('bash', [join(sharedBench, 'etcd-baseline.sh')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DUR: String(duration), CHECK_PERF: '0', FO_TIMEOUTS: '1000', FO_ROUNDS: '1', RESULTS: results } });
+    const etcdPids = () => readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'etcd').map(Number);
+    const etcdRss = sampleRss(() => {
+      try {
+        return etcdPids();
+      } catch {
+        return [];
+      }
+    });
+    const baseline = spawn('bash', [join(sharedBench, 'etcd-baseline.sh')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DUR: String(duration), CHECK_PERF: '0', FO_TIMEOUTS: '1000', FO_ROUNDS: '1', RESULTS: results } });
+    const [code] = await once(baseline, 'exit');
+    if (code !== 0) throw new Error(`etcd-baseline.sh exited ${code}`);
+    const etcdRssLine = etcdRss.stop();
     const file = readdirSync(results).find((f) => f.endsWith('.jsonl'))!;
     const etcdRows = Object.fromEntries(
       readFileSync(join(results, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.name.replace(/ #\d+$/, '').replace(/^failover t=\d+ms$/, 'failover'), r]),
@@ -167,6 +202,7 @@ if (args['with-etcd']) {
       const b = etcdRows[name];
       if (a && b) console.log(`${name.padEnd(9)} throughput ×${(a.ops_per_s / b.ops_per_s).toFixed(2)}   p99 ×${(a.p99_ms / b.p99_ms).toFixed(2)}`);
     }
+    console.log(`rss       etcd members, lowest..highest during its run: ${etcdRssLine} (restarted member counted twice)`);
     if (etcdRows.failover) console.log(`failover  new leader ${newLeaderMs} ms vs ${etcdRows.failover.new_leader_ms} ms; write gap ${Math.round(rows.failover.max_gap_ms)} ms vs ${Math.round(etcdRows.failover.max_gap_ms)} ms`);
     rmSync(results, { recursive: true, force: true });
   }
