@@ -163,6 +163,7 @@ export class RaftNode {
       maxInflightMsgs: options.maxInflightMsgs ?? 256,
       preVote: options.preVote ?? true,
       checkQuorum: options.checkQuorum ?? true,
+      lazyCommit: true,
       random,
       logger: options.logger,
     });

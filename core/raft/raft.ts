@@ -104,6 +104,7 @@ function resolveConfig(config: RaftConfig) {
     readOnlyOption,
     checkQuorum: config.checkQuorum ?? false,
     preVote: config.preVote ?? false,
+    lazyCommit: config.lazyCommit ?? false,
     logger: config.logger ?? silentLogger,
   };
 }
@@ -141,6 +142,7 @@ export class Raft {
   private readonly checkQuorum: boolean;
   private readonly preVote: boolean;
   private readonly readOnlyOption: 'safe' | 'lease';
+  private readonly lazyCommit: boolean;
   private readonly maxMsgSize: number;
   private readonly maxUncommittedSize: number;
   private readonly random: () => number;
@@ -155,6 +157,7 @@ export class Raft {
     this.checkQuorum = resolved.checkQuorum;
     this.preVote = resolved.preVote;
     this.readOnlyOption = resolved.readOnlyOption;
+    this.lazyCommit = resolved.lazyCommit;
     this.maxMsgSize = resolved.maxSizePerMsg;
     this.maxUncommittedSize = resolved.maxUncommittedEntriesSize;
     this.logger = resolved.logger;
@@ -537,7 +540,7 @@ export class Raft {
           pr.inflights.freeLE(m.index);
         }
         if (this.maybeCommit()) {
-          this.bcastAppend();
+          this.commitMoved();
         } else if (wasPaused) {
           // It may have missed the commit index while paused.
           this.sendAppend(m.from);
@@ -860,6 +863,12 @@ export class Raft {
     return true;
   }
 
+  /** The commit index moved: tell the followers now, or (lazyCommit) with entries or the next heartbeat. */
+  private commitMoved(): void {
+    if (!this.lazyCommit) return this.bcastAppend();
+    for (const id of this.tracker.ids()) if (id !== this.id) this.maybeSendAppend(id, false);
+  }
+
   private bcastAppend(): void {
     for (const id of this.tracker.ids()) if (id !== this.id) this.sendAppend(id);
   }
@@ -917,7 +926,7 @@ export class Raft {
     if (this.role !== 'leader') return;
     const pr = this.tracker.progress(this.id);
     // A term mismatch means the entries were replaced before they became durable.
-    if (pr && this.log.matchTerm(index, term) && pr.maybeUpdate(index) && this.maybeCommit()) this.bcastAppend();
+    if (pr && this.log.matchTerm(index, term) && pr.maybeUpdate(index) && this.maybeCommit()) this.commitMoved();
   }
 
   /** The driver applied committed entries up to `index` (of `size` data bytes). */
@@ -968,7 +977,7 @@ export class Raft {
     }
     if (this.role !== 'leader') return next;
     // The new configuration may commit more (e.g. fewer voters), and newcomers should not wait for a heartbeat.
-    if (this.maybeCommit()) this.bcastAppend();
+    if (this.maybeCommit()) this.commitMoved();
     else for (const id of this.tracker.ids()) if (id !== this.id) this.maybeSendAppend(id, false);
     if (this.leadTransferee !== NONE && !this.tracker.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
     return next;

@@ -233,6 +233,12 @@ export interface RaftConfig {
   preVote?: boolean;
   /** 'safe': ReadIndex with a heartbeat round. 'lease': rely on the leader lease (requires checkQuorum). */
   readOnlyOption?: 'safe' | 'lease';
+  /**
+   * Followers learn a new commit index from their next App or heartbeat rather than from an App
+   * sent just for it: under light load that App and its answer are half of all replication traffic.
+   * Followers then apply up to a heartbeat interval later; nothing else changes.
+   */
+  lazyCommit?: boolean;
   /** Uniform in [0, 1); seeded in tests. The only source of randomness. */
   random: () => number;
   /** Log lines for humans; never required for correctness. */

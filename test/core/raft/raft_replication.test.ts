@@ -57,6 +57,26 @@ describe('replication', () => {
     expect(net.node('3').applied.slice(-2)).toEqual(['q0', 'q1']);
   });
 
+  it('with lazyCommit, followers learn the commit index from their next App or heartbeat, not an App of its own', () => {
+    const net = cluster(['1', '2', '3'], { lazyCommit: true });
+    net.elect('1');
+    net.node('1').raw.propose(bytes('a'));
+    net.stabilize();
+    expect(net.node('1').applied).toEqual(['a']);
+    expect(net.node('2').applied).toEqual([]);
+    // No App went out only to carry the commit index.
+    expect(net.inFlight).toEqual([]);
+
+    net.node('1').raw.propose(bytes('b'));
+    net.stabilize();
+    expect(net.node('2').applied).toEqual(['a']); // the App with b carried a's commit
+
+    net.tick('1'); // heartbeat
+    net.stabilize();
+    expect(net.node('2').applied).toEqual(['a', 'b']);
+    expect(net.node('3').applied).toEqual(['a', 'b']);
+  });
+
   it('a lagging follower is caught up in batches of at most maxSizePerMsg bytes', () => {
     const net = cluster(['1', '2', '3'], { maxSizePerMsg: 25 });
     net.elect('1');
