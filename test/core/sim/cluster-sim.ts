@@ -58,6 +58,8 @@ export interface SimOptions {
   heartbeatTick?: number;
   preVote?: boolean;
   checkQuorum?: boolean;
+  /** As RaftNode runs it: no App only to carry a new commit index. */
+  lazyCommit?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -97,6 +99,7 @@ export class ClusterSim {
       heartbeatTick: 1,
       preVote: true,
       checkQuorum: true,
+      lazyCommit: false,
       ...options,
     };
     this.random = seededRandom(options.seed);
@@ -127,6 +130,7 @@ export class ClusterSim {
       applied: node.applied,
       preVote: this.options.preVote,
       checkQuorum: this.options.checkQuorum,
+      lazyCommit: this.options.lazyCommit,
       maxSizePerMsg: 4096,
       maxInflightMsgs: 8,
       random: this.random,

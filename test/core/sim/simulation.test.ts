@@ -39,11 +39,12 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 const schedule = fc.record({
   seed: fc.integer({ min: 1, max: 0x7fffffff }),
   dropRate: fc.constantFrom(0, 0.05, 0.2),
+  lazyCommit: fc.boolean(),
   actions: fc.array(action, { minLength: 10, maxLength: Number(process.env.SIM_MAX_ACTIONS ?? 150), size: 'max' }),
 });
 
-function runSchedule(s: { seed: number; dropRate: number; actions: Action[] }): ClusterSim {
-  const sim = new ClusterSim({ seed: s.seed, dropRate: s.dropRate, duplicateRate: 0.05, maxDelay: 4 });
+function runSchedule(s: { seed: number; dropRate: number; lazyCommit?: boolean; actions: Action[] }): ClusterSim {
+  const sim = new ClusterSim({ seed: s.seed, dropRate: s.dropRate, lazyCommit: s.lazyCommit, duplicateRate: 0.05, maxDelay: 4 });
   for (const a of s.actions) sim.run(a);
   return sim;
 }
