@@ -196,7 +196,9 @@ export class RaftNode {
     const snapshotIndex = snapshot?.metadata.index ?? 0;
     const kept = entries.filter((e) => e.index > snapshotIndex);
     if (kept.length > 0) storage.append(kept);
-    storage.setHardState(hardState);
+    // Commit-only hard state changes are not written (a leader's may never be), so the stored commit
+    // can trail our own snapshot; a snapshot holds only committed entries, so its index is committed.
+    storage.setHardState({ ...hardState, commit: Math.max(hardState.commit, snapshotIndex) });
     const fresh = !snapshot && entries.length === 0 && hardState.term === 0;
     if (fresh && options.initialMembers && options.initialMembers.length > 0) {
       RawNode.bootstrap(storage, options.initialMembers);
