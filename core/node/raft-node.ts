@@ -143,6 +143,8 @@ export class RaftNode {
   private failed: Error | null = null;
   private readonly cancelTicker: Cancel;
   private loopDone: Promise<void> = Promise.resolve();
+  /** A snapshot of ours being written and the log compacted behind it, off the ready loop. */
+  private snapshotSaving: Promise<void> | null = null;
 
   private constructor(options: RaftNodeOptions, storage: MemoryStorage, applied: number, confState: ConfState) {
     this.id = options.id;
@@ -303,6 +305,7 @@ export class RaftNode {
     this.stopped = true;
     this.cancelTicker();
     await this.loopDone;
+    await this.snapshotSaving;
     this.failAll(new NodeStoppedError(this.id));
   }
 
@@ -367,7 +370,7 @@ export class RaftNode {
         if (!this.raw.hasReady()) break;
         await this.handleReady(this.raw.ready());
       }
-      if (this.snapshotWaiters.length > 0) await this.maybeSnapshot();
+      if (this.snapshotWaiters.length > 0) this.maybeSnapshot();
     } catch (error) {
       this.fail(error as Error);
     } finally {
@@ -395,6 +398,7 @@ export class RaftNode {
     }
     // 1. Durable before anything that depends on it leaves this node.
     if (rd.snapshot) {
+      await this.snapshotSaving; // ours, older: it must not land after the leader's
       await snapshotStore.save(rd.snapshot);
       this.storage.applySnapshot(rd.snapshot);
     }
@@ -427,7 +431,7 @@ export class RaftNode {
       this.emit({ type: 'commit', commitIndex: this.commitIndex, appliedIndex: this.applied });
     }
     this.releaseReads();
-    await this.maybeSnapshot();
+    this.maybeSnapshot();
   }
 
   private noteSoftState(role: Role, leader: NodeId, term: number): void {
@@ -481,18 +485,40 @@ export class RaftNode {
     });
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * The state machine is serialized here, at the applied index; writing it and compacting the log
+   * happen in the background, so clients do not wait for a multi-megabyte write and its fsyncs.
+   * One at a time: requests arriving meanwhile are served by the next one.
+   */
+  private maybeSnapshot(): void {
+    if (this.snapshotSaving || this.stopped) return;
     const threshold = this.options.snapshotThreshold ?? 10_000;
+    if (this.snapshotWaiters.length === 0 && this.applied - this.snapshotIndex < threshold) return;
     const waiters = this.snapshotWaiters.splice(0);
-    if (waiters.length === 0 && this.applied - this.snapshotIndex < threshold) return;
-    if (this.applied > this.snapshotIndex) await this.takeSnapshot();
-    for (const waiter of waiters) waiter.resolve(this.snapshotIndex);
-  }
-
-  private async takeSnapshot(): Promise<void> {
+    if (this.applied <= this.snapshotIndex) {
+      for (const waiter of waiters) waiter.resolve(this.snapshotIndex);
+      return;
+    }
     const index = this.applied;
     const snapshot = this.storage.createSnapshot(index, this.confState, this.options.stateMachine.snapshot());
+    this.snapshotSaving = this.persistSnapshot(snapshot).then(
+      () => {
+        this.snapshotSaving = null;
+        for (const waiter of waiters) waiter.resolve(index);
+        if (this.snapshotWaiters.length > 0) this.schedule();
+      },
+      (error: Error) => {
+        this.snapshotSaving = null;
+        for (const waiter of waiters) waiter.reject(error);
+        if (!this.stopped) this.fail(error);
+      },
+    );
+  }
+
+  private async persistSnapshot(snapshot: Snapshot): Promise<void> {
+    const { index } = snapshot.metadata;
     await this.options.snapshotStore.save(snapshot);
+    // A leader's snapshot received meanwhile waits for this one (handleReady), so ours is newer.
     this.snapshotIndex = index;
     const compactTo = index - (this.options.snapshotCatchUpEntries ?? 5_000);
     if (compactTo > this.storage.firstIndex()) {

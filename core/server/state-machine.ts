@@ -8,6 +8,9 @@ import type { StateMachine } from '../node/raft-node.js';
 
 const packr = new Packr({ useRecords: false });
 
+/** Starts every snapshot of the binary layout; no msgpack map of the older one starts so. */
+const SNAPSHOT_MAGIC = Buffer.from('RSM\x01', 'latin1');
+
 export interface MemberAddress {
   peer: string;
   client: string;
@@ -66,17 +69,28 @@ export class RaftdStateMachine implements StateMachine {
     this.onMembers(this.directory);
   }
 
+  /** The magic, the directory's length and msgpack, then the KV snapshot as it is (no second copy). */
   snapshot(): Uint8Array {
-    const packed = packr.pack({ kv: this.kv.snapshot(), directory: this.directory });
-    // msgpackr packs into one buffer shared by every Packr, grown to 4× the largest value and kept,
-    // so a snapshot would pin megabytes for good: keep an exact copy, give msgpackr a small buffer.
-    const data = new Uint8Array(packed);
-    packr.useBuffer(Buffer.allocUnsafeSlow(8192));
-    return data;
+    const directory = packr.pack(this.directory);
+    const kv = this.kv.snapshot();
+    const out = Buffer.allocUnsafeSlow(SNAPSHOT_MAGIC.length + 4 + directory.length + kv.length);
+    out.set(SNAPSHOT_MAGIC, 0);
+    out.writeUInt32LE(directory.length, SNAPSHOT_MAGIC.length);
+    out.set(directory, SNAPSHOT_MAGIC.length + 4);
+    out.set(kv, SNAPSHOT_MAGIC.length + 4 + directory.length);
+    return out;
   }
 
   restore(data: Uint8Array): void {
-    const state = packr.unpack(data) as { kv: Uint8Array; directory: MemberContext };
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    let state: { kv: Uint8Array; directory: MemberContext };
+    if (buf.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC) && buf.length >= SNAPSHOT_MAGIC.length + 4) {
+      const directoryEnd = SNAPSHOT_MAGIC.length + 4 + buf.readUInt32LE(SNAPSHOT_MAGIC.length);
+      if (directoryEnd > buf.length) throw new Error(`malformed snapshot (${buf.length} bytes): its member directory runs past the end`);
+      state = { directory: packr.unpack(buf.subarray(SNAPSHOT_MAGIC.length + 4, directoryEnd)) as MemberContext, kv: buf.subarray(directoryEnd) };
+    } else {
+      state = packr.unpack(data) as { kv: Uint8Array; directory: MemberContext }; // written before the binary layout
+    }
     this.kv.restore(state.kv);
     this.directory = { ...state.directory };
     this.onMembers(this.directory);

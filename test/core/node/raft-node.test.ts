@@ -1,0 +1,119 @@
+// RaftNode's snapshots: the state machine is serialized on the apply path, but writing it and
+// compacting the log happen off it, so writes keep committing while a snapshot is on its way to disk.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../core/clock.js';
+import { encodeKvCommand } from '../../../core/kv/kv-store.js';
+import { RaftNode } from '../../../core/node/raft-node.js';
+import type { Snapshot } from '../../../core/raft/types.js';
+import { seededRandom } from '../../../core/random.js';
+import { RaftdStateMachine } from '../../../core/server/state-machine.js';
+import { MemoryLogStore, MemorySnapshotStore } from '../../../core/storage/memory.js';
+import { MemoryNetwork } from '../../../core/transport/memory.js';
+
+/** A snapshot store whose writes finish only when the test says so. */
+class GatedSnapshotStore extends MemorySnapshotStore {
+  readonly pending: { snapshot: Snapshot; finish: () => void }[] = [];
+  override save(snapshot: Snapshot): Promise<void> {
+    return new Promise((resolve) => this.pending.push({ snapshot, finish: () => resolve(super.save(snapshot)) }));
+  }
+}
+
+class CountingLogStore extends MemoryLogStore {
+  readonly compactions: number[] = [];
+  override compact(index: number): Promise<void> {
+    this.compactions.push(index);
+    return super.compact(index);
+  }
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+const put = (key: string) => encodeKvCommand({ op: 'put', key, value: new TextEncoder().encode(key) });
+
+let node: RaftNode | null = null;
+afterEach(async () => {
+  for (const p of snapshotStore?.pending.splice(0) ?? []) p.finish();
+  await node?.stop();
+  node = null;
+});
+let snapshotStore: GatedSnapshotStore | null = null;
+
+async function singleNode(clock: ManualClock, logStore: CountingLogStore): Promise<RaftNode> {
+  snapshotStore = new GatedSnapshotStore();
+  const network = new MemoryNetwork({ clock, random: seededRandom(1), latency: { min: 1, max: 1 } });
+  const started = await RaftNode.start({
+    id: 'a',
+    logStore,
+    snapshotStore,
+    transport: network.connect('a'),
+    clock,
+    stateMachine: new RaftdStateMachine({}),
+    random: seededRandom(2),
+    initialMembers: ['a'],
+    snapshotThreshold: 5,
+    snapshotCatchUpEntries: 0,
+  });
+  for (let t = 0; t < 5000 && started.status().role !== 'leader'; t += 100) {
+    clock.advance(100);
+    await settle();
+  }
+  expect(started.status().role).toBe('leader');
+  return started;
+}
+
+describe('RaftNode snapshots', () => {
+  it('keep committing writes while a snapshot is written, and compact only once it is on disk', async () => {
+    const clock = new ManualClock();
+    const logStore = new CountingLogStore();
+    node = await singleNode(clock, logStore);
+    for (let i = 0; i < 6; i++) await node.propose(put(`k${i}`));
+    await settle();
+    expect(snapshotStore!.pending).toHaveLength(1);
+    const snapshotAt = snapshotStore!.pending[0].snapshot.metadata.index;
+    expect(snapshotAt).toBeGreaterThanOrEqual(5);
+
+    // The write is still on its way: later writes commit anyway, nothing is compacted yet.
+    const later = await node.propose(put('during'));
+    expect(later.index).toBeGreaterThan(snapshotAt);
+    expect(node.status().snapshotIndex).toBeLessThan(snapshotAt);
+    expect(logStore.compactions).toEqual([]);
+
+    snapshotStore!.pending[0].finish();
+    await settle();
+    expect(node.status().snapshotIndex).toBe(snapshotAt);
+    expect(logStore.compactions).toEqual([snapshotAt]);
+    expect((await snapshotStore!.load())!.metadata.index).toBe(snapshotAt);
+  });
+
+  it('take one snapshot at a time: one asked for meanwhile follows the one being written', async () => {
+    const clock = new ManualClock();
+    node = await singleNode(clock, new CountingLogStore());
+    for (let i = 0; i < 5; i++) await node.propose(put(`k${i}`));
+    await settle();
+    expect(snapshotStore!.pending).toHaveLength(1);
+    await node.propose(put('more'));
+    const asked = node.snapshotNow();
+    await settle();
+    expect(snapshotStore!.pending).toHaveLength(1);
+    snapshotStore!.pending.shift()!.finish();
+    await settle();
+    expect(snapshotStore!.pending).toHaveLength(1);
+    const second = snapshotStore!.pending.shift()!;
+    second.finish();
+    expect(await asked).toBe(second.snapshot.metadata.index);
+  });
+
+  it('stop() waits for a snapshot being written', async () => {
+    const clock = new ManualClock();
+    node = await singleNode(clock, new CountingLogStore());
+    for (let i = 0; i < 5; i++) await node.propose(put(`k${i}`));
+    await settle();
+    let stopped = false;
+    const stopping = node.stop().then(() => (stopped = true));
+    await settle();
+    expect(stopped).toBe(false);
+    snapshotStore!.pending.shift()!.finish();
+    await stopping;
+    expect(stopped).toBe(true);
+    node = null;
+  });
+});
