@@ -1,7 +1,7 @@
 // ConfChange <-> Entry.data. msgpack (msgpackr) because raftd already speaks it on the wire and on disk;
 // zod checks what comes back so a damaged entry is reported, not half-applied.
 import { Packr } from 'msgpackr';
-import { z } from 'zod';
+import * as z from '../validation.js';
 import type { ConfChange } from './types.js';
 
 const packr = new Packr({ useRecords: false });
@@ -10,11 +10,11 @@ const confChangeSchema = z.object({
   changes: z.array(
     z.object({
       type: z.enum(['addVoter', 'addLearner', 'remove']),
-      id: z.string().min(1),
+      id: z.string().check(z.minLength(1)),
     }),
   ),
-  transition: z.enum(['auto', 'joint', 'explicit']).optional(),
-  context: z.instanceof(Uint8Array).optional(),
+  transition: z.optional(z.enum(['auto', 'joint', 'explicit'])),
+  context: z.optional(z.instanceof(Uint8Array)),
 });
 
 export function encodeConfChange(cc: ConfChange): Uint8Array {

@@ -2,7 +2,7 @@
 // nothing a client sends can throw past the request handler.
 import http from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../validation.js';
 import { ProposalRejected, type ConfChange, type NodeId } from '../raft/types.js';
 import { RequestTimeoutError, NodeStoppedError, type RaftNode, type RaftNodeEvent } from '../node/raft-node.js';
 import { encodeKvCommand, type KvCommand, type KvResult } from '../kv/kv-store.js';
@@ -37,20 +37,20 @@ class HttpError extends Error {
 }
 
 const memberBody = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'id: letters, digits, _ . - (1-64)'),
-  peer: z.string().min(3).max(300),
-  client: z.string().min(3).max(300),
-  learner: z.boolean().optional(),
+  id: z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only, 1-64 of them')),
+  peer: z.string().check(z.minLength(3), z.maxLength(300)),
+  client: z.string().check(z.minLength(3), z.maxLength(300)),
+  learner: z.optional(z.boolean()),
 });
 const jointBody = z.object({
-  add: z.array(memberBody.omit({ learner: true })).default([]),
-  remove: z.array(z.string()).default([]),
+  add: z._default(z.array(z.omit(memberBody, { learner: true })), []),
+  remove: z._default(z.array(z.string()), []),
 });
-const casBody = z.object({ from: z.string().nullable(), to: z.string() });
-const transferBody = z.object({ to: z.string().min(1) });
+const casBody = z.object({ from: z.nullable(z.string()), to: z.string() });
+const transferBody = z.object({ to: z.string().check(z.minLength(1)) });
 const faultBody = z.object({ drop: z.array(z.string()) });
 
-function parseJson<T>(schema: z.ZodType<T>, body: Buffer): T {
+function parseJson<S extends z.ZodMiniType>(schema: S, body: Buffer): z.output<S> {
   let value: unknown;
   try {
     value = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));

@@ -1,9 +1,9 @@
 // What a storable snapshot looks like, shared by both snapshot stores (input checks) and
 // the file store (checking what it decoded).
-import { z } from 'zod';
+import * as z from '../validation.js';
 import type { Snapshot, SnapshotMetadata } from '../raft/types.js';
 
-const index = z.number().int().nonnegative();
+const index = z.int().check(z.nonnegative());
 const ids = z.array(z.string());
 
 export const snapshotMetadataSchema = z.object({

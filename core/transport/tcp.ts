@@ -7,7 +7,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import { Packr, Unpackr } from 'msgpackr';
-import { z } from 'zod';
+import * as z from '../validation.js';
 import type { Message, NodeId, RaftLogger } from '../raft/types.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { FrameDecoder, encodeFrames } from './frames.js';
@@ -70,15 +70,15 @@ const handshakePacker = new Packr({ useRecords: false });
 const handshakeUnpacker = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 const bytesOfLength = (n: number) =>
-  z.instanceof(Uint8Array).refine((b) => b.length === n, { message: `must be ${n} bytes` });
+  z.instanceof(Uint8Array).check(z.refine((b) => b.length === n, { message: `must be ${n} bytes` }));
 const handshakeSchema = z.object({
-  clusterId: z.string().max(MAX_ID_LENGTH),
-  from: z.string().min(1).max(MAX_ID_LENGTH),
-  to: z.string().max(MAX_ID_LENGTH),
+  clusterId: z.string().check(z.maxLength(MAX_ID_LENGTH)),
+  from: z.string().check(z.minLength(1), z.maxLength(MAX_ID_LENGTH)),
+  to: z.string().check(z.maxLength(MAX_ID_LENGTH)),
   nonce: bytesOfLength(NONCE_BYTES),
   hmac: bytesOfLength(HMAC_BYTES),
 });
-const ackSchema = z.object({ ok: z.boolean(), reason: z.string().max(1024).optional() });
+const ackSchema = z.object({ ok: z.boolean(), reason: z.optional(z.string().check(z.maxLength(1024))) });
 type Handshake = z.infer<typeof handshakeSchema>;
 
 const silentLogger: RaftLogger = { debug() {}, info() {}, warn() {} };

@@ -23,8 +23,9 @@ export async function bundled(name) {
     absWorkingDir: root,
     outfile: outFile,
     bundle: true,
-    // node_modules stay ordinary imports: resolved at run time, and pino's worker files keep working.
-    packages: 'external',
+    // Packages stay ordinary imports (resolved at run time; pino's worker files keep working),
+    // except zod: bundled, only the parts of zod/mini in use are loaded (see core/validation.ts).
+    plugins: [externalPackagesButZod],
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -41,6 +42,13 @@ export async function bundled(name) {
   await rename(manifestFile + tmp, manifestFile);
   return pathToFileURL(outFile).href;
 }
+
+const externalPackagesButZod = {
+  name: 'external-packages-but-zod',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, ({ path }) => (path === 'zod' || path.startsWith('zod/') ? undefined : { path, external: true }));
+  },
+};
 
 async function isStale(outFile, manifestFile) {
   try {
