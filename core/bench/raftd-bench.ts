@@ -97,30 +97,47 @@ function load(op: 'put' | 'get', clients: number, seconds: number, timeoutMs = 5
   });
 }
 
-/** Lowest and highest RSS (MiB) of each process `pids()` lists, sampled every second until stop(). */
-function sampleRss(pids: () => number[]): { stop(): string } {
-  const seen = new Map<number, { min: number; max: number }>();
+/** Resident memory of a process in MiB: all of it, and its anonymous (private heap) part. The rest is
+ * file-backed, mostly the runtime's own binary, shared by every process that runs it. */
+function memoryOf(pid: number): { rss: number; anon: number } | null {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)![1]);
+    return { rss: kib('Rss') / 1024, anon: kib('Anonymous') / 1024 };
+  } catch {
+    return null; // exited between listing and reading
+  }
+}
+
+/** Lowest and highest RSS and anonymous memory (MiB) of each process `pids()` lists, sampled every second until stop(). */
+function sampleMemory(pids: () => number[]): { stop(): string } {
+  const seen = new Map<number, { rss: [number, number]; anon: [number, number] }>();
   const timer = setInterval(() => {
     for (const pid of pids()) {
-      try {
-        const mib = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-        const s = seen.get(pid) ?? { min: mib, max: mib };
-        seen.set(pid, { min: Math.min(s.min, mib), max: Math.max(s.max, mib) });
-      } catch {
-        // exited between listing and reading
-      }
+      const m = memoryOf(pid);
+      if (!m) continue;
+      const s = seen.get(pid) ?? { rss: [m.rss, m.rss], anon: [m.anon, m.anon] };
+      seen.set(pid, { rss: [Math.min(s.rss[0], m.rss), Math.max(s.rss[1], m.rss)], anon: [Math.min(s.anon[0], m.anon), Math.max(s.anon[1], m.anon)] });
     }
   }, 1000);
+  const range = ([lo, hi]: [number, number]) => `${lo.toFixed(0)}..${hi.toFixed(0)}`;
   return {
     stop() {
       clearInterval(timer);
-      return [...seen.values()].map((s) => `${s.min.toFixed(0)}..${s.max.toFixed(0)}`).join(', ') + ' MiB';
+      const all = [...seen.values()];
+      return `rss ${all.map((s) => range(s.rss)).join(', ')} MiB; anonymous ${all.map((s) => range(s.anon)).join(', ')} MiB`;
     },
   };
 }
 
 const metrics = async (n: Node) => (await json<{ walSyncs: number; rssBytes: number }>(`http://${n.client}/v1/metrics`))!;
-const rssLine = async () => (await Promise.all(nodes.map(async (n) => `${n.id} ${((await metrics(n)).rssBytes / 1048576).toFixed(1)}`))).join(', ') + ' MiB';
+const memoryLine = () =>
+  nodes
+    .flatMap((n) => {
+      const m = n.proc?.pid ? memoryOf(n.proc.pid) : null;
+      return m ? [`${n.id} rss ${m.rss.toFixed(1)} anon ${m.anon.toFixed(1)}`] : [];
+    })
+    .join(', ') + ' MiB';
 const rows: Record<string, LoadResult & { fsyncsPerOp?: number }> = {};
 let newLeaderMs = 0;
 const fmt = (r: LoadResult, extra = '') =>
@@ -130,11 +147,11 @@ try {
   nodes.forEach(start);
   await leader();
   await new Promise((r) => setTimeout(r, 1000));
-  const idleRss = await rssLine();
-  await load('put', 16, 2); // warm-up, discarded
-  const raftdRss = sampleRss(() => nodes.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : [])));
+  const idleMemory = memoryLine();
+  await load('put', 16, 3); // warm-up, discarded: as long as etcd-baseline.sh's
+  const raftdMemory = sampleMemory(() => nodes.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : [])));
   console.log(`raftd: 3 nodes on 127.0.0.1, heartbeat 100 ms, election 1000 ms, 256-byte values, 10,000 keys, ${duration} s per load`);
-  console.log(`rss idle: ${idleRss}`);
+  console.log(`memory idle: ${idleMemory}`);
   for (const c of [1, 16, 64, 256]) {
     const l = await leader();
     const before = await metrics(l);
@@ -149,7 +166,7 @@ try {
     rows[`get c=${c}`] = r;
     console.log(`get c=${String(c).padEnd(4)} ${fmt(r)}`);
   }
-  console.log(`rss after the loads: ${await rssLine()}; lowest..highest during them: ${raftdRss.stop()}`);
+  console.log(`memory after the loads: ${memoryLine()}; lowest..highest during them: ${raftdMemory.stop()}`);
 
   // Failover: kill -9 the leader 3 s into a put load long enough for writes to resume on the new one.
   const failoverLoad = load('put', 16, Math.max(duration, 10), 1000);
@@ -181,7 +198,7 @@ if (args['with-etcd']) {
     console.log('\netcd 3.4, same loads (shared/bench/etcd-baseline.sh):');
     if (duration < 7) console.log(`(its failover load lasts ${duration} s with the kill at 4 s: writes may not resume before it ends)`);
     const etcdPids = () => readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'etcd').map(Number);
-    const etcdRss = sampleRss(() => {
+    const etcdMemory = sampleMemory(() => {
       try {
         return etcdPids();
       } catch {
@@ -191,7 +208,7 @@ if (args['with-etcd']) {
     const baseline = spawn('bash', [join(sharedBench, 'etcd-baseline.sh')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DUR: String(duration), CHECK_PERF: '0', FO_TIMEOUTS: '1000', FO_ROUNDS: '1', RESULTS: results } });
     const [code] = await once(baseline, 'exit');
     if (code !== 0) throw new Error(`etcd-baseline.sh exited ${code}`);
-    const etcdRssLine = etcdRss.stop();
+    const etcdMemoryLine = etcdMemory.stop();
     const file = readdirSync(results).find((f) => f.endsWith('.jsonl'))!;
     const etcdRows = Object.fromEntries(
       readFileSync(join(results, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.name.replace(/ #\d+$/, '').replace(/^failover t=\d+ms$/, 'failover'), r]),
@@ -202,7 +219,7 @@ if (args['with-etcd']) {
       const b = etcdRows[name];
       if (a && b) console.log(`${name.padEnd(9)} throughput ×${(a.ops_per_s / b.ops_per_s).toFixed(2)}   p99 ×${(a.p99_ms / b.p99_ms).toFixed(2)}`);
     }
-    console.log(`rss       etcd members, lowest..highest during its run: ${etcdRssLine} (restarted member counted twice)`);
+    console.log(`memory    etcd members, lowest..highest during its run (from its start): ${etcdMemoryLine} (restarted member counted twice)`);
     if (etcdRows.failover) console.log(`failover  new leader ${newLeaderMs} ms vs ${etcdRows.failover.new_leader_ms} ms; write gap ${Math.round(rows.failover.max_gap_ms)} ms vs ${Math.round(etcdRows.failover.max_gap_ms)} ms`);
     rmSync(results, { recursive: true, force: true });
   }
