@@ -1,7 +1,7 @@
 // Node log files: raftd's pino JSON lines, written by the node runner through a size-rotating
 // stream (raftd.log, raftd.log.1 … raftd.log.N, newest first), read back for search and followed live.
 import { existsSync } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import type { NodeLogLine } from '../shared/api.js';
@@ -61,8 +61,15 @@ export interface LogQuery {
   limit: number;
 }
 
-/** The newest `limit` matching lines across the sources, oldest first. */
-export async function readNodeLogs(sources: LogSource[], query: LogQuery, keep: number): Promise<NodeLogLine[]> {
+/** How much of a log file readNodeLogs reads at a time, from the end. */
+export const logReadChunkBytes = 64 * 1024;
+
+/**
+ * The newest `limit` matching lines across the sources, oldest first. Each source's files are read
+ * backwards in chunks, only until `limit` of its lines match: a node's log can be `keep` + 1 files
+ * of maxBytes (60 MiB by default) while the newest lines are usually in its last few KiB.
+ */
+export async function readNodeLogs(sources: LogSource[], query: LogQuery, keep: number, chunkBytes = logReadChunkBytes): Promise<NodeLogLine[]> {
   const needle = query.search?.toLowerCase();
   const matches = (line: NodeLogLine) =>
     (!query.levels || query.levels.includes(line.level)) && (!needle || line.raw.toLowerCase().includes(needle));
@@ -71,20 +78,64 @@ export async function readNodeLogs(sources: LogSource[], query: LogQuery, keep: 
     const files = logFiles(source.file, keep).reverse();
     let taken = 0;
     for (const file of files) {
-      const lines = (await readFile(file, 'utf8')).split('\n');
-      for (let i = lines.length - 1; i >= 0 && taken < query.limit; i--) {
-        if (!lines[i]) continue;
-        const line = parseLogLine(lines[i], source.clusterId, source.nodeId);
-        if (matches(line)) {
+      if (taken >= query.limit) break;
+      for await (const batch of linesFromEnd(file, chunkBytes)) {
+        for (let i = 0; i < batch.length && taken < query.limit; i++) {
+          const line = parseLogLine(batch[i], source.clusterId, source.nodeId);
+          if (!matches(line)) continue;
           found.push(line);
           taken++;
         }
+        if (taken >= query.limit) break;
       }
-      if (taken >= query.limit) break;
     }
   }
   // Stable sort keeps each file's order for lines with equal times.
   return found.reverse().sort((a, b) => a.time - b.time).slice(-query.limit);
+}
+
+/**
+ * The file's non-empty lines, newest first, read backwards `chunkBytes` at a time and given a chunk's
+ * worth at a time. Only whole lines are decoded (text cut at '\n' bytes), so a multi-byte character
+ * split by a chunk boundary stays intact.
+ */
+async function* linesFromEnd(file: string, chunkBytes: number): AsyncGenerator<string[]> {
+  const handle = await open(file, 'r');
+  try {
+    let position = (await handle.stat()).size;
+    // The bytes after the last chunk's first '\n', up to the lines already given, in file order:
+    // kept as pieces so that a line many chunks long is copied once.
+    let pending: Buffer[] = [];
+    while (position > 0) {
+      const length = Math.min(chunkBytes, position);
+      position -= length;
+      const chunk = await readAt(handle, position, length);
+      const newline = chunk.indexOf(0x0a);
+      if (newline < 0) {
+        pending.unshift(chunk);
+        continue;
+      }
+      // From just after this '\n' to the end of pending: whole lines, decoded at once.
+      const lines = Buffer.concat([chunk.subarray(newline + 1), ...pending]).toString('utf8').split('\n');
+      pending = [chunk.subarray(0, newline)];
+      yield lines.filter((line) => line).reverse();
+    }
+    const first = Buffer.concat(pending).toString('utf8');
+    if (first) yield [first];
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) return buffer.subarray(0, filled); // the file shrank under us: never done by the writer
+    filled += bytesRead;
+  }
+  return buffer;
 }
 
 /**
