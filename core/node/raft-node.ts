@@ -171,7 +171,7 @@ export class RaftNode {
     });
     const hs = storage.initialState().hardState;
     this.term = hs.term;
-    this.commitIndex = hs.commit;
+    this.commitIndex = this.raw.status().hardState.commit; // at least our snapshot's index (Raft.loadHardState)
     this.persisted = { term: hs.term, vote: hs.vote };
     options.transport.onMessage((m) => this.receive(m));
     options.transport.onUnreachable?.((peer) => {
@@ -198,9 +198,7 @@ export class RaftNode {
     const snapshotIndex = snapshot?.metadata.index ?? 0;
     const kept = entries.filter((e) => e.index > snapshotIndex);
     if (kept.length > 0) storage.append(kept);
-    // Commit-only hard state changes are not written (a leader's may never be), so the stored commit
-    // can trail our own snapshot; a snapshot holds only committed entries, so its index is committed.
-    storage.setHardState({ ...hardState, commit: Math.max(hardState.commit, snapshotIndex) });
+    storage.setHardState(hardState);
     const fresh = !snapshot && entries.length === 0 && hardState.term === 0;
     if (fresh && options.initialMembers && options.initialMembers.length > 0) {
       RawNode.bootstrap(storage, options.initialMembers);

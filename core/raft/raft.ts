@@ -172,12 +172,12 @@ export class Raft {
   }
 
   private loadHardState(hs: HardState): void {
-    if (hs.commit < this.log.committed || hs.commit > this.log.lastIndex()) {
-      throw new Error(
-        `hard state commit ${hs.commit} is outside the stored log [${this.log.committed}, ${this.log.lastIndex()}]`,
-      );
+    if (hs.commit > this.log.lastIndex()) {
+      throw new Error(`hard state commit ${hs.commit} is past the stored log, which ends at ${this.log.lastIndex()}`);
     }
-    this.log.committed = hs.commit;
+    // Commit-only changes need not be written (Ready.mustSync is false for them), so the stored
+    // commit may trail our snapshot; a snapshot holds only committed entries, so its index is committed.
+    this.log.committed = Math.max(hs.commit, this.log.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }
@@ -327,6 +327,10 @@ export class Raft {
     this.tracker.progress(this.id)?.becomeReplicate();
     // Entries from earlier terms may hold a configuration change: no new one until they are applied.
     this.pendingConfIndex = this.log.lastIndex();
+    // If one of them leaves us out, take no writes (as when we propose our own removal): once it
+    // commits we step down, and entries only we hold would keep the remaining voters from winning
+    // our vote, while as a learner we cannot campaign ourselves.
+    this.leaving = this.leftOutByUnappliedChanges();
     // The no-op of the new term: committing it commits everything before it (Raft §5.4.2).
     this.appendEntries([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array() }]);
     this.logger.info(`${this.id} became leader at term ${this.term}`);
@@ -336,6 +340,28 @@ export class Raft {
   private promotable(): boolean {
     const pr = this.tracker.progress(this.id);
     return pr !== undefined && !pr.isLearner && this.log.pendingSnapshot() === undefined;
+  }
+
+  /** Whether the configuration changes in our log past the applied index leave us out of the voters. */
+  private leftOutByUnappliedChanges(): boolean {
+    let config = this.tracker.config;
+    let changed = false;
+    let lo = this.log.applied + 1;
+    const hi = this.log.lastIndex() + 1;
+    while (lo < hi) {
+      const page = this.log.slice(lo, hi, this.maxMsgSize);
+      for (const e of page) {
+        if (e.type !== EntryType.ConfChange) continue;
+        try {
+          config = changeConfState(config, decodeConfChange(e.data));
+          changed = true;
+        } catch (err) {
+          if (!(err instanceof ConfChangeError)) throw err; // refused when applied, too
+        }
+      }
+      lo += page.length;
+    }
+    return changed && !config.voters.includes(this.id);
   }
 
   /** Whether committed but unapplied entries hold a configuration change (the config is about to change). */

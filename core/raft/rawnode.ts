@@ -167,19 +167,25 @@ export class RawNode {
     const hardState = r.hardState();
     const snapshot = r.log.pendingSnapshot();
     const entries = r.log.unstableEntries();
+    const committedEntries = r.log.nextCommittedEntries();
+    // A configuration is used from when it is applied, and a restarted node re-applies only up to
+    // its stored commit: that commit must cover every change applied, or the node could come back
+    // under an older configuration and win an election under it.
+    const appliesConfChange = committedEntries.some((e) => e.type === EntryType.ConfChange);
     const rd: Ready = {
       readStates: r.readStates,
       entries,
-      committedEntries: r.log.nextCommittedEntries(),
+      committedEntries,
       messages: r.takeMessages(),
       mustSync:
         entries.length > 0 ||
         snapshot !== undefined ||
+        appliesConfChange ||
         hardState.term !== this.prevHardState.term ||
         hardState.vote !== this.prevHardState.vote,
     };
     if (!sameSoftState(softState, this.prevSoftState)) rd.softState = softState;
-    if (!sameHardState(hardState, this.prevHardState)) rd.hardState = hardState;
+    if (appliesConfChange || !sameHardState(hardState, this.prevHardState)) rd.hardState = hardState;
     if (snapshot) rd.snapshot = snapshot;
     r.readStates = [];
     this.prevSoftState = softState;

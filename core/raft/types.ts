@@ -149,7 +149,11 @@ export interface Ready {
   snapshot?: Snapshot;
   committedEntries: Entry[];
   messages: Message[];
-  /** False when nothing that must be fsynced changed (e.g. only commit advanced). */
+  /**
+   * False when nothing that must be fsynced changed (e.g. only commit advanced): then hardState
+   * need not be written at all. True, with hardState, when committedEntries hold a configuration
+   * change: the commit covering it must be durable before it is applied.
+   */
   mustSync: boolean;
 }
 

@@ -58,6 +58,29 @@ describe('single-server changes', () => {
     expect(net.node('3').applied).toEqual(['without 1']);
   });
 
+  it('a leader re-elected with its own demotion still in its log takes no writes', () => {
+    const net = cluster(['1', '2', '3']);
+    net.elect('1');
+    net.partition(['1'], ['2', '3']);
+    net.node('1').raw.proposeConfChange({ changes: [l('1')] }); // appended on 1 only
+    net.stabilize();
+    net.partition(['1', '2'], ['3']);
+    net.node('2').raw.campaign(); // a higher term deposes 1; its longer log keeps it from voting for 2
+    net.stabilize();
+    net.heal();
+    net.node('1').raw.campaign();
+    for (let round = 0; round < 10 && role(net, '1') !== 'leader'; round++) {
+      for (const id of net.ids()) net.processReady(id);
+      net.deliver();
+    }
+    expect(role(net, '1')).toBe('leader');
+    // A write appended now would be held by 1 alone once the demotion commits and 1 steps down:
+    // its longer log would refuse the remaining voters its vote, and as a learner it cannot campaign.
+    expect(() => net.node('1').raw.propose(bytes('late write'))).toThrow(/leaving the configuration/);
+    net.stabilize();
+    expect(net.node('3').confState).toMatchObject({ voters: ['2', '3'], learners: ['1'] });
+  });
+
   it('a node that is not a voter of its configuration never campaigns', () => {
     const net = cluster(['1', '2', '3']);
     net.add('4'); // empty configuration

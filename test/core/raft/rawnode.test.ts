@@ -68,11 +68,38 @@ describe('config checks', () => {
 
   it('refuses a hard state whose commit index is past the stored log', () => {
     const storage = storageWith({ voters: ['1'] }, [1, 1], { commit: 5 });
-    expect(() => new RawNode(config({ storage }))).toThrow(/commit 5 is outside the stored log/);
+    expect(() => new RawNode(config({ storage }))).toThrow(/commit 5 is past the stored log, which ends at 2/);
+  });
+
+  it('takes a stored commit behind its snapshot as the snapshot index (commit-only changes go unwritten)', () => {
+    const storage = storageWith({ voters: ['1'] }, [1, 1, 1, 1], { commit: 1 });
+    storage.createSnapshot(3, storage.initialState().confState, bytes('state at 3'));
+    storage.compact(3);
+    expect(new RawNode(config({ storage })).status().hardState.commit).toBe(3);
   });
 });
 
 describe('Ready / advance', () => {
+  it('asks to sync the commit covering a configuration change before it is applied, on every node', () => {
+    const net = cluster(['1', '2', '3']);
+    net.elect('1');
+    net.node('1').raw.proposeConfChange({ changes: [{ type: 'addLearner', id: '4' }] });
+    const applying: { id: string; rd: Ready }[] = [];
+    for (let round = 0; round < 20; round++) {
+      for (const id of net.ids()) {
+        const rd = net.processReady(id);
+        if (rd?.committedEntries.some((e) => e.type === EntryType.ConfChange)) applying.push({ id, rd });
+      }
+      net.deliver();
+    }
+    expect(applying.map((a) => a.id).sort()).toEqual(['1', '2', '3']);
+    for (const { id, rd } of applying) {
+      const confIndex = rd.committedEntries.find((e) => e.type === EntryType.ConfChange)!.index;
+      expect(rd.mustSync, id).toBe(true);
+      expect(rd.hardState?.commit, id).toBeGreaterThanOrEqual(confIndex);
+    }
+  });
+
   it('must alternate', () => {
     const node = new RawNode(config({ storage: storageWith({ voters: ['1'] }) }));
     node.campaign();

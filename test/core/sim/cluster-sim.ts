@@ -257,7 +257,8 @@ export class ClusterSim {
     if (rd.softState?.role === 'leader') this.stats.elections++;
     if (rd.snapshot) n.storage.applySnapshot(rd.snapshot);
     if (rd.entries.length > 0) n.storage.append(rd.entries);
-    if (rd.hardState) n.storage.setHardState(rd.hardState);
+    // As RaftNode does: a commit-only change is not written, so a restart may find a stale commit.
+    if (rd.hardState && (rd.entries.length > 0 || rd.mustSync)) n.storage.setHardState(rd.hardState);
     if (crashBeforeSend) return;
     this.send(rd.messages);
     if (rd.snapshot) {

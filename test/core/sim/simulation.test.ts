@@ -106,7 +106,15 @@ describe('cluster simulation', () => {
       name: 'leaving a joint configuration was refused during a transfer and never retried',
       s: {"seed":163729450,"dropRate":0,"actions":[{"kind":"tick","n":2},{"kind":"partition","mask":26},{"kind":"tick","n":21},{"kind":"conf","change":"joint","node":3,"other":0},{"kind":"crash","node":3,"midReady":false},{"kind":"propose","node":0},{"kind":"propose","node":0},{"kind":"transfer","node":1},{"kind":"tick","n":1},{"kind":"conf","change":"addLearner","node":0,"other":0},{"kind":"tick","n":1},{"kind":"tick","n":1},{"kind":"tick","n":1},{"kind":"tick","n":1}]},
     },
-  ] as { name: string; s: { seed: number; dropRate: number; actions: Action[] } }[])('regression: $name', ({ s }) => {
+    {
+      name: 'a node restarted with its commit behind a joint change it had applied, and led a term under the old configuration',
+      s: {"seed":3,"dropRate":0,"lazyCommit":false,"actions":[{"kind":"tick","n":9},{"kind":"tick","n":16},{"kind":"conf","change":"joint","node":3,"other":0},{"kind":"tick","n":4},{"kind":"tick","n":20},{"kind":"tick","n":9},{"kind":"tick","n":2},{"kind":"heal"},{"kind":"propose","node":0},{"kind":"tick","n":22},{"kind":"tick","n":23},{"kind":"propose","node":5},{"kind":"tick","n":18},{"kind":"tick","n":25},{"kind":"crash","node":1,"midReady":false},{"kind":"compact","node":0},{"kind":"propose","node":0}]},
+    },
+    {
+      name: 're-elected with its own demotion pending, a leader took a write only it held; demoted, it refused the last voter its vote',
+      s: {"seed":1827244912,"dropRate":0,"lazyCommit":false,"actions":[{"kind":"tick","n":6},{"kind":"tick","n":15},{"kind":"tick","n":6},{"kind":"conf","change":"addLearner","node":1,"other":0},{"kind":"tick","n":7},{"kind":"conf","change":"addLearner","node":0,"other":0},{"kind":"crash","node":2,"midReady":false},{"kind":"tick","n":2},{"kind":"restart","node":2},{"kind":"partition","mask":11},{"kind":"tick","n":19},{"kind":"heal"},{"kind":"tick","n":22},{"kind":"propose","node":0},{"kind":"crash","node":2,"midReady":false},{"kind":"crash","node":1,"midReady":false},{"kind":"heal"},{"kind":"tick","n":1},{"kind":"tick","n":1},{"kind":"compact","node":0},{"kind":"tick","n":3},{"kind":"compact","node":0},{"kind":"propose","node":0},{"kind":"propose","node":0},{"kind":"read","node":0}]},
+    },
+  ] as { name: string; s: { seed: number; dropRate: number; lazyCommit?: boolean; actions: Action[] } }[])('regression: $name', ({ s }) => {
     const sim = runSchedule(s);
     expect(sim.settleAndCommit(600)).not.toBeNull();
   });
