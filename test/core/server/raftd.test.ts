@@ -135,6 +135,19 @@ describe('raftd, three real processes', () => {
     }, 20_000);
     expect(await (await get(lagging, 'k149', true)).text()).toBe('v149');
     expect(await (await get(lagging, 'k0', true)).text()).toBe('v0');
+
+    // Every node, the leader included, restarts from its snapshot though its WAL's commit trails it.
+    for (const n of cluster.nodes.values()) {
+      await n.kill('SIGTERM');
+      expect(n.exitCode, n.spec.id).toBe(0);
+    }
+    cluster.startAll();
+    const next = await cluster.waitForLeader();
+    expect((await put(next, 'after', 'restart')).status).toBe(204);
+    for (const n of cluster.nodes.values()) {
+      await eventually(async () => expect(await (await get(n, 'after', true)).text(), n.spec.id).toBe('restart'));
+      expect(await (await get(n, 'k149', true)).text(), n.spec.id).toBe('v149');
+    }
   });
 
   it('adds a learner, promotes it, runs a joint change, and removes nodes through the API', async () => {
