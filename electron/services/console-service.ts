@@ -53,6 +53,11 @@ export class ConsoleService {
   private readonly membership: MembershipGuide;
   private readonly processes: LocalProcesses;
   private readonly layout: DataLayout;
+  /**
+   * Each cluster's health from the last state it published: a summary broadcast rebuilds the
+   * others' from here instead of building their state again (lock files and /proc for local nodes).
+   */
+  private readonly lastHealth = new Map<string, ClusterSummary['health']>();
   private summaries = '';
   private closed = false;
 
@@ -141,11 +146,14 @@ export class ConsoleService {
   }
 
   private async attach(record: ClusterRecord): Promise<void> {
+    let driver: ClusterDriver | undefined;
     const publish = (state: ClusterState) => {
       this.broadcast('cluster.state', state);
+      // A driver being deleted may still publish: its health must not outlive it.
+      if (this.drivers.get(record.id) !== driver) return;
+      this.lastHealth.set(record.id, health(state));
       this.publishSummariesIfChanged();
     };
-    let driver: ClusterDriver;
     if (record.kind === 'local') {
       driver = new LocalCluster(record.id, this.clusters, this.processes, this.layout, publish, this.options.feed);
     } else if (record.kind === 'embedded') {
@@ -168,12 +176,24 @@ export class ConsoleService {
     return this.clusters.list().map((record) => this.summaryOf(record));
   }
 
+  /** Broadcasts the summaries when they differ from the last ones sent; definitions are read fresh, health as last published. */
   private publishSummariesIfChanged(): void {
-    const list = this.summaryList();
+    const list = this.clusters.list().map((record) => clusterSummary(record, this.knownHealth(record.id)));
     const signature = JSON.stringify(list);
     if (signature === this.summaries) return;
     this.summaries = signature;
     this.broadcast('clusters.changed', list);
+  }
+
+  /** A cluster that has not published yet (just attached) has its health built from its state once. */
+  private knownHealth(clusterId: string): ClusterSummary['health'] {
+    let known = this.lastHealth.get(clusterId);
+    if (known === undefined) {
+      const driver = this.drivers.get(clusterId);
+      known = health(driver?.state());
+      if (driver) this.lastHealth.set(clusterId, known);
+    }
+    return known;
   }
 
   private async createCluster(params: ParsedParams<'clusters.create'>): Promise<ClusterSummary> {
@@ -218,6 +238,7 @@ export class ConsoleService {
     const driver = this.driver(clusterId);
     await driver.destroy();
     this.drivers.delete(clusterId);
+    this.lastHealth.delete(clusterId);
     await this.clusters.remove(clusterId);
     for (const session of this.sessions) this.unfollow(session, clusterId);
     this.publishSummariesIfChanged();

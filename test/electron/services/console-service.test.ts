@@ -2,10 +2,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ClusterDriver } from '../../../electron/services/cluster-driver.js';
 import { ConsoleService, health, type ConsoleSession } from '../../../electron/services/console-service.js';
-import type { ActivityItem, ClusterState } from '../../../electron/shared/api.js';
-import { tempDir } from '../helpers.js';
+import { EmbeddedDriver } from '../../../electron/services/embedded-cluster.js';
+import { LocalCluster } from '../../../electron/services/local-driver.js';
+import type { ActivityItem, ClusterState, ClusterSummary } from '../../../electron/shared/api.js';
+import { eventually, tempDir } from '../helpers.js';
 
 describe('console service', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -23,6 +26,7 @@ describe('console service', () => {
   });
 
   afterEach(async () => {
+    vi.restoreAllMocks();
     await Promise.all(open.splice(0).map((s) => s.close()));
     await dir.remove();
   });
@@ -105,6 +109,54 @@ describe('console service', () => {
     await api.invoke('clusters.create', { name: 'c', kind: 'local', size: 1 });
     await expect(api.invoke('node.start', { clusterId: 'c', nodeId: 'n9' })).rejects.toMatchObject({ code: 'not-found', message: 'cluster c has no node "n9"' });
     await expect(api.invoke('embedded.clock', { clusterId: 'c', action: 'step' })).rejects.toMatchObject({ code: 'invalid-input' });
+  });
+
+  it("rebuilds only the publishing cluster's summary, and broadcasts the summaries when, and only when, they change", async () => {
+    const service = await ConsoleService.open({ dataDir: dir.path, demoOnFirstRun: false, embeddedRuns: false });
+    open.push(service);
+    const states: ClusterState[] = [];
+    const summaries: ClusterSummary[][] = [];
+    const api = service.openSession((event, payload) => {
+      if (event === 'cluster.state') states.push(payload as ClusterState);
+      if (event === 'clusters.changed') summaries.push(payload as ClusterSummary[]);
+    });
+    for (const [name, kind] of [['a', 'embedded'], ['b', 'embedded'], ['l', 'local']] as const) await api.invoke('clusters.create', { name, kind, size: 3 });
+    await eventually(() => ['a', 'b', 'l'].every((id) => states.some((s) => s.clusterId === id)), 'every cluster publishing once');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+
+    // The clusters whose state is built, from here on.
+    const stateSpies = [vi.spyOn(EmbeddedDriver.prototype, 'state'), vi.spyOn(LocalCluster.prototype, 'state')];
+    const statesBuilt = () => new Set(stateSpies.flatMap((spy) => spy.mock.contexts.map((driver) => (driver as ClusterDriver).clusterId)));
+    const healthIn = (list: ClusterSummary[]) => Object.fromEntries(list.map((c) => [c.id, c.health]));
+    const before = healthIn(summaries.at(-1)!);
+    expect(before).toEqual({ a: 'no-quorum', b: 'no-quorum', l: 'stopped' });
+
+    /** Steps the cluster's paused clock (each step publishes its state) until it has a leader, then a few more times. */
+    const stepPastElection = async (clusterId: string) => {
+      states.length = 0;
+      summaries.length = 0;
+      for (let i = 0; i < 400 && !states.at(-1)?.leader; i++) await api.invoke('embedded.clock', { clusterId, action: 'step', stepMs: 50 });
+      expect(states.at(-1)?.leader).not.toBe('');
+      for (let i = 0; i < 5; i++) await api.invoke('embedded.clock', { clusterId, action: 'step', stepMs: 10 });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(states.every((s) => s.clusterId === clusterId)).toBe(true);
+      // One broadcast per change of the cluster's health, each carrying that change.
+      const changes = states.map(health).filter((h, i, all) => i === 0 || h !== all[i - 1]);
+      if (changes[0] === before[clusterId]) changes.shift();
+      expect(summaries.map((list) => healthIn(list)[clusterId])).toEqual(changes);
+      expect(states.length).toBeGreaterThan(summaries.length);
+    };
+
+    await stepPastElection('a');
+    expect(statesBuilt()).toEqual(new Set(['a']));
+    expect(healthIn(summaries.at(-1)!)).toEqual({ a: 'healthy', b: 'no-quorum', l: 'stopped' });
+
+    stateSpies.forEach((spy) => spy.mockClear());
+    await stepPastElection('b');
+    expect(statesBuilt()).toEqual(new Set(['b']));
+    expect(healthIn(summaries.at(-1)!)).toEqual({ a: 'healthy', b: 'healthy', l: 'stopped' });
+    // What was broadcast is what the list says.
+    expect(summaries.at(-1)).toEqual(await api.invoke('clusters.list', {}));
   });
 });
 
