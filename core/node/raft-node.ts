@@ -34,6 +34,17 @@ export interface StateMachine {
   restore(data: Uint8Array): void;
 }
 
+/** A snapshot could not be written (e.g. a full disk); the node goes on without compacting. */
+export class SnapshotNotSavedError extends Error {
+  constructor(index: number, cause: Error) {
+    super(`snapshot at index ${index} not saved: ${cause.message}`, { cause });
+    this.name = 'SnapshotNotSavedError';
+  }
+}
+
+/** How long after a failed snapshot save the next one is tried (explicit requests try at once). */
+const SNAPSHOT_RETRY_MS = 10_000;
+
 export interface RaftNodeOptions {
   id: NodeId;
   logStore: LogStore;
@@ -145,6 +156,8 @@ export class RaftNode {
   private loopDone: Promise<void> = Promise.resolve();
   /** A snapshot of ours being written and the log compacted behind it, off the ready loop. */
   private snapshotSaving: Promise<void> | null = null;
+  /** Clock time before which a snapshot that failed to save (a full disk) is not tried again. */
+  private snapshotRetryAt = 0;
 
   private constructor(options: RaftNodeOptions, storage: MemoryStorage, applied: number, confState: ConfState) {
     this.id = options.id;
@@ -387,10 +400,13 @@ export class RaftNode {
     if (sendEarly && rd.messages.length > 0) transport.send(rd.messages);
     // Committed entries already on our disk are applied before this Ready's write, not after it:
     // otherwise every batch would wait for the next batch's fsync before its clients hear back.
+    // Not configuration changes: the commit covering one is durable first (Ready.mustSync), and
+    // raft counts it applied only at advance(), so its proposer hears back only then.
     let appliedEarly = 0;
     if (!rd.snapshot) {
       const durableLast = Math.min(this.storage.lastIndex(), (rd.entries[0]?.index ?? Infinity) - 1);
-      while (appliedEarly < rd.committedEntries.length && rd.committedEntries[appliedEarly].index <= durableLast) {
+      const early = (e: Entry) => e.index <= durableLast && e.type !== EntryType.ConfChange;
+      while (appliedEarly < rd.committedEntries.length && early(rd.committedEntries[appliedEarly])) {
         this.applyEntry(rd.committedEntries[appliedEarly++]);
       }
     }
@@ -491,37 +507,53 @@ export class RaftNode {
   private maybeSnapshot(): void {
     if (this.snapshotSaving || this.stopped) return;
     const threshold = this.options.snapshotThreshold ?? 10_000;
-    if (this.snapshotWaiters.length === 0 && this.applied - this.snapshotIndex < threshold) return;
+    const due = this.applied - this.snapshotIndex >= threshold && this.options.clock.now() >= this.snapshotRetryAt;
+    if (this.snapshotWaiters.length === 0 && !due) return;
     const waiters = this.snapshotWaiters.splice(0);
     if (this.applied <= this.snapshotIndex) {
       for (const waiter of waiters) waiter.resolve(this.snapshotIndex);
       return;
     }
     const index = this.applied;
-    const snapshot = this.storage.createSnapshot(index, this.confState, this.options.stateMachine.snapshot());
+    // After a failed save, raft's storage already holds a snapshot at this index: save that one again.
+    const snapshot =
+      this.storage.snapshot().metadata.index === index
+        ? this.storage.snapshot()
+        : this.storage.createSnapshot(index, this.confState, this.options.stateMachine.snapshot());
     this.snapshotSaving = this.persistSnapshot(snapshot).then(
       () => {
         this.snapshotSaving = null;
+        this.snapshotRetryAt = 0;
         for (const waiter of waiters) waiter.resolve(index);
         if (this.snapshotWaiters.length > 0) this.schedule();
       },
       (error: Error) => {
         this.snapshotSaving = null;
         for (const waiter of waiters) waiter.reject(error);
-        if (!this.stopped) this.fail(error);
+        if (error instanceof SnapshotNotSavedError) {
+          // Nothing is lost (the log keeps every entry) and writes go on; compaction waits.
+          this.snapshotRetryAt = this.options.clock.now() + SNAPSHOT_RETRY_MS;
+          this.options.logger?.warn(`${error.message}; the log is kept whole, retrying in ${SNAPSHOT_RETRY_MS / 1000} s`);
+        } else if (!this.stopped) {
+          this.fail(error);
+        }
       },
     );
   }
 
   private async persistSnapshot(snapshot: Snapshot): Promise<void> {
     const { index } = snapshot.metadata;
-    await this.options.snapshotStore.save(snapshot);
+    try {
+      await this.options.snapshotStore.save(snapshot);
+    } catch (error) {
+      throw new SnapshotNotSavedError(index, error as Error);
+    }
     // A leader's snapshot received meanwhile waits for this one (handleReady), so ours is newer.
     this.snapshotIndex = index;
     const compactTo = index - (this.options.snapshotCatchUpEntries ?? 5_000);
     if (compactTo > this.storage.firstIndex()) {
       this.storage.compact(compactTo);
-      await this.options.logStore.compact(compactTo);
+      await this.options.logStore.compact(compactTo); // a failure here is the log's own: fatal
     }
     this.emit({ type: 'snapshot', index });
   }

@@ -3,8 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../core/clock.js';
 import { encodeKvCommand } from '../../../core/kv/kv-store.js';
-import { RaftNode } from '../../../core/node/raft-node.js';
-import type { Snapshot } from '../../../core/raft/types.js';
+import { RaftNode, SnapshotNotSavedError } from '../../../core/node/raft-node.js';
+import type { RaftLogger, Snapshot } from '../../../core/raft/types.js';
 import { seededRandom } from '../../../core/random.js';
 import { RaftdStateMachine } from '../../../core/server/state-machine.js';
 import { MemoryLogStore, MemorySnapshotStore } from '../../../core/storage/memory.js';
@@ -37,13 +37,14 @@ afterEach(async () => {
 });
 let snapshotStore: GatedSnapshotStore | null = null;
 
-async function singleNode(clock: ManualClock, logStore: CountingLogStore): Promise<RaftNode> {
-  snapshotStore = new GatedSnapshotStore();
+async function singleNode(clock: ManualClock, logStore: CountingLogStore, store: MemorySnapshotStore = new GatedSnapshotStore(), logger?: RaftLogger): Promise<RaftNode> {
+  snapshotStore = store instanceof GatedSnapshotStore ? store : null;
+  const stores = { snapshotStore: store };
   const network = new MemoryNetwork({ clock, random: seededRandom(1), latency: { min: 1, max: 1 } });
   const started = await RaftNode.start({
     id: 'a',
     logStore,
-    snapshotStore,
+    ...stores,
     transport: network.connect('a'),
     clock,
     stateMachine: new RaftdStateMachine({}),
@@ -51,6 +52,7 @@ async function singleNode(clock: ManualClock, logStore: CountingLogStore): Promi
     initialMembers: ['a'],
     snapshotThreshold: 5,
     snapshotCatchUpEntries: 0,
+    logger,
   });
   for (let t = 0; t < 5000 && started.status().role !== 'leader'; t += 100) {
     clock.advance(100);
@@ -115,5 +117,52 @@ describe('RaftNode snapshots', () => {
     await stopping;
     expect(stopped).toBe(true);
     node = null;
+  });
+
+  it('go on without compacting when a snapshot cannot be written (a full disk), and retry later', async () => {
+    const clock = new ManualClock();
+    const logStore = new CountingLogStore();
+    const warnings: string[] = [];
+    const logger: RaftLogger = { debug() {}, info() {}, warn: (m) => warnings.push(m) };
+    let full = true;
+    const store = new (class extends MemorySnapshotStore {
+      override save(snapshot: Snapshot): Promise<void> {
+        return full ? Promise.reject(new Error('ENOSPC: no space left on device')) : super.save(snapshot);
+      }
+    })();
+    node = await singleNode(clock, logStore, store, logger);
+    for (let i = 0; i < 6; i++) await node.propose(put(`k${i}`));
+    await settle();
+    expect(warnings.join('\n')).toMatch(/snapshot at index \d+ not saved: ENOSPC.*the log is kept whole, retrying in 10 s/);
+    expect(node.status().role).toBe('leader');
+    expect(node.status().snapshotIndex).toBe(0);
+    expect(logStore.compactions).toEqual([]);
+    await expect(node.snapshotNow()).rejects.toThrow(SnapshotNotSavedError); // asked for explicitly: tried at once
+
+    full = false;
+    for (let i = 0; i < 3; i++) await node.propose(put(`later${i}`));
+    await settle();
+    expect(node.status().snapshotIndex).toBe(0); // not before the retry delay
+    clock.advance(10_000);
+    await node.propose(put('after the delay'));
+    await settle();
+    const failedAt = Number(/snapshot at index (\d+) not saved/.exec(warnings[0])![1]);
+    const { snapshotIndex } = node.status();
+    expect(snapshotIndex).toBeGreaterThan(failedAt);
+    expect(logStore.compactions).toEqual([snapshotIndex]);
+    expect((await store.load())!.metadata.index).toBe(snapshotIndex);
+  });
+});
+
+describe('RaftNode membership changes', () => {
+  it('answer a change only once raft counts it applied, so the next change is not refused as pending', async () => {
+    const clock = new ManualClock();
+    node = await singleNode(clock, new CountingLogStore());
+    const first = node.changeMembership({ changes: [{ type: 'addLearner', id: 'b' }] });
+    // Writes in the same Readies: the change commits while later entries are still being written.
+    const writes = Array.from({ length: 20 }, (_, i) => node!.propose(put(`w${i}`)));
+    const second = first.then(() => node!.changeMembership({ changes: [{ type: 'remove', id: 'b' }] }));
+    await Promise.all(writes);
+    expect((await second).confState.learners).toEqual([]);
   });
 });
