@@ -122,7 +122,7 @@ export class EmbeddedDriver implements ClusterDriver {
       const s = statuses.get(id);
       const membership = membershipOf(members, id);
       if (!s) {
-        return { id, kind: 'embedded', process: 'crashed', reachable: false, lastSeen: 0, error: 'crashed', role: 'unknown', membership, term: 0, vote: '', leader: '', commitIndex: 0, appliedIndex: 0, lastIndex: 0, snapshotIndex: 0, lag: 0, logTail: [] };
+        return { id, kind: 'embedded', process: 'crashed', reachable: false, lastSeen: 0, error: 'crashed', role: 'unknown', membership, term: 0, vote: '', leader: '', commitIndex: 0, appliedIndex: 0, lastIndex: 0, firstIndex: 1, snapshotIndex: 0, lag: 0, logTail: [] };
       }
       const match = leaderStatus?.progress?.[id]?.match;
       const tail = this.cluster.node(id)!.entries(Math.max(1, s.lastIndex - TAIL + 1), TAIL).map(entryView);
@@ -140,6 +140,7 @@ export class EmbeddedDriver implements ClusterDriver {
         commitIndex: s.commitIndex,
         appliedIndex: s.appliedIndex,
         lastIndex: s.lastIndex,
+        firstIndex: s.firstIndex,
         snapshotIndex: s.snapshotIndex,
         ...(match !== undefined && { matchIndex: match }),
         lag: lagBehind(leaderStatus, id, s.lastIndex),

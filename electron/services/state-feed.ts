@@ -254,6 +254,7 @@ export class RaftdFeed {
       commitIndex: s?.commitIndex ?? 0,
       appliedIndex: s?.appliedIndex ?? 0,
       lastIndex: s?.lastIndex ?? 0,
+      firstIndex: s?.firstIndex ?? (s?.snapshotIndex ?? 0) + 1,
       snapshotIndex: s?.snapshotIndex ?? 0,
       ...(leader?.progress?.[id] && { matchIndex: leader.progress[id].match }),
       lag: s ? lagBehind(leader, id, s.lastIndex) : 0,

@@ -142,6 +142,8 @@ export interface NodeView {
   commitIndex: number;
   appliedIndex: number;
   lastIndex: number;
+  /** First index still in the log; those below it are only in the snapshot (snapshotIndex). */
+  firstIndex: number;
   snapshotIndex: number;
   /** Leader's match index for this node, when the leader reports it. */
   matchIndex?: number;

@@ -102,6 +102,7 @@ export function makeNode(overrides: Partial<NodeView> & { id: string }): NodeVie
     commitIndex: 3,
     appliedIndex: 3,
     lastIndex: 3,
+    firstIndex: 1,
     snapshotIndex: 0,
     lag: 0,
     logTail: [],

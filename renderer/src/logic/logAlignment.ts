@@ -7,6 +7,8 @@ export interface NodeLogMeta {
   commitIndex: number;
   appliedIndex: number;
   lastIndex: number;
+  /** Entries below it are compacted into the snapshot; from it on they are still in the log. */
+  firstIndex: number;
   snapshotIndex: number;
 }
 
@@ -32,7 +34,7 @@ export type EntryLookup = (nodeId: string, index: number) => LogEntryView | unde
 export function rowBounds(nodes: readonly NodeLogMeta[]): { first: number; last: number } | null {
   const last = Math.max(0, ...nodes.map((n) => n.lastIndex));
   if (nodes.length === 0 || last === 0) return null;
-  const first = Math.max(1, Math.min(...nodes.map((n) => n.snapshotIndex)));
+  const first = Math.max(1, Math.min(...nodes.map((n) => Math.min(n.snapshotIndex, n.firstIndex))));
   return { first, last };
 }
 
@@ -76,9 +78,9 @@ export function buildRow(
       conflict: false,
     };
     if (index > node.lastIndex) return { ...base, kind: 'missing' as const, committed: false };
-    if (index < node.snapshotIndex) return { ...base, kind: 'compacted' as const };
+    if (index < node.firstIndex) return { ...base, kind: index === node.snapshotIndex ? ('snapshot' as const) : ('compacted' as const) };
     const entry = lookup(node.id, index);
-    if (!entry) return { ...base, kind: index === node.snapshotIndex ? ('snapshot' as const) : ('loading' as const) };
+    if (!entry) return { ...base, kind: 'loading' as const };
     return {
       ...base,
       kind: 'entry' as const,

@@ -36,7 +36,7 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
 
   const nodes = computed<NodeView[]>(() => clusterState.current?.nodes ?? []);
   const meta = computed<NodeLogMeta[]>(() =>
-    nodes.value.map((n) => ({ id: n.id, commitIndex: n.commitIndex, appliedIndex: n.appliedIndex, lastIndex: n.lastIndex, snapshotIndex: n.snapshotIndex })),
+    nodes.value.map((n) => ({ id: n.id, commitIndex: n.commitIndex, appliedIndex: n.appliedIndex, lastIndex: n.lastIndex, firstIndex: n.firstIndex, snapshotIndex: n.snapshotIndex })),
   );
   const leaderId = computed(() => clusterState.current?.leader ?? '');
   const down = computed(() => nodes.value.filter((n) => !nodeIsUp(n)).map((n) => n.id));
@@ -69,7 +69,7 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
 
   /** Whether the on-screen part [from, to] of a page holds indices that neither the tail nor a fresh cache covers. */
   function needsFetch(node: NodeView, page: number, from: number, to: number): boolean {
-    const start = Math.max(pageStart(page), node.snapshotIndex + 1, from);
+    const start = Math.max(pageStart(page), node.firstIndex, from);
     const end = Math.min(pageStart(page) + PAGE_SIZE - 1, node.lastIndex, to);
     const tailFirst = node.logTail.length ? node.logTail[0].index : Infinity;
     const uncoveredEnd = Math.min(end, tailFirst - 1);
@@ -85,7 +85,7 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
     const id = clusterId;
     if (!id || inflight.has(key)) return;
     inflight.add(key);
-    const from = Math.max(pageStart(page), node.snapshotIndex + 1);
+    const from = Math.max(pageStart(page), node.firstIndex);
     try {
       const entries = await connection.invoke('log.entries', { clusterId: id, nodeId: node.id, from, limit: PAGE_SIZE - (from - pageStart(page)) });
       if (id !== clusterId) return;

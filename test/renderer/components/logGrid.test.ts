@@ -7,8 +7,8 @@ import { buildRow, type NodeLogMeta } from '../../../renderer/src/logic/logAlign
 
 const ROWS = 100_000;
 const nodes: NodeLogMeta[] = [
-  { id: 'n1', lastIndex: ROWS, commitIndex: ROWS - 1, appliedIndex: ROWS - 1, snapshotIndex: 0 },
-  { id: 'n2', lastIndex: ROWS, commitIndex: ROWS - 1, appliedIndex: ROWS - 1, snapshotIndex: 0 },
+  { id: 'n1', lastIndex: ROWS, commitIndex: ROWS - 1, appliedIndex: ROWS - 1, snapshotIndex: 0, firstIndex: 1 },
+  { id: 'n2', lastIndex: ROWS, commitIndex: ROWS - 1, appliedIndex: ROWS - 1, snapshotIndex: 0, firstIndex: 1 },
 ];
 const lookup = (nodeId: string, index: number): LogEntryView => ({
   index,

@@ -8,18 +8,20 @@ function lookupFrom(logs: Record<string, LogEntryView[]>) {
   return (nodeId: string, index: number) => logs[nodeId]?.find((x) => x.index === index);
 }
 
-const meta = (id: string, lastIndex: number, commitIndex: number, snapshotIndex = 0, appliedIndex = commitIndex): NodeLogMeta => ({
+const meta = (id: string, lastIndex: number, commitIndex: number, snapshotIndex = 0, appliedIndex = commitIndex, firstIndex = snapshotIndex + 1): NodeLogMeta => ({
   id,
   lastIndex,
   commitIndex,
   snapshotIndex,
   appliedIndex,
+  firstIndex,
 });
 
 describe('log alignment', () => {
   it('spans from the oldest retained index to the longest log', () => {
     expect(rowBounds([meta('a', 10, 8, 4), meta('b', 12, 8, 6)])).toEqual({ first: 4, last: 12 });
     expect(rowBounds([meta('a', 0, 0)])).toBeNull();
+    expect(rowBounds([meta('a', 10, 8, 6, 8, 3)])).toEqual({ first: 3, last: 10 }); // entries kept behind the snapshot
   });
 
   it('marks the follower entry that disagrees with the leader as a conflict', () => {
@@ -48,6 +50,15 @@ describe('log alignment', () => {
     expect(at(11).kind).toBe('missing');
     expect(at(9)).toMatchObject({ kind: 'entry', commitMarker: true, appliedMarker: false });
     expect(at(8).appliedMarker).toBe(true);
+  });
+
+  it('shows entries still in the log behind the snapshot as entries, not as compacted', () => {
+    const nodes = [meta('n1', 10, 10, 8, 10, 4)];
+    const at = (i: number) => buildRow(i, nodes, lookupFrom({ n1: [e(5, 2), e(8, 2)] }), 'n1')[0];
+    expect(at(3).kind).toBe('compacted');
+    expect(at(5)).toMatchObject({ kind: 'entry', term: 2 });
+    expect(at(8)).toMatchObject({ kind: 'entry', term: 2 });
+    expect(at(6).kind).toBe('loading');
   });
 
   it('finds where a follower diverges', () => {
