@@ -20,6 +20,9 @@ interface Page {
 
 type PageKey = `${string}#${number}`;
 
+/** How long after a failed page read it is tried again. */
+const FETCH_RETRY_MS = 1000;
+
 export const useLogInspectorStore = defineStore('logInspector', () => {
   const connection = useConnectionStore();
   const clusterState = useClusterStateStore();
@@ -95,6 +98,8 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
       loadError.value = null;
     } catch (e) {
       loadError.value = `Could not read ${node.id}'s log: ${readableError(e)}`;
+      // A node restarting or briefly unreachable: read again, or its rows stay 'loading' until the state changes.
+      setTimeout(() => id === clusterId && ensureVisible(), FETCH_RETRY_MS);
     } finally {
       inflight.delete(key);
     }

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LogEntryView } from '../../../electron/shared/api';
 import { PAGE_SIZE } from '../../../renderer/src/logic/logAlignment';
 import { useClusterStateStore } from '../../../renderer/src/stores/clusterState';
@@ -108,5 +108,20 @@ describe('log inspector store', () => {
     expect(inspector.jump?.row).toBe(499);
     inspector.jumpToIndex(10_000_000);
     expect(inspector.jump?.row).toBe(99_999);
+  });
+
+  it('reads a page again after a failed read (a node restarting), without waiting for the state to change', async () => {
+    let down = true;
+    api.handle('log.entries', (p) => {
+      if (down) throw new Error('connect ECONNREFUSED');
+      return entries(p.from, Math.min(p.from + p.limit - 1, 100_000), () => 1);
+    });
+    const inspector = useLogInspectorStore();
+    inspector.setVisibleRows(0, 40);
+    await flush();
+    expect(inspector.row(0)[0].kind).toBe('loading');
+    expect(inspector.loadError).toMatch(/ECONNREFUSED/);
+    down = false;
+    await vi.waitFor(() => expect(inspector.row(0).map((c) => c.kind)).toEqual(['entry', 'entry', 'entry']), { timeout: 3000, interval: 50 });
   });
 });
