@@ -1,5 +1,5 @@
 // Parsing of raftd's address arguments, shared by raftd, raftctl and the console.
-import { parseHostPort } from '../transport/tcp.js';
+import { parseHostPort } from '../net/address.js';
 import type { MemberContext } from './state-machine.js';
 
 export { parseHostPort };

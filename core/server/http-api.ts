@@ -9,6 +9,7 @@ import { encodeKvCommand, type KvCommand, type KvResult } from '../kv/kv-store.j
 import { decodeEntry, entryView } from './entries.js';
 import { encodeMemberContext, type MemberContext, type RaftdStateMachine } from './state-machine.js';
 import { ClientServer, type Reply } from './http-fast.js';
+import { hostPortString, isHostPort } from '../net/address.js';
 
 export const MAX_KEY_BYTES = 4096;
 export const MAX_VALUE_BYTES = 1024 * 1024;
@@ -38,8 +39,8 @@ class HttpError extends Error {
 
 const memberBody = z.object({
   id: z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only, 1-64 of them')),
-  peer: z.string().check(z.minLength(3), z.maxLength(300)),
-  client: z.string().check(z.minLength(3), z.maxLength(300)),
+  peer: hostPortString,
+  client: hostPortString,
   learner: z.optional(z.boolean()),
 });
 const jointBody = z.object({
@@ -83,6 +84,8 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     const leaderId = node.currentLeader;
     const leader = leaderId ? stateMachine.members()[leaderId] : undefined;
     if (!leader) throw new HttpError(503, 'no leader is known right now; retry shortly', { 'Retry-After': '1' });
+    // Committed before addresses were checked: never copied into a header.
+    if (!isHostPort(leader.client)) throw new HttpError(503, `the leader ${leaderId} has no usable client address; ask it directly`, { 'Retry-After': '1' });
     throw new HttpError(307, `not the leader; the leader is ${leaderId}`, { Location: `http://${leader.client}${target}` });
   }
 

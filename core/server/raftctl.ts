@@ -1,6 +1,7 @@
 // raftctl: a command line client for raftd's HTTP API. Exit codes: 0 ok, 1 request failed,
 // 2 usage error, 3 key not found / cas not applied.
 import { parseArgs } from 'node:util';
+import { addressProblem } from '../net/address.js';
 
 export const HELP = `raftctl: talk to a raftd cluster
 
@@ -189,6 +190,10 @@ async function run(ctx: Ctx, args: string[], flags: { stale?: boolean; learner?:
       }
       if (sub === 'add') {
         need(margs, 3, 'members add ID PEER CLIENT [--learner]');
+        for (const [address, what] of [[margs[1], 'PEER'], [margs[2], 'CLIENT']]) {
+          const problem = addressProblem(address);
+          if (problem) throw new CliError(`invalid ${what} ${JSON.stringify(address)}: ${problem}`, 2);
+        }
         const body = { json: { id: margs[0], peer: margs[1], client: margs[2], learner: flags.learner } };
         await expectOk(await call(ctx, 'POST', '/v1/members', body));
         return ctx.out(`added ${margs[0]} as ${flags.learner ? 'learner' : 'voter'}`);

@@ -14,6 +14,7 @@ import { FaultFilter } from './fault-filter.js';
 import { RaftdStateMachine, type MemberContext } from './state-machine.js';
 import { parseClusterSpec, parseHostPort } from './cluster-spec.js';
 import { forceNewCluster } from './force-new-cluster.js';
+import { isHostPort } from '../net/address.js';
 
 export const HELP = `raftd: a Raft node with a replicated key-value store
 
@@ -194,14 +195,18 @@ export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise
   const snapshotStore = new FileSnapshotStore(snapDir);
 
   const directory = firstStart ? options.cluster : meta.initialMembers;
-  const stateMachine = new RaftdStateMachine(options.join && firstStart ? options.cluster : directory, (members) => syncPeers(members));
+  const stateMachine = new RaftdStateMachine(
+    options.join && firstStart ? options.cluster : directory,
+    (reachable) => syncPeers(reachable),
+    (message) => logger.warn(message),
+  );
   const peerAddr = parseHostPort(options.peer, '--peer');
   const tcp = new TcpTransport({
     id: options.id,
     clusterId: options.clusterId,
     token: options.token,
     listen: peerAddr,
-    peers: Object.fromEntries(Object.entries(directory).filter(([id]) => id !== options.id).map(([id, a]) => [id, a.peer])),
+    peers: Object.fromEntries(Object.entries(directory).filter(([id, a]) => id !== options.id && isHostPort(a.peer)).map(([id, a]) => [id, a.peer])),
     logger: { info: (m: string) => logger.info(m), warn: (m: string) => logger.warn(m), debug: (m: string) => logger.debug(m) },
   });
   const transport = new FaultFilter(tcp);
@@ -236,7 +241,7 @@ export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise
     logger: { debug: (m) => logger.debug(m), info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
   });
   await tcp.start();
-  syncPeers(stateMachine.members());
+  syncPeers(stateMachine.reachableMembers());
 
   node.on((e) => {
     if (e.type === 'role') logger.info({ role: e.role, term: e.term, leader: e.leader }, `role ${e.role} in term ${e.term}${e.leader ? `, leader ${e.leader}` : ''}`);

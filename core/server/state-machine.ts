@@ -5,6 +5,7 @@ import { Packr } from 'msgpackr';
 import type { ConfChange, ConfState, Entry, NodeId } from '../raft/types.js';
 import { KvStore, decodeKvCommand, type KvResult } from '../kv/kv-store.js';
 import type { StateMachine } from '../node/raft-node.js';
+import { addressProblem } from '../net/address.js';
 
 const packr = new Packr({ useRecords: false });
 
@@ -29,6 +30,25 @@ export function decodeMemberContext(data: Uint8Array): MemberContext {
 }
 
 /**
+ * The well-formed members of a directory read from the log or a snapshot: whatever an older
+ * version or a bug committed, applying it must not throw. Entries that are not {peer, client}
+ * strings are left out; `warn` hears why.
+ */
+function wellFormed(raw: unknown, warn: (message: string) => void): MemberContext {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    if (raw !== undefined) warn(`ignored a member directory that is not a map (${typeof raw})`);
+    return {};
+  }
+  const out: MemberContext = {};
+  for (const [id, value] of Object.entries(raw as Record<string, unknown>)) {
+    const a = value as Partial<MemberAddress> | null;
+    if (typeof a === 'object' && a !== null && typeof a.peer === 'string' && typeof a.client === 'string') out[id] = { peer: a.peer, client: a.client };
+    else warn(`ignored member ${JSON.stringify(id)}: its addresses are not {peer, client} strings`);
+  }
+  return out;
+}
+
+/**
  * A value as the store keeps it. Decoded values are views into their entry, and a follower's
  * entries into the buffer of the whole message that brought them: kept as such, every value would
  * pin a message's worth of bytes until all of its neighbours are overwritten too.
@@ -40,11 +60,20 @@ function own(bytes: Uint8Array): Uint8Array {
 export class RaftdStateMachine implements StateMachine {
   readonly kv = new KvStore();
   private directory: MemberContext;
-  private readonly onMembers: (directory: MemberContext) => void;
+  private readonly onMembers: (reachable: MemberContext) => void;
+  private readonly warn: (message: string) => void;
+  /** "id peer address" already warned about, so each bad address is logged once. */
+  private readonly reported = new Set<string>();
 
-  constructor(initialDirectory: MemberContext, onMembers: (directory: MemberContext) => void = () => {}) {
+  /**
+   * `onMembers` hears the members that can be dialled: a member whose peer address is unusable
+   * (committed by an older version, which did not check) stays in the directory, for people to
+   * see and remove, but is left unreachable and logged through `warn`; applying it never throws.
+   */
+  constructor(initialDirectory: MemberContext, onMembers: (reachable: MemberContext) => void = () => {}, warn: (message: string) => void = () => {}) {
     this.directory = { ...initialDirectory };
     this.onMembers = onMembers;
+    this.warn = warn;
   }
 
   members(): MemberContext {
@@ -58,15 +87,48 @@ export class RaftdStateMachine implements StateMachine {
     return this.kv.apply(decoded);
   }
 
-  applyConfChange(change: ConfChange, context: Uint8Array, confState: ConfState, _entry: Entry): void {
-    const added = decodeMemberContext(context);
+  applyConfChange(change: ConfChange, context: Uint8Array, confState: ConfState, entry: Entry): void {
+    let added: MemberContext = {};
+    try {
+      added = wellFormed(decodeMemberContext(context), this.warn);
+    } catch (error) {
+      this.warn(`configuration entry ${entry.index}: its member addresses cannot be decoded (${(error as Error).message}); applied without them`);
+    }
     const next: MemberContext = { ...this.directory, ...added };
     const current = new Set([...confState.voters, ...confState.votersOutgoing, ...confState.learners, ...confState.learnersNext]);
     for (const single of change.changes) {
       if (single.type === 'remove' && !current.has(single.id)) delete next[single.id];
     }
-    this.directory = next;
-    this.onMembers(this.directory);
+    this.setDirectory(next);
+  }
+
+  /** Takes the new directory and tells the listener which members it can reach. */
+  private setDirectory(directory: MemberContext): void {
+    this.directory = directory;
+    try {
+      this.onMembers(this.reachableMembers());
+    } catch (error) {
+      this.warn(`updating the peer list failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** The members whose peer address can be dialled; the others are logged (once) and left out. */
+  reachableMembers(): MemberContext {
+    const reachable: MemberContext = {};
+    for (const [id, address] of Object.entries(this.directory)) {
+      const peerProblem = addressProblem(address.peer);
+      const clientProblem = addressProblem(address.client);
+      if (peerProblem) this.reportOnce(`${id} peer ${address.peer}`, `member ${id} stays unreachable: its peer address ${JSON.stringify(address.peer)} ${peerProblem}; remove it and add it again with a correct one`);
+      else reachable[id] = address;
+      if (clientProblem) this.reportOnce(`${id} client ${address.client}`, `member ${id}: its client address ${JSON.stringify(address.client)} ${clientProblem}; clients are not redirected to it`);
+    }
+    return reachable;
+  }
+
+  private reportOnce(key: string, message: string): void {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.warn(message);
   }
 
   /** The magic, the directory's length and msgpack, then the KV snapshot as it is (no second copy). */
@@ -92,7 +154,6 @@ export class RaftdStateMachine implements StateMachine {
       state = packr.unpack(data) as { kv: Uint8Array; directory: MemberContext }; // written before the binary layout
     }
     this.kv.restore(state.kv);
-    this.directory = { ...state.directory };
-    this.onMembers(this.directory);
+    this.setDirectory(wellFormed(state.directory, this.warn));
   }
 }

@@ -3,7 +3,8 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { encodeKvCommand } from '../../../core/kv/kv-store.js';
-import { RaftdStateMachine, type MemberContext } from '../../../core/server/state-machine.js';
+import { RaftdStateMachine, encodeMemberContext, type MemberContext } from '../../../core/server/state-machine.js';
+import { EntryType, type ConfState } from '../../../core/raft/types.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const directory: MemberContext = { n1: { peer: '127.0.0.1:7001', client: '127.0.0.1:8001' }, n2: { peer: '127.0.0.1:7002', client: '127.0.0.1:8002' } };
@@ -35,5 +36,42 @@ describe('RaftdStateMachine snapshots', () => {
     const good = new RaftdStateMachine(directory).snapshot();
     const sm = new RaftdStateMachine({});
     expect(() => sm.restore(good.subarray(0, 12))).toThrow(/member directory runs past the end/);
+  });
+});
+
+describe('RaftdStateMachine member directory', () => {
+  const confState = (voters: string[], learners: string[] = []): ConfState => ({ voters, votersOutgoing: [], learners, learnersNext: [], autoLeave: false });
+  const entry = { index: 7, term: 2, type: EntryType.ConfChange, data: new Uint8Array() };
+
+  it('applies a member with an unusable address: listed, left unreachable, logged once, nothing thrown', () => {
+    const heard: MemberContext[] = [];
+    const warnings: string[] = [];
+    // The listener throws as TcpTransport.setPeer does for an address it cannot parse.
+    const sm = new RaftdStateMachine(directory, (reachable) => {
+      heard.push(reachable);
+      for (const a of Object.values(reachable)) if (!/:\d+$/.test(a.peer)) throw new Error(`invalid address ${a.peer}`);
+    }, (m) => warnings.push(m));
+    const bad = { n3: { peer: '127.0.0.1', client: '127.0.0.1:8003\r\nX-Injected: 1' } };
+    sm.applyConfChange({ changes: [{ type: 'addLearner', id: 'n3' }] }, encodeMemberContext(bad), confState(['n1', 'n2'], ['n3']), entry);
+    sm.applyConfChange({ changes: [{ type: 'addVoter', id: 'n3' }] }, new Uint8Array(), confState(['n1', 'n2', 'n3']), { ...entry, index: 8 });
+    expect(sm.members()).toEqual({ ...directory, ...bad });
+    expect(heard).toEqual([directory, directory]);
+    expect(sm.reachableMembers()).toEqual(directory);
+    expect(warnings.filter((w) => /n3 stays unreachable: its peer address "127.0.0.1" has no port/.test(w))).toHaveLength(1);
+    expect(warnings.filter((w) => /n3: its client address .* contains spaces, control characters/.test(w))).toHaveLength(1);
+  });
+
+  it('applies a configuration entry whose addresses are not a directory, and a listener that throws, without throwing', () => {
+    const warnings: string[] = [];
+    const sm = new RaftdStateMachine(directory, () => {
+      throw new Error('transport refused');
+    }, (m) => warnings.push(m));
+    const garbage = [new Uint8Array([0x81]), new Uint8Array([0xc1]), new Packr().pack('a string'), new Packr().pack({ n4: 'no object' }), new Packr().pack({ n5: { peer: 5, client: null } })];
+    for (const context of garbage) {
+      expect(() => sm.applyConfChange({ changes: [{ type: 'addLearner', id: 'n4' }] }, context, confState(['n1', 'n2'], ['n4']), entry)).not.toThrow();
+    }
+    expect(sm.members()).toEqual(directory);
+    expect(warnings.some((w) => /cannot be decoded/.test(w))).toBe(true);
+    expect(warnings.some((w) => /updating the peer list failed: transport refused/.test(w))).toBe(true);
   });
 });

@@ -1,0 +1,100 @@
+// raftd against a careless operator and a hostile client, on real processes: bad member
+// addresses, header injection, requests without the token, leaders that vanish.
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { FileLogStore } from '../../../core/storage/index.js';
+import { confChangeCodec } from '../../../core/raft/codec.js';
+import { EntryType } from '../../../core/raft/types.js';
+import { wrap } from '../../../core/node/envelope.js';
+import { encodeMemberContext, type MemberContext } from '../../../core/server/state-machine.js';
+import { main as raftctl } from '../../../core/server/raftctl.js';
+import { TestCluster, eventually, request, type RaftdProcess, type Status } from './raftd-harness.js';
+
+let cluster: TestCluster | null = null;
+afterEach(async (ctx) => {
+  if (cluster && ctx.task.result?.state === 'fail') console.log(cluster.describe());
+  await cluster?.destroy();
+  cluster = null;
+});
+
+function post(node: RaftdProcess, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return request(node.url(path), { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } });
+}
+
+function put(node: RaftdProcess, key: string, value: string, headers: Record<string, string> = {}): Promise<Response> {
+  return request(node.url(`/v1/kv/${key}`), { method: 'PUT', body: value, headers });
+}
+
+async function status(node: RaftdProcess): Promise<Status> {
+  const s = await node.status();
+  if (!s) throw new Error(`${node.spec.id} did not answer /v1/status`);
+  return s;
+}
+
+/** Appends a configuration entry to a stopped node's WAL, as if an older raftd had committed it. */
+async function appendConfigEntry(dataDir: string, change: { type: 'addLearner' | 'addVoter'; id: string }, members: MemberContext): Promise<void> {
+  const wal = await FileLogStore.open(join(dataDir, 'wal'));
+  try {
+    const { hardState, entries } = await wal.load();
+    const data = confChangeCodec.encode({ changes: [change], context: wrap('', encodeMemberContext(members)) });
+    await wal.save(undefined, [{ index: entries.at(-1)!.index + 1, term: hardState.term, type: EntryType.ConfChange, data }]);
+  } finally {
+    await wal.close();
+  }
+}
+
+describe('raftd member addresses', () => {
+  it('refuses a member address that is not host:port, with the reason, and keeps every node serving', async () => {
+    cluster = await TestCluster.create(3);
+    cluster.startAll();
+    const leader = await cluster.waitForLeader();
+
+    const noPort = await post(leader, '/v1/members', { id: 'n4', peer: '127.0.0.1', client: '127.0.0.1:9' });
+    expect(noPort.status).toBe(400);
+    expect((await noPort.json()).error).toBe('peer: has no port; expected host:port');
+    const injected = await post(leader, '/v1/members', { id: 'n4', peer: '127.0.0.1:9', client: '127.0.0.1:9\r\nSet-Cookie: x=1', learner: true });
+    expect(injected.status).toBe(400);
+    expect((await injected.json()).error).toMatch(/^client: contains spaces, control characters/);
+    const joint = await post(leader, '/v1/members/joint', { add: [{ id: 'n5', peer: '[::1]:7', client: 'localhost:0' }] });
+    expect(joint.status).toBe(400);
+    expect((await joint.json()).error).toBe('add.0.client: port 0 is outside 1..65535');
+
+    // raftctl says what is wrong before it sends anything.
+    const errors: string[] = [];
+    const code = await raftctl(['--endpoints', leader.spec.client, 'members', 'add', 'n4', '127.0.0.1', '127.0.0.1:9'], () => {}, (line) => errors.push(line));
+    expect(code).toBe(2);
+    expect(errors.join('\n')).toMatch(/invalid PEER "127.0.0.1": has no port/);
+
+    expect((await status(leader)).members.learners).toEqual([]);
+    expect((await put(leader, 'still', 'serving')).status).toBe(204);
+    for (const node of cluster.nodes.values()) expect(node.running, node.spec.id).toBe(true);
+  });
+
+  it('applies a configuration entry with an unusable address from its log: the member stays unreachable, the node serves, also after restarts', async () => {
+    cluster = await TestCluster.create(1);
+    cluster.startAll();
+    const node = await cluster.waitForLeader();
+    expect((await put(node, 'before', '1')).status).toBe(204);
+    await node.kill('SIGTERM');
+    const bad = { n9: { peer: '127.0.0.1', client: '127.0.0.1:1\r\nX-Injected: 1' } };
+    await appendConfigEntry(node.dataDir, { type: 'addLearner', id: 'n9' }, bad);
+
+    node.start();
+    await cluster.waitForLeader();
+    await eventually(async () => expect((await status(node)).members.learners).toEqual(['n9']));
+    expect((await status(node)).members.addresses.n9).toEqual(bad.n9);
+    expect((await put(node, 'after', '2')).status).toBe(204);
+    expect(node.output).toMatch(/member n9 stays unreachable: its peer address \\"127\.0\.0\.1\\" has no port/);
+    expect(node.running).toBe(true);
+
+    // Once more from the start: the entry is applied again on every restart.
+    await node.kill('SIGKILL');
+    node.start();
+    await cluster.waitForLeader();
+    expect((await put(node, 'again', '3')).status).toBe(204);
+    // The operator's way out: remove the member.
+    expect((await request(node.url('/v1/members/n9'), { method: 'DELETE' })).status).toBe(200);
+    expect((await status(node)).members.addresses.n9).toBeUndefined();
+    expect(node.running).toBe(true);
+  });
+});
