@@ -291,7 +291,15 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
 
   function streamEvents(res: http.ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // Called from the node's event loop too: a failure here closes this stream, nothing else.
+    const write = (text: string) => {
+      try {
+        res.write(text);
+      } catch {
+        res.destroy();
+      }
+    };
+    const send = (event: string, data: unknown) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     send('status', statusView());
     // Commit events are coalesced: a busy node commits thousands of times a second.
     let commitTimer: NodeJS.Timeout | null = null;
@@ -310,7 +318,7 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
       else if (e.type === 'snapshot') send('snapshot', { index: e.index });
       else if (e.type === 'error') send('error', { message: e.error.message });
     });
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    const keepAlive = setInterval(() => write(': keep-alive\n\n'), 15_000);
     // res, not req: a request's 'close' fires as soon as its (empty) body has been read.
     res.on('close', () => {
       off();
@@ -370,10 +378,17 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
   writeReply(res, jsonReply(status, body, headers));
 }
 
+/** Never throws: whatever went wrong in a handler ends this request, not the process. */
 function sendError(res: http.ServerResponse, error: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
+  try {
+    if (!res.headersSent) return writeReply(res, errorReply(error));
+  } catch {
+    // writeHead refused a header value: say so without it.
+    try {
+      if (!res.headersSent) return writeReply(res, jsonReply(500, { error: 'internal error: a response header held characters a header cannot carry' }));
+    } catch {
+      // fall through to closing the connection
+    }
   }
-  writeReply(res, errorReply(error));
+  res.destroy();
 }

@@ -111,12 +111,16 @@ class Connection {
     const body = data.subarray(bodyStart, end);
     this.pending = data.length > end ? data.subarray(end) : null;
     this.busy = true;
-    void this.kv(request.method, request.target, body).then((reply) => this.answer(reply));
+    // Nothing a handler does may end the process: a rejection or a throw closes this connection.
+    this.kv(request.method, request.target, body)
+      .then((reply) => this.answer(reply))
+      .catch(() => this.socket.destroy());
   }
 
   private answer(reply: Reply): void {
     const socket = this.socket;
     if (socket.destroyed) return;
+    if (!validHeaders(reply.headers)) reply = INVALID_HEADER_REPLY;
     const length = reply.body === undefined ? 0 : typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.length;
     let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}\r\n`;
     for (const name in reply.headers) head += `${name}: ${reply.headers[name]}\r\n`;
@@ -137,6 +141,21 @@ class Connection {
     this.handOver(this.pending);
   }
 }
+
+/** Header names are tokens; values hold no CR, LF or other control characters (as node:http checks). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+export function validHeaders(headers: Record<string, string>): boolean {
+  for (const name in headers) if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(headers[name])) return false;
+  return true;
+}
+
+const INVALID_HEADER_REPLY: Reply = {
+  status: 500,
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ error: 'internal error: a response header held characters a header cannot carry' }),
+};
 
 interface FastRequest {
   method: string;

@@ -27,6 +27,8 @@ beforeEach(async () => {
     async (method, target, body): Promise<Reply> => {
       seen.push(`fast ${method} ${target} ${body.toString()}`);
       if (method === 'PUT') return { status: 204, headers: { 'X-Echo': String(body.length) } };
+      if (target.endsWith('/throws')) throw new Error('handler bug');
+      if (target.endsWith('/crlf')) return { status: 307, headers: { Location: 'http://h:1\r\nX-Injected: 1' } };
       await new Promise((r) => setTimeout(r, target.endsWith('slow') ? 20 : 0));
       return { status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from(`value of ${target}`) };
     },
@@ -131,6 +133,15 @@ describe('client server fast path', () => {
     const [res] = await exchange([`GET /v1/kv/d HTTP/1.1\r\nHost: x\r\nX-Big: ${'z'.repeat(20_000)}\r\n\r\n`], 1);
     expect(res.status).toBe(431);
     expect(seen).toEqual([]);
+  });
+
+  it('answers 500 rather than send a header holding CR/LF, and a handler that throws closes only its connection', async () => {
+    const [res] = await exchange([get('/v1/kv/crlf')], 1);
+    expect(res.status).toBe(500);
+    expect(res.headers['x-injected']).toBeUndefined();
+    expect(res.headers.location).toBeUndefined();
+    expect(await exchange([get('/v1/kv/throws')], 1)).toEqual([]);
+    expect((await exchange([get('/v1/kv/k')], 1))[0].status).toBe(200);
   });
 
   it('survives whatever bytes a client sends and keeps serving others', async () => {

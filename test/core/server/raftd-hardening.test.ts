@@ -98,3 +98,29 @@ describe('raftd member addresses', () => {
     expect(node.running).toBe(true);
   });
 });
+
+describe('raftd responses', () => {
+  it('never copies CR/LF into a header, and an error while answering ends that request, not the process', async () => {
+    // The leader's client address, committed by an older raftd, holds a header of its own.
+    cluster = await TestCluster.create(1);
+    cluster.startAll();
+    const n1 = await cluster.waitForLeader();
+    const n2 = await cluster.addJoiner('n2');
+    await n1.kill('SIGTERM');
+    await appendConfigEntry(n1.dataDir, { type: 'addVoter', id: 'n2' }, { n2: { peer: n2.spec.peer, client: '127.0.0.1:1\r\nX-Injected: 1' } });
+    n1.start();
+    await eventually(async () => expect((await status(n2)).members.voters.sort()).toEqual(['n1', 'n2']));
+    await eventually(async () => expect((await post(n1, '/v1/leader/transfer', { to: 'n2' })).status).toBe(200), 20_000);
+    await eventually(async () => expect((await status(n1)).leader).toBe('n2'));
+
+    const fast = await request(n1.url('/v1/kv/k'));
+    expect(fast.headers.get('x-injected')).toBeNull();
+    expect(fast.status).toBe(503);
+    expect(fast.headers.get('retry-after')).toBe('1');
+    const routed = await post(n1, '/v1/cas/k', { from: null, to: 'v' });
+    expect(routed.headers.get('x-injected')).toBeNull();
+    expect(routed.status).toBe(503);
+    expect((await request(n1.url('/health'))).status).toBe(200);
+    expect(n1.running).toBe(true);
+  });
+});
