@@ -4,7 +4,6 @@
 import { decodeConfChange, encodeConfChange } from './codec.js';
 import { ConfChangeError, changeConfState, isVoter } from './confchange.js';
 import { RaftLog, entriesSize } from './log.js';
-import { jointVoteResult } from './quorum.js';
 import { ReadOnly } from './readonly.js';
 import { ProgressTracker } from './tracker.js';
 import {
@@ -34,6 +33,12 @@ const CAMPAIGN_TRANSFER = new TextEncoder().encode('CampaignTransfer');
 type CampaignKind = 'preElection' | 'election' | 'transfer';
 
 const silentLogger: RaftLogger = { debug() {}, info() {}, warn() {} };
+
+/**
+ * ReadIndex requests a leader holds (waiting for its first commit) or has pending (waiting for a
+ * heartbeat round): beyond this, new ones are refused (local) or dropped (forwarded; the follower retries).
+ */
+export const MAX_PENDING_READS = 4096;
 
 /** A message with every field not given at its zero value. Built field by field so all share one shape (fast). */
 export function message(fields: Partial<Message> & Pick<Message, 'type'>): Message {
@@ -133,6 +138,8 @@ export class Raft {
   /** Bytes of entry data appended by this leader and not yet applied. */
   private uncommittedSize = 0;
   private readOnly = new ReadOnly();
+  /** ReadIndex requests that arrived before this leader committed an entry of its term (etcd's pendingReadIndexMessages). */
+  private heldReads: Message[] = [];
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
@@ -198,10 +205,8 @@ export class Raft {
 
   readIndex(context: Uint8Array): void {
     if (this.role === 'leader') {
-      if (!this.committedEntryInCurrentTerm()) {
-        throw new ProposalRejected(
-          `leader ${this.id} has not yet committed an entry of its term ${this.term}, so its commit index may be stale; retry shortly`,
-        );
+      if (this.heldReads.length + this.readOnly.size >= MAX_PENDING_READS) {
+        throw new ProposalRejected(`leader ${this.id} has ${MAX_PENDING_READS} reads pending; retry shortly`);
       }
     } else if (this.lead === NONE) {
       throw new ProposalRejected(`node ${this.id} knows no leader (term ${this.term}); retry after an election`);
@@ -293,6 +298,8 @@ export class Raft {
     this.leaving = false;
     this.uncommittedSize = 0;
     this.readOnly = new ReadOnly();
+    // Held requests are not answered by a later leader: their senders time out and retry.
+    this.heldReads = [];
   }
 
   private becomeFollower(term: number, lead: NodeId): void {
@@ -585,9 +592,8 @@ export class Raft {
         // Even with a full window this sends an (empty) App: it recovers from all inflight Apps being lost.
         if (pr.match < this.log.lastIndex() || pr.state === 'probe') this.sendAppend(m.from);
         if (this.readOnlyOption !== 'safe' || !m.context || m.context.length === 0) return;
-        const acks = this.readOnly.recvAck(m.from, m.context);
-        if (!acks || jointVoteResult(this.tracker.config, acks) !== 'won') return;
-        for (const read of this.readOnly.advance(m.context)) this.answerReadIndex(read.request, read.index);
+        this.readOnly.recvAck(m.from, m.context);
+        this.releaseConfirmedReads();
         return;
       }
       case MessageType.SnapStatus:
@@ -891,6 +897,7 @@ export class Raft {
 
   /** The commit index moved: tell the followers now, or (lazyCommit) with entries or the next heartbeat. */
   private commitMoved(): void {
+    this.releaseHeldReads();
     if (!this.lazyCommit) return this.bcastAppend();
     for (const id of this.tracker.ids()) if (id !== this.id) this.maybeSendAppend(id, false);
   }
@@ -899,7 +906,7 @@ export class Raft {
     for (const id of this.tracker.ids()) if (id !== this.id) this.sendAppend(id);
   }
 
-  private bcastHeartbeat(context = this.readOnly.lastPendingContext()): void {
+  private bcastHeartbeat(context = this.readOnly.heartbeatContext()): void {
     for (const id of this.tracker.ids()) {
       if (id === this.id) continue;
       // Never tell a follower to commit past what it is known to have.
@@ -919,20 +926,41 @@ export class Raft {
   // ---- reads ---------------------------------------------------------------------------------
 
   private handleReadIndex(m: Message): void {
-    if (!this.committedEntryInCurrentTerm()) {
-      // Our commit index may lag the last leader's until our no-op commits. RawNode refuses local
-      // requests before this point; a forwarded one is dropped and its follower retries.
-      this.logger.debug(`${this.id} dropping ReadIndex from ${m.from}: nothing committed in term ${this.term} yet`);
-      return;
+    if (this.queueReadIndex(m)) this.bcastHeartbeat();
+  }
+
+  /** Answer, hold or queue a request; true when it waits for a heartbeat round. */
+  private queueReadIndex(m: Message): boolean {
+    if (this.heldReads.length + this.readOnly.size >= MAX_PENDING_READS) {
+      this.logger.debug(`${this.id} dropping ReadIndex from ${m.from}: ${MAX_PENDING_READS} reads pending`);
+      return false;
     }
-    const context = m.context ?? new Uint8Array();
+    if (!this.committedEntryInCurrentTerm()) {
+      // Our commit index may lag the last leader's until our no-op commits: answered right after that.
+      this.heldReads.push(m);
+      return false;
+    }
     if (this.tracker.isSingleton(this.id) || this.readOnlyOption === 'lease') {
       this.answerReadIndex(m, this.log.committed);
-      return;
+      return false;
     }
     this.readOnly.addRequest(this.log.committed, m);
-    this.readOnly.recvAck(this.id, context);
-    this.bcastHeartbeat(context);
+    this.readOnly.ackAll(this.id);
+    return true;
+  }
+
+  /** Our first commit of the term: the held requests are served now, in arrival order. */
+  private releaseHeldReads(): void {
+    if (this.heldReads.length === 0 || !this.committedEntryInCurrentTerm()) return;
+    const held = this.heldReads;
+    this.heldReads = [];
+    let queued = false;
+    for (const m of held) queued = this.queueReadIndex(m) || queued;
+    if (queued) this.bcastHeartbeat();
+  }
+
+  private releaseConfirmedReads(): void {
+    for (const read of this.readOnly.maybeAdvance(this.tracker.config)) this.answerReadIndex(read.request, read.index);
   }
 
   private answerReadIndex(request: Message, index: number): void {
@@ -1002,6 +1030,8 @@ export class Raft {
       return next;
     }
     if (this.role !== 'leader') return next;
+    // Fewer voters may confirm pending reads already (or, down to us alone, no heartbeat would).
+    this.releaseConfirmedReads();
     // The new configuration may commit more (e.g. fewer voters), and newcomers should not wait for a heartbeat.
     if (this.maybeCommit()) this.commitMoved();
     else for (const id of this.tracker.ids()) if (id !== this.id) this.maybeSendAppend(id, false);

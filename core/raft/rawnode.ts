@@ -120,9 +120,10 @@ export class RawNode {
 
   /**
    * Request a linearizable read; the answer arrives as a Ready.readStates entry with this context
-   * (contexts must be unique). Throws ProposalRejected when no leader is known, or when this node leads
-   * but has not committed an entry of its term yet. A request in flight when leadership changes, or
-   * forwarded to such a new leader, is dropped without an answer: time out and retry.
+   * (contexts must be unique). Throws ProposalRejected when no leader is known, or when the leader has
+   * too many reads pending. A new leader holds requests until it has committed an entry of its term,
+   * then answers them. A request in flight when leadership changes is dropped without an answer:
+   * time out and retry.
    */
   readIndex(context: Uint8Array): void {
     this.raft.readIndex(context);

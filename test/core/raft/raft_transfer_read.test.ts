@@ -68,7 +68,7 @@ describe('leadership transfer', () => {
 });
 
 describe('ReadIndex', () => {
-  it('the leader answers after a quorum confirmed its leadership with a heartbeat round', () => {
+  it('the leader answers after a quorum confirmed its leadership with a heartbeat round naming the request\'s round', () => {
     const net = cluster(['1', '2', '3']);
     net.elect('1');
     net.node('1').raw.propose(bytes('x'));
@@ -77,8 +77,8 @@ describe('ReadIndex', () => {
     const rd = net.processReady('1')!;
     expect(rd.readStates).toEqual([]);
     expect(rd.messages.map((m) => [m.type, m.to, str(m.context!)])).toEqual([
-      [MessageType.Heartbeat, '2', 'read-1'],
-      [MessageType.Heartbeat, '3', 'read-1'],
+      [MessageType.Heartbeat, '2', '1'],
+      [MessageType.Heartbeat, '3', '1'],
     ]);
     net.deliver(['2']);
     net.processReady('2');
@@ -107,7 +107,7 @@ describe('ReadIndex', () => {
     expect(net.node('1').readStates).toEqual([]);
   });
 
-  it('is refused before the leader has committed an entry of its term', () => {
+  it('a request reaching a new leader before its first commit of the term is held, then answered right after that commit', () => {
     const net = cluster(['1', '2', '3']);
     net.node('1').raw.campaign();
     while (status(net, '1').softState.role !== 'leader') {
@@ -117,11 +117,62 @@ describe('ReadIndex', () => {
       net.processReady('3');
       net.deliver(['1']);
     }
-    expect(() => net.node('1').raw.readIndex(bytes('early'))).toThrow(/has not yet committed an entry of its term 2/);
+    // The no-op goes out; 3 learns who leads from it and asks for a read before anyone acknowledged it.
+    net.processReady('1');
+    net.deliver(['3']);
+    net.node('3').raw.readIndex(bytes('forwarded'));
+    net.node('1').raw.readIndex(bytes('local'));
+    net.processReady('3');
+    const forwarded = net.inFlight.filter((m) => m.type === MessageType.ReadIndex);
+    expect(forwarded.map((m) => [m.from, m.to])).toEqual([['3', '1']]);
+    net.inFlight = net.inFlight.filter((m) => m.type !== MessageType.ReadIndex);
+    net.node('1').raw.step(forwarded[0]);
+    // Nothing is committed in term 2 yet: no answer, and no heartbeat round (its index could be stale).
+    expect(status(net, '1').hardState.commit).toBe(3);
+    expect(net.processReady('1')?.readStates ?? []).toEqual([]);
+    expect(net.inFlight.filter((m) => m.type === MessageType.Heartbeat)).toEqual([]);
+    // The no-op commits at 4; nobody asks again, and both are answered at that index.
     net.stabilize();
-    net.node('1').raw.readIndex(bytes('later'));
+    expect(status(net, '1').hardState.commit).toBe(4);
+    expect(net.node('1').readStates.map((rs) => [rs.index, str(rs.context)])).toEqual([[4, 'local']]);
+    expect(net.node('3').readStates.map((rs) => [rs.index, str(rs.context)])).toEqual([[4, 'forwarded']]);
+  });
+
+  it('a duplicated, redelivered request and a stale duplicate acknowledgement never release a later read', () => {
+    const net = cluster(['1', '2', '3']);
+    net.elect('1');
+    net.node('1').raw.propose(bytes('x'));
     net.stabilize();
-    expect(net.node('1').readStates.map((rs) => str(rs.context))).toEqual(['later']);
+    // 3 reads through the leader; the network keeps a copy of its request and of its heartbeat answer.
+    net.node('3').raw.readIndex(bytes('a'));
+    net.processReady('3');
+    const requestCopy = { ...net.inFlight.find((m) => m.type === MessageType.ReadIndex)! };
+    net.deliver(['1']);
+    net.processReady('1');
+    net.deliver(['2', '3']);
+    net.processReady('2');
+    net.processReady('3');
+    const ackCopy = { ...net.inFlight.find((m) => m.type === MessageType.HeartbeatResp && m.from === '3')! };
+    net.stabilize();
+    expect(net.node('3').readStates.map((rs) => [rs.index, str(rs.context)])).toEqual([[5, 'a']]);
+    // 1 is cut off; 2 and 3 elect 2, which commits a write.
+    net.partition(['1'], ['2', '3']);
+    net.node('2').raw.campaign();
+    net.stabilize(['2', '3']);
+    net.node('2').raw.propose(bytes('y'));
+    net.stabilize(['2', '3']);
+    const written = status(net, '2').hardState.commit;
+    expect(net.node('2').applied).toEqual(['x', 'y']);
+    // Only now a client reads at 1, which still thinks it leads term 2; then the stale copies arrive.
+    net.node('1').raw.readIndex(bytes('b'));
+    net.processReady('1');
+    net.node('1').raw.step(requestCopy);
+    net.node('1').raw.step(ackCopy);
+    net.processReady('1');
+    // Releasing 'b' would serve index 5 after 'y' (at 7) was acknowledged: a stale read.
+    expect(written).toBeGreaterThan(5);
+    expect(net.node('1').readStates).toEqual([]);
+    expect(net.inFlight.filter((m) => m.type === MessageType.ReadIndexResp)).toEqual([]);
   });
 
   it("with 'lease' the leader answers at once, without a heartbeat round", () => {

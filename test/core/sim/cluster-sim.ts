@@ -17,7 +17,12 @@ export type Action =
   | { kind: 'restart'; node: number }
   | { kind: 'conf'; change: 'addLearner' | 'promote' | 'remove' | 'addVoter' | 'joint'; node: number; other: number }
   | { kind: 'compact'; node: number }
-  | { kind: 'transfer'; node: number };
+  | { kind: 'transfer'; node: number }
+  /** The network delivers again one of the last messages of `type` it carried (the `pick`-th newest). */
+  | { kind: 'replay'; type: string; pick: number };
+
+/** Per message type, how many recently carried messages the network can redeliver. */
+const REPLAYABLE = 8;
 
 export class SafetyViolation extends Error {
   constructor(property: string, detail: string) {
@@ -53,6 +58,11 @@ export interface SimOptions {
   spares?: number;
   dropRate?: number;
   duplicateRate?: number;
+  /**
+   * Of duplicated messages, the share whose copy is redelivered late: one to four election timeouts
+   * after the original, like a retransmission stuck in a queue (a stale ReadIndex or heartbeat answer).
+   */
+  lateRate?: number;
   maxDelay?: number;
   electionTick?: number;
   heartbeatTick?: number;
@@ -70,9 +80,12 @@ export class ClusterSim {
   readonly random: () => number;
   time = 0;
   private network: InFlight[] = [];
+  /** Recently carried messages by type, newest last, for 'replay'. */
+  private readonly carried = new Map<string, Message[]>();
   private partitionOf: Map<NodeId, number> | null = null;
   private dropRate: number;
   private readonly duplicateRate: number;
+  private readonly lateRate: number;
   private readonly maxDelay: number;
   private readonly options: Required<SimOptions>;
   /** term → the one node that led it. */
@@ -86,7 +99,7 @@ export class ClusterSim {
   private writeSeq = 0;
   private readSeq = 0;
   readonly trace: string[] = [];
-  stats = { proposals: 0, acknowledged: 0, reads: 0, readsServed: 0, confChanges: 0, elections: 0, snapshotsSent: 0 };
+  stats = { proposals: 0, acknowledged: 0, reads: 0, readsServed: 0, confChanges: 0, elections: 0, snapshotsSent: 0, lateCopies: 0, replays: 0 };
 
   constructor(options: SimOptions) {
     this.options = {
@@ -94,6 +107,7 @@ export class ClusterSim {
       spares: 2,
       dropRate: 0.05,
       duplicateRate: 0.02,
+      lateRate: 0,
       maxDelay: 3,
       electionTick: 10,
       heartbeatTick: 1,
@@ -105,6 +119,7 @@ export class ClusterSim {
     this.random = seededRandom(options.seed);
     this.dropRate = this.options.dropRate;
     this.duplicateRate = this.options.duplicateRate;
+    this.lateRate = this.options.lateRate;
     this.maxDelay = this.options.maxDelay;
     const voterIds = Array.from({ length: this.options.voters }, (_, i) => `n${i + 1}`);
     const total = this.options.voters + this.options.spares;
@@ -196,6 +211,16 @@ export class ClusterSim {
       case 'compact':
         this.compact(this.node(action.node));
         break;
+      case 'replay': {
+        const recent = this.carried.get(action.type) ?? [];
+        const m = recent[recent.length - 1 - action.pick];
+        const to = m && this.nodes.find((n) => n.id === m.to);
+        if (m && to?.raw) {
+          this.stats.replays++;
+          to.raw.step(structuredClone(m));
+        }
+        break;
+      }
       case 'transfer': {
         const leader = this.leader();
         try {
@@ -224,6 +249,10 @@ export class ClusterSim {
     for (const { message } of due) {
       const to = this.nodes.find((n) => n.id === message.to);
       if (!to?.raw) continue;
+      const recent = this.carried.get(message.type) ?? [];
+      recent.push(message);
+      if (recent.length > REPLAYABLE) recent.shift();
+      this.carried.set(message.type, recent);
       to.raw.step(message);
     }
   }
@@ -235,7 +264,15 @@ export class ClusterSim {
       if (this.random() < this.dropRate) continue;
       const copies = this.random() < this.duplicateRate ? 2 : 1;
       for (let c = 0; c < copies; c++) {
-        this.network.push({ message, deliverAt: this.time + 1 + Math.floor(this.random() * this.maxDelay) });
+        let delay = 1 + Math.floor(this.random() * this.maxDelay);
+        // (No draw when lateRate is 0: recorded schedules replay as they did before it existed.)
+        if (c === 1 && this.lateRate > 0 && this.random() < this.lateRate) {
+          const election = this.options.electionTick;
+          delay = election + Math.floor(this.random() * 3 * election);
+          this.stats.lateCopies++;
+        }
+        // A copy of its own, as a real network delivers: nothing is shared with the original.
+        this.network.push({ message: c === 0 ? message : structuredClone(message), deliverAt: this.time + delay });
       }
     }
   }

@@ -34,24 +34,44 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('compact' as const), node }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('transfer' as const), node }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('replay' as const),
+      // Mostly the read path (a request, its heartbeat round); sometimes anything else.
+      type: fc.constantFrom('ReadIndex', 'HeartbeatResp', 'ReadIndex', 'HeartbeatResp', 'Heartbeat', 'ReadIndexResp', 'App', 'AppResp', 'Vote', 'VoteResp'),
+      pick: fc.integer({ min: 0, max: 7 }),
+    }),
+  },
 );
 
 const schedule = fc.record({
   seed: fc.integer({ min: 1, max: 0x7fffffff }),
   dropRate: fc.constantFrom(0, 0.05, 0.2),
   lazyCommit: fc.boolean(),
+  // Half of the schedules redeliver some duplicates one to four election timeouts late.
+  lateRate: fc.constantFrom(0, 0.5),
   actions: fc.array(action, { minLength: 10, maxLength: Number(process.env.SIM_MAX_ACTIONS ?? 150), size: 'max' }),
 });
 
-function runSchedule(s: { seed: number; dropRate: number; lazyCommit?: boolean; actions: Action[] }): ClusterSim {
-  const sim = new ClusterSim({ seed: s.seed, dropRate: s.dropRate, lazyCommit: s.lazyCommit, duplicateRate: 0.05, maxDelay: 4 });
+type Schedule = { seed: number; dropRate: number; lazyCommit?: boolean; lateRate?: number; actions: Action[] };
+
+function runSchedule(s: Schedule): ClusterSim {
+  const sim = new ClusterSim({
+    seed: s.seed,
+    dropRate: s.dropRate,
+    lazyCommit: s.lazyCommit,
+    lateRate: s.lateRate,
+    duplicateRate: 0.05,
+    maxDelay: 4,
+  });
   for (const a of s.actions) sim.run(a);
   return sim;
 }
 
 describe('cluster simulation', () => {
   it(`keeps election safety, log matching, leader completeness, state machine safety and linearizable reads over ${RUNS} random schedules, and recovers once healed`, () => {
-    const totals = { proposals: 0, acknowledged: 0, readsServed: 0, confChanges: 0, snapshotsSent: 0 };
+    const totals = { proposals: 0, acknowledged: 0, readsServed: 0, confChanges: 0, snapshotsSent: 0, lateCopies: 0, replays: 0 };
     fc.assert(
       fc.property(schedule, (s) => {
         const sim = runSchedule(s);
@@ -66,7 +86,9 @@ describe('cluster simulation', () => {
     expect(totals.readsServed).toBeGreaterThan(RUNS / 10);
     expect(totals.confChanges).toBeGreaterThan(RUNS / 10);
     expect(totals.snapshotsSent).toBeGreaterThan(0);
-  });
+    expect(totals.lateCopies).toBeGreaterThan(RUNS / 10);
+    expect(totals.replays).toBeGreaterThan(RUNS);
+  }, 600_000); // bounded by RUNS; CI's 3000 schedules take well over the default 30 s on a busy machine
 
   it('replays a seed exactly', () => {
     const s = fc.sample(schedule, { seed: 42, numRuns: 1 })[0];
@@ -114,7 +136,7 @@ describe('cluster simulation', () => {
       name: 're-elected with its own demotion pending, a leader took a write only it held; demoted, it refused the last voter its vote',
       s: {"seed":1827244912,"dropRate":0,"lazyCommit":false,"actions":[{"kind":"tick","n":6},{"kind":"tick","n":15},{"kind":"tick","n":6},{"kind":"conf","change":"addLearner","node":1,"other":0},{"kind":"tick","n":7},{"kind":"conf","change":"addLearner","node":0,"other":0},{"kind":"crash","node":2,"midReady":false},{"kind":"tick","n":2},{"kind":"restart","node":2},{"kind":"partition","mask":11},{"kind":"tick","n":19},{"kind":"heal"},{"kind":"tick","n":22},{"kind":"propose","node":0},{"kind":"crash","node":2,"midReady":false},{"kind":"crash","node":1,"midReady":false},{"kind":"heal"},{"kind":"tick","n":1},{"kind":"tick","n":1},{"kind":"compact","node":0},{"kind":"tick","n":3},{"kind":"compact","node":0},{"kind":"propose","node":0},{"kind":"propose","node":0},{"kind":"read","node":0}]},
     },
-  ] as { name: string; s: { seed: number; dropRate: number; lazyCommit?: boolean; actions: Action[] } }[])('regression: $name', ({ s }) => {
+  ] as { name: string; s: Schedule }[])('regression: $name', ({ s }) => {
     const sim = runSchedule(s);
     expect(sim.settleAndCommit(600)).not.toBeNull();
   });
