@@ -1,0 +1,58 @@
+// One machine that runs raftd nodes for the console: its shell (an SSH connection from the pool, or
+// LocalShell in tests), its address on the network between the nodes, and raftd deployed on it
+// once per console session (a deploy that finds everything in place uploads nothing).
+import { ApiError } from '../../shared/api.js';
+import { Deployer, type DeployOptions, type Deployment } from './deploy.js';
+import { shellQuote, type RemoteShell } from './remote-shell.js';
+
+export interface RemoteHostOptions {
+  /** The host profile's name: what nodes record as their host. */
+  name: string;
+  shell: RemoteShell;
+  /** Where other nodes reach this host's peer port (the host's own address, not loopback). */
+  peerAddress: string;
+  deployer: Deployer;
+  /** Opt-in: upload the console's Node where the host has none. */
+  uploadRuntime?: boolean;
+  onProgress?: DeployOptions['onProgress'];
+}
+
+export class RemoteHost {
+  readonly name: string;
+  readonly shell: RemoteShell;
+  readonly peerAddress: string;
+  private deployed: Promise<Deployment> | null = null;
+
+  constructor(private readonly options: RemoteHostOptions) {
+    this.name = options.name;
+    this.shell = options.shell;
+    this.peerAddress = options.peerAddress;
+  }
+
+  /** raftd on this host, deployed if needed; a failed deploy is tried again on the next call. */
+  deployment(): Promise<Deployment> {
+    this.deployed ??= this.options.deployer.deploy(this.shell, { uploadRuntime: this.options.uploadRuntime, onProgress: this.options.onProgress }).catch((error: unknown) => {
+      this.deployed = null;
+      throw error;
+    });
+    return this.deployed;
+  }
+
+  /** The deployment of this session, if raftd was deployed (or found) already. */
+  async knownDeployment(): Promise<Deployment | null> {
+    return this.deployed ? this.deployed.catch(() => null) : null;
+  }
+
+  /** `count` ports free on this host both on its peer address and on loopback, none of `avoid`. */
+  async freePorts(count: number, avoid: ReadonlySet<number>): Promise<number[]> {
+    const { nodePath, bundlePath } = await this.deployment();
+    const hosts = [this.peerAddress, '127.0.0.1'].filter((h, i, all) => all.indexOf(h) === i);
+    const wanted = count + avoid.size;
+    const result = await this.shell.exec([nodePath, bundlePath, 'ports', String(Math.min(wanted, 200)), ...hosts].map(shellQuote).join(' '), { timeoutMs: 20_000 });
+    const ports = result.stdout.split('\n').map(Number).filter((p) => Number.isInteger(p) && p > 0 && !avoid.has(p));
+    if (result.code !== 0 || ports.length < count) {
+      throw new ApiError('unavailable', `${this.name}: could not find ${count} free ports on ${hosts.join(' and ')}: ${result.stderr.trim() || 'too few free'}`);
+    }
+    return ports.slice(0, count);
+  }
+}
