@@ -1,8 +1,8 @@
 // What the console service needs from a cluster, whatever runs its nodes (local raftd processes,
 // the embedded in-process cluster, later remote daemons over SSH).
 import { ApiError } from '../shared/api.js';
-import type { ClusterState, KvResult, LogEntryDetail, LogEntryView } from '../shared/api.js';
-import type { LogSource } from './node-logs.js';
+import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
+import type { NodeLogQuery } from './node-host.js';
 
 export type NodeAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'forceNewCluster';
 
@@ -38,8 +38,10 @@ export interface ClusterDriver extends MembershipTarget {
   kvCas(key: string, from: string | null, to: string): Promise<KvResult>;
   logEntries(nodeId: string, from: number, limit: number): Promise<LogEntryView[]>;
   logEntry(nodeId: string, index: number): Promise<LogEntryDetail>;
-  /** Where each node's process log is, for nodes that have one. */
-  logSources(nodeId?: string): LogSource[];
+  /** The newest lines of one node's log, or of every node's, oldest first. */
+  readLogs(nodeId: string | undefined, query: NodeLogQuery): Promise<NodeLogLine[]>;
+  /** Follows one node's log, or every node's, from now on until the returned function is called. */
+  followLogs(nodeId: string | undefined, onLine: (line: NodeLogLine) => void): () => void;
   /** Embedded only: the simulated clock and network. */
   clock?(action: 'run' | 'pause' | 'step', speed?: number, stepMs?: number): Promise<void>;
   dropMessage?(messageId: number): Promise<void>;

@@ -1,18 +1,16 @@
 // The console's one entry point: validates every request against the API contract, routes it to
 // the cluster drivers and services, and pushes events to the sessions (one per window or socket).
 // Plain Node: Electron's main process and the web-mode server are thin transports around it.
-import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { ApiError, parseRequest } from '../shared/api.js';
 import type { ClusterState, ClusterSummary, EventName, Events, Method, ParsedParams, Results } from '../shared/api.js';
 import { ActivityLog } from './activity.js';
 import { describePartition, nextNodeId, type ClusterDriver, type NodeAction } from './cluster-driver.js';
-import { ClusterRegistry, clusterSummary, type ClusterRecord, type NodeRecord } from './cluster-registry.js';
-import { definedPorts, LocalProcesses, pickFreePorts, type LocalProcessOptions } from './local-cluster.js';
-import { LocalCluster } from './local-driver.js';
+import { clusterKinds, type ClusterKind, type ClusterKinds } from './cluster-kinds.js';
+import { ClusterRegistry, clusterSummary, type ClusterRecord } from './cluster-registry.js';
+import type { LocalHostOptions } from './local-host.js';
 import { MembershipGuide, type MembershipOptions } from './membership.js';
-import { followLog, readNodeLogs } from './node-logs.js';
-import { EmbeddedDriver } from './embedded-cluster.js';
+import { OperationRunner } from './operations.js';
 import { DataLayout } from './paths.js';
 import { acquirePidLock, type PidLock } from './pid-lock.js';
 import type { FeedOptions } from './state-feed.js';
@@ -27,7 +25,7 @@ export interface ConsoleSession {
 
 export interface ConsoleServiceOptions {
   dataDir: string;
-  local?: LocalProcessOptions;
+  local?: LocalHostOptions;
   feed?: FeedOptions;
   membership?: MembershipOptions;
   /** Whether new embedded clusters start with time running (default true: a live demo). */
@@ -43,7 +41,7 @@ type Handler<M extends Method> = (params: ParsedParams<M>, session: Session) => 
 interface Session {
   send: EventSink;
   /** Live log followers by cluster id. */
-  follows: Map<string, Array<() => void>>;
+  follows: Map<string, () => void>;
 }
 
 export class ConsoleService {
@@ -51,7 +49,7 @@ export class ConsoleService {
   private readonly drivers = new Map<string, ClusterDriver>();
   private readonly activity: ActivityLog;
   private readonly membership: MembershipGuide;
-  private readonly processes: LocalProcesses;
+  private readonly kinds: ClusterKinds;
   private readonly layout: DataLayout;
   /**
    * Each cluster's health from the last state it published: a summary broadcast rebuilds the
@@ -67,9 +65,10 @@ export class ConsoleService {
     private registry: ClusterRegistry | null,
   ) {
     this.layout = new DataLayout(options.dataDir);
-    this.processes = new LocalProcesses(this.layout, options.local);
+    this.kinds = clusterKinds({ layout: this.layout, local: options.local, feed: options.feed, embeddedRuns: options.embeddedRuns !== false });
     this.activity = new ActivityLog((item) => this.broadcast('activity', item));
-    this.membership = new MembershipGuide((progress) => this.broadcast('operation.progress', progress), this.activity, options.membership);
+    const operations = new OperationRunner((progress) => this.broadcast('operation.progress', progress), this.activity);
+    this.membership = new MembershipGuide(operations, options.membership);
   }
 
   /** Takes the data dir (refused while another console holds it), loads the saved clusters and re-attaches. */
@@ -154,17 +153,12 @@ export class ConsoleService {
       this.lastHealth.set(record.id, health(state));
       this.publishSummariesIfChanged();
     };
-    if (record.kind === 'local') {
-      driver = new LocalCluster(record.id, this.clusters, this.processes, this.layout, publish, this.options.feed);
-    } else if (record.kind === 'embedded') {
-      driver = await EmbeddedDriver.create(record, this.clusters, publish, {
-        run: this.options.embeddedRuns !== false,
-        logs: { layout: this.layout, rotation: this.processes.logRotation },
-      });
-    } else {
+    const kind: ClusterKind | undefined = this.kinds[record.kind];
+    if (!kind) {
       this.activity.record('load clusters', 'failed', `cluster ${record.id}: ${record.kind} clusters are not supported by this console yet`, record.id);
       return;
     }
+    driver = await kind.attach(record, this.clusters, publish);
     this.drivers.set(record.id, driver);
   }
 
@@ -205,22 +199,8 @@ export class ConsoleService {
     const ids: string[] = [];
     for (let i = 0; i < size; i++) ids.push(names[i] ?? nextNodeId(ids));
 
-    let nodes: NodeRecord[];
-    if (kind === 'local') {
-      const ports = await pickFreePorts(size * 2, definedPorts(this.clusters.list()));
-      nodes = ids.map((id, i) => ({ id, kind, peer: `127.0.0.1:${ports[2 * i]}`, client: `127.0.0.1:${ports[2 * i + 1]}` }));
-    } else {
-      nodes = ids.map((id) => ({ id, kind }));
-    }
-    const record: ClusterRecord = {
-      id: this.uniqueClusterId(name),
-      name,
-      kind,
-      createdAt: Date.now(),
-      ...(kind === 'local' && { token: randomBytes(16).toString('hex') }),
-      ...(kind === 'embedded' && { seed: randomBytes(4).readUInt32BE() >>> 1 }),
-      nodes,
-    };
+    const defined = await (this.kinds[kind] as ClusterKind).define(ids, params, this.clusters);
+    const record: ClusterRecord = { id: this.uniqueClusterId(name), name, kind, createdAt: Date.now(), ...defined };
     await this.clusters.add(record);
     await this.attach(record);
     this.publishSummariesIfChanged();
@@ -228,7 +208,8 @@ export class ConsoleService {
   }
 
   private uniqueClusterId(name: string): string {
-    const base = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'cluster';
+    // Dots and dashes only inside: a name like ".." never becomes an id that names a parent folder.
+    const base = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 40) || 'cluster';
     let id = base;
     for (let i = 2; this.clusters.find(id); i++) id = `${base}-${i}`;
     return id;
@@ -250,7 +231,7 @@ export class ConsoleService {
   }
 
   private unfollow(session: Session, clusterId: string): void {
-    session.follows.get(clusterId)?.forEach((stop) => stop());
+    session.follows.get(clusterId)?.();
     session.follows.delete(clusterId);
   }
 
@@ -300,14 +281,13 @@ export class ConsoleService {
     'log.entries': (p) => this.driver(p.clusterId).logEntries(p.nodeId, p.from, p.limit),
     'log.entry': (p) => this.driver(p.clusterId).logEntry(p.nodeId, p.index),
 
-    'nodeLogs.read': (p) =>
-      readNodeLogs(this.driver(p.clusterId).logSources(p.nodeId), { search: p.search, levels: p.levels, limit: p.limit }, this.processes.logRotation.keep),
+    'nodeLogs.read': (p) => this.driver(p.clusterId).readLogs(p.nodeId, { search: p.search, levels: p.levels, limit: p.limit }),
     'nodeLogs.subscribe': (p, session) => {
-      const sources = this.driver(p.clusterId).logSources(p.nodeId);
+      const driver = this.driver(p.clusterId);
       this.unfollow(session, p.clusterId);
       session.follows.set(
         p.clusterId,
-        sources.map((source) => followLog(source, this.processes.logRotation.keep, (line) => session.send('nodeLogs.line', line))),
+        driver.followLogs(p.nodeId, (line) => session.send('nodeLogs.line', line)),
       );
     },
     'nodeLogs.unsubscribe': (p, session) => this.unfollow(session, p.clusterId),

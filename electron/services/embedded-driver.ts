@@ -9,11 +9,12 @@ import type { RaftLogger } from '../../core/raft/types.js';
 import { decodeEntry, entryView } from '../../core/server/entries.js';
 import { decodeMemberContext, encodeMemberContext } from '../../core/server/state-machine.js';
 import { ApiError } from '../shared/api.js';
-import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeView } from '../shared/api.js';
+import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine, NodeView } from '../shared/api.js';
 import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry } from './cluster-registry.js';
 import { clusterState, lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
-import { createNodeLogStream, type LogRotation, type LogSource } from './node-logs.js';
+import type { NodeLogQuery } from './node-host.js';
+import { createNodeLogStream, followLog, readNodeLogs, type LogRotation, type LogSource } from './node-logs.js';
 import type { DataLayout } from './paths.js';
 import { Timeline } from './timeline.js';
 
@@ -42,6 +43,10 @@ class EmbeddedNodeLogs {
     private readonly rotation: LogRotation,
     private readonly now: () => number,
   ) {}
+
+  get keep(): number {
+    return this.rotation.keep;
+  }
 
   file(nodeId: string): string {
     return this.layout.nodeLogFile(this.clusterId, nodeId);
@@ -290,7 +295,7 @@ export class EmbeddedDriver implements ClusterDriver {
     return { ...entryView(entry), decoded: decodeEntry(entry) };
   }
 
-  logSources(nodeId?: string): LogSource[] {
+  private logSources(nodeId?: string): LogSource[] {
     if (nodeId) this.assertNode(nodeId);
     const logs = this.logs;
     if (!logs) return [];
@@ -298,6 +303,16 @@ export class EmbeddedDriver implements ClusterDriver {
       .ids()
       .filter((id) => !nodeId || id === nodeId)
       .map((id) => ({ clusterId: this.clusterId, nodeId: id, file: logs.file(id) }));
+  }
+
+  readLogs(nodeId: string | undefined, query: NodeLogQuery): Promise<NodeLogLine[]> {
+    return readNodeLogs(this.logSources(nodeId), query, this.logs?.keep ?? 0);
+  }
+
+  followLogs(nodeId: string | undefined, onLine: (line: NodeLogLine) => void): () => void {
+    const keep = this.logs?.keep ?? 0;
+    const stops = this.logSources(nodeId).map((source) => followLog(source, keep, onLine));
+    return () => stops.forEach((stop) => stop());
   }
 
   newNodeId(requested?: string): string {

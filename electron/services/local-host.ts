@@ -9,15 +9,17 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApiError } from '../shared/api.js';
-import type { ProcessState } from '../shared/api.js';
-import type { ClusterRecord, NodeRecord } from './cluster-registry.js';
-import { defaultLogRotation, type LogRotation } from './node-logs.js';
+import type { NodeLogLine, ProcessState } from '../shared/api.js';
+import { writeFileAtomic } from './atomic-file.js';
+import type { ClusterRecord } from './cluster-registry.js';
+import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from './node-host.js';
+import { defaultLogRotation, followLog, readNodeLogs, type LogRotation, type LogSource } from './node-logs.js';
 import { DataLayout, projectRoot } from './paths.js';
 import { liveLockOwner, type LockOwner } from './pid-lock.js';
 import { isProcessAlive, isProcessStopped } from './processes.js';
 import { describeExit, type ExitRecord, type RunnerReport, type RunnerSpec } from './runner-protocol.js';
 
-export interface LocalProcessOptions {
+export interface LocalHostOptions {
   /** How to run raftd; defaults to this checkout's core/server/bin/raftd.mjs under the current Node. */
   raftd?: { command: string; args: string[] };
   rotation?: LogRotation;
@@ -27,16 +29,10 @@ export interface LocalProcessOptions {
   extraArgs?: string[];
 }
 
-export interface ProcessInfo {
-  state: ProcessState;
-  pid?: number;
-  /** How the last process ended, when it is not running. */
-  detail?: string;
-}
-
 const RUNNER_REPORT_TIMEOUT_MS = 20_000;
 
-export class LocalProcesses {
+/** A cluster's nodes as processes on this machine, each under its folder of the console's data dir. */
+export class LocalHost implements NodeHost {
   private readonly root = projectRoot();
   private readonly rotation: LogRotation;
   /** Signals we sent, so "paused" is known where /proc is not. */
@@ -46,135 +42,155 @@ export class LocalProcesses {
 
   constructor(
     private readonly layout: DataLayout,
-    private readonly options: LocalProcessOptions = {},
+    private readonly clusterId: string,
+    private readonly options: LocalHostOptions = {},
   ) {
     this.rotation = options.rotation ?? defaultLogRotation;
   }
 
-  get logRotation(): LogRotation {
-    return this.rotation;
+  async info(nodeId: string): Promise<NodeProcessInfo> {
+    return this.infoNow(nodeId);
   }
 
-  info(clusterId: string, nodeId: string): ProcessInfo {
-    const owner = liveLockOwner(this.layout.nodeLock(clusterId, nodeId));
+  private infoNow(nodeId: string): NodeProcessInfo {
+    const owner = liveLockOwner(this.layout.nodeLock(this.clusterId, nodeId));
     if (owner) {
       const pid = raftdPid(owner);
       // The runner holds the lock but its raftd is not (yet) recorded or alive.
       if (pid === undefined) return { state: 'starting', ...(owner.child && { pid: owner.child.pid }) };
-      const stopped = isProcessStopped(pid) ?? this.paused.has(key(clusterId, nodeId));
-      return { state: stopped ? 'paused' : 'running', pid };
+      const stopped = isProcessStopped(pid) ?? this.paused.has(nodeId);
+      return { state: stopped ? 'paused' : 'running', pid, ...(owner.child?.started && { started: owner.child.started }) };
     }
-    const exit = this.lastExit(clusterId, nodeId);
+    const exit = this.lastExit(nodeId);
     if (!exit) return { state: 'stopped' };
     const state: ProcessState = exit.error ? 'crashed' : exit.signal === 'SIGKILL' ? 'killed' : exit.code === 0 || exit.signal === 'SIGTERM' ? 'stopped' : 'crashed';
     return { state, detail: describeExit(exit) };
   }
 
-  isRunning(clusterId: string, nodeId: string): boolean {
-    return liveLockOwner(this.layout.nodeLock(clusterId, nodeId)) !== null;
+  private isRunning(nodeId: string): boolean {
+    return liveLockOwner(this.layout.nodeLock(this.clusterId, nodeId)) !== null;
   }
 
-  /** Starts raftd for the node; refuses when a process already uses its data dir. Returns raftd's pid. */
-  async start(cluster: ClusterRecord, node: NodeRecord, flags: string[] = []): Promise<number> {
-    return this.exclusive(cluster.id, node.id, async () => {
-      const owner = liveLockOwner(this.layout.nodeLock(cluster.id, node.id));
-      if (owner) throw new ApiError('conflict', `node ${node.id} is already running (pid ${owner.child?.pid ?? owner.pid})`);
-      await assertPortsFree(node);
-      const nodeDir = this.layout.nodeDir(cluster.id, node.id);
-      mkdirSync(this.layout.nodeDataDir(cluster.id, node.id), { recursive: true });
+  filePath(nodeId: string, name: string): string {
+    return join(this.layout.nodeDir(this.clusterId, nodeId), name);
+  }
+
+  async start(launch: NodeLaunch): Promise<number> {
+    const { nodeId } = launch;
+    return this.exclusive(nodeId, async () => {
+      const owner = liveLockOwner(this.layout.nodeLock(this.clusterId, nodeId));
+      if (owner) throw new ApiError('conflict', `node ${nodeId} is already running (pid ${owner.child?.pid ?? owner.pid})`);
+      await assertPortsFree(nodeId, [launch.peer, launch.client]);
+      const nodeDir = this.layout.nodeDir(this.clusterId, nodeId);
+      const dataDir = this.layout.nodeDataDir(this.clusterId, nodeId);
+      mkdirSync(dataDir, { recursive: true });
+      for (const [name, content] of Object.entries(launch.files ?? {})) await writeFileAtomic(this.filePath(nodeId, name), content);
       const raftd = this.options.raftd ?? { command: process.execPath, args: [join(this.root, 'core/server/bin/raftd.mjs')] };
       const spec: RunnerSpec = {
-        what: `node ${node.id} of cluster ${cluster.id}`,
+        what: `node ${nodeId} of cluster ${this.clusterId}`,
         command: raftd.command,
-        args: [...raftd.args, ...raftdArgs(this.layout, cluster, node), ...(this.options.extraArgs ?? []), ...flags],
-        env: cluster.token ? { RAFTD_TOKEN: cluster.token } : {},
+        args: [...raftd.args, '--data-dir', dataDir, ...launch.args, ...(this.options.extraArgs ?? [])],
+        env: launch.env,
         cwd: this.root,
-        lockFile: this.layout.nodeLock(cluster.id, node.id),
-        exitFile: this.layout.nodeExitFile(cluster.id, node.id),
-        logFile: this.layout.nodeLogFile(cluster.id, node.id),
+        lockFile: this.layout.nodeLock(this.clusterId, nodeId),
+        exitFile: this.layout.nodeExitFile(this.clusterId, nodeId),
+        logFile: this.layout.nodeLogFile(this.clusterId, nodeId),
         rotation: this.rotation,
       };
-      this.paused.delete(key(cluster.id, node.id));
+      this.paused.delete(nodeId);
       return this.spawnRunner(spec, join(nodeDir, 'runner.err'));
     });
   }
 
-  /** SIGTERM, then wait for the process to end. */
-  async stop(clusterId: string, nodeId: string): Promise<void> {
-    await this.exclusive(clusterId, nodeId, async () => {
-      const pid = this.signal(clusterId, nodeId, 'SIGTERM');
+  async stop(nodeId: string): Promise<void> {
+    await this.exclusive(nodeId, async () => {
+      const pid = this.signal(nodeId, 'SIGTERM');
       if (pid === null) return;
       // A paused process handles SIGTERM only once continued.
-      this.signal(clusterId, nodeId, 'SIGCONT');
-      await this.waitForExit(clusterId, nodeId, this.options.stopTimeoutMs ?? 10_000, `node ${nodeId} did not stop within the timeout (pid ${pid}); kill it instead`);
+      this.signal(nodeId, 'SIGCONT');
+      await this.waitForExit(nodeId, this.options.stopTimeoutMs ?? 10_000, `node ${nodeId} did not stop within the timeout (pid ${pid}); kill it instead`);
     });
   }
 
-  /** SIGKILL: the crash test. */
-  async kill(clusterId: string, nodeId: string): Promise<void> {
-    await this.exclusive(clusterId, nodeId, async () => {
-      const pid = this.signal(clusterId, nodeId, 'SIGKILL');
+  async kill(nodeId: string): Promise<void> {
+    await this.exclusive(nodeId, async () => {
+      const pid = this.signal(nodeId, 'SIGKILL');
       if (pid === null) throw new ApiError('conflict', `node ${nodeId} is not running`);
-      await this.waitForExit(clusterId, nodeId, 10_000, `node ${nodeId} (pid ${pid}) survived SIGKILL`);
+      await this.waitForExit(nodeId, 10_000, `node ${nodeId} (pid ${pid}) survived SIGKILL`);
     });
   }
 
-  pause(clusterId: string, nodeId: string): void {
-    if (this.signal(clusterId, nodeId, 'SIGSTOP') === null) throw new ApiError('conflict', `node ${nodeId} is not running`);
-    this.paused.add(key(clusterId, nodeId));
+  async pause(nodeId: string): Promise<void> {
+    if (this.signal(nodeId, 'SIGSTOP') === null) throw new ApiError('conflict', `node ${nodeId} is not running`);
+    this.paused.add(nodeId);
   }
 
-  resume(clusterId: string, nodeId: string): void {
-    if (this.signal(clusterId, nodeId, 'SIGCONT') === null) throw new ApiError('conflict', `node ${nodeId} is not running`);
-    this.paused.delete(key(clusterId, nodeId));
+  async resume(nodeId: string): Promise<void> {
+    if (this.signal(nodeId, 'SIGCONT') === null) throw new ApiError('conflict', `node ${nodeId} is not running`);
+    this.paused.delete(nodeId);
   }
 
-  /** Deletes a cluster's folder (data and logs of every node); refuses while any of its nodes runs. */
-  async removeClusterFiles(cluster: ClusterRecord): Promise<void> {
-    const running = cluster.nodes.filter((n) => this.isRunning(cluster.id, n.id)).map((n) => n.id);
-    if (running.length) throw new ApiError('conflict', `cluster ${cluster.id} still has running nodes: ${running.join(', ')}`);
-    await rm(this.layout.clusterDir(cluster.id), { recursive: true, force: true });
+  readLog(nodeId: string, query: NodeLogQuery): Promise<NodeLogLine[]> {
+    return readNodeLogs([this.logSource(nodeId)], query, this.rotation.keep);
   }
 
-  /** Deletes a removed node's raft data, keeping its logs; refuses while it runs. */
-  async removeNodeData(clusterId: string, nodeId: string): Promise<void> {
-    if (this.isRunning(clusterId, nodeId)) throw new ApiError('conflict', `node ${nodeId} is still running`);
-    await rm(this.layout.nodeDataDir(clusterId, nodeId), { recursive: true, force: true });
+  followLog(nodeId: string, onLine: (line: NodeLogLine) => void): () => void {
+    return followLog(this.logSource(nodeId), this.rotation.keep, onLine);
   }
 
-  private lastExit(clusterId: string, nodeId: string): ExitRecord | null {
+  private logSource(nodeId: string): LogSource {
+    return { clusterId: this.clusterId, nodeId, file: this.layout.nodeLogFile(this.clusterId, nodeId) };
+  }
+
+  async clientEndpoint(_nodeId: string, client: string): Promise<string> {
+    return client;
+  }
+
+  async removeAll(nodeIds: readonly string[]): Promise<void> {
+    const running = nodeIds.filter((id) => this.isRunning(id));
+    if (running.length) throw new ApiError('conflict', `cluster ${this.clusterId} still has running nodes: ${running.join(', ')}`);
+    await rm(this.layout.clusterDir(this.clusterId), { recursive: true, force: true });
+  }
+
+  async removeNodeData(nodeId: string): Promise<void> {
+    if (this.isRunning(nodeId)) throw new ApiError('conflict', `node ${nodeId} is still running`);
+    await rm(this.layout.nodeDataDir(this.clusterId, nodeId), { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {}
+
+  private lastExit(nodeId: string): ExitRecord | null {
     try {
-      return JSON.parse(readFileSync(this.layout.nodeExitFile(clusterId, nodeId), 'utf8')) as ExitRecord;
+      return JSON.parse(readFileSync(this.layout.nodeExitFile(this.clusterId, nodeId), 'utf8')) as ExitRecord;
     } catch {
       return null;
     }
   }
 
   /** Sends a signal to the node's raftd; null when it is not running. */
-  private signal(clusterId: string, nodeId: string, signal: NodeJS.Signals): number | null {
-    const pid = raftdPid(liveLockOwner(this.layout.nodeLock(clusterId, nodeId)));
+  private signal(nodeId: string, signal: NodeJS.Signals): number | null {
+    const pid = raftdPid(liveLockOwner(this.layout.nodeLock(this.clusterId, nodeId)));
     if (pid === undefined) return null;
     process.kill(pid, signal);
     return pid;
   }
 
-  private async waitForExit(clusterId: string, nodeId: string, timeoutMs: number, timeoutMessage: string): Promise<void> {
+  private async waitForExit(nodeId: string, timeoutMs: number, timeoutMessage: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.isRunning(clusterId, nodeId)) {
+    while (this.isRunning(nodeId)) {
       if (Date.now() > deadline) throw new ApiError('unavailable', timeoutMessage);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    this.paused.delete(key(clusterId, nodeId));
+    this.paused.delete(nodeId);
   }
 
-  private async exclusive<T>(clusterId: string, nodeId: string, work: () => Promise<T>): Promise<T> {
-    const k = key(clusterId, nodeId);
-    if (this.busy.has(k)) throw new ApiError('conflict', `node ${nodeId} is already being started or stopped`);
-    this.busy.add(k);
+  private async exclusive<T>(nodeId: string, work: () => Promise<T>): Promise<T> {
+    if (this.busy.has(nodeId)) throw new ApiError('conflict', `node ${nodeId} is already being started or stopped`);
+    this.busy.add(nodeId);
     try {
       return await work();
     } finally {
-      this.busy.delete(k);
+      this.busy.delete(nodeId);
     }
   }
 
@@ -215,24 +231,6 @@ function raftdPid(owner: LockOwner | null): number | undefined {
   return child && isProcessAlive(child.pid, child.started) ? child.pid : undefined;
 }
 
-function key(clusterId: string, nodeId: string): string {
-  return `${clusterId}/${nodeId}`;
-}
-
-function raftdArgs(layout: DataLayout, cluster: ClusterRecord, node: NodeRecord): string[] {
-  const members = cluster.nodes.map((n) => `${n.id}=${n.peer}/${n.client}`).join(',');
-  return [
-    '--id', node.id,
-    '--data-dir', layout.nodeDataDir(cluster.id, node.id),
-    '--peer', node.peer ?? '',
-    '--client', node.client ?? '',
-    '--cluster', members,
-    // Peers of other clusters (ports get reused) are refused by raftd.
-    '--cluster-id', cluster.id,
-    ...(node.joined ? ['--join'] : []),
-  ];
-}
-
 function lastLines(file: string): string {
   if (!existsSync(file)) return 'no output';
   const lines = readFileSync(file, 'utf8').trim().split('\n');
@@ -240,16 +238,16 @@ function lastLines(file: string): string {
 }
 
 /** Refuses to start a node whose ports another program holds: raftd would only fail later, less clearly. */
-async function assertPortsFree(node: NodeRecord): Promise<void> {
-  for (const address of [node.peer, node.client]) {
-    if (!address) throw new ApiError('invalid-input', `node ${node.id} has no address`);
+async function assertPortsFree(nodeId: string, addresses: string[]): Promise<void> {
+  for (const address of addresses) {
+    if (!address) throw new ApiError('invalid-input', `node ${nodeId} has no address`);
     const [host, port] = splitHostPort(address);
     const free = await new Promise<boolean>((resolve) => {
       const server = createServer();
       server.once('error', () => resolve(false));
       server.listen(port, host, () => server.close(() => resolve(true)));
     });
-    if (!free) throw new ApiError('conflict', `node ${node.id}: ${address} is in use by another program`);
+    if (!free) throw new ApiError('conflict', `node ${nodeId}: ${address} is in use by another program`);
   }
 }
 

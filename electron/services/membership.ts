@@ -2,12 +2,11 @@
 // add as learner → wait until it has caught up → promote → confirm the configuration committed.
 // Removal moves leadership away first when the target leads, and is refused when it would leave
 // no quorum available. Joint consensus is the advanced path. Progress is published as events.
-import { randomUUID } from 'node:crypto';
 import { ApiError } from '../shared/api.js';
-import type { ClusterState, MembershipPlan, OperationProgress } from '../shared/api.js';
-import type { ActivityLog } from './activity.js';
+import type { ClusterState, MembershipPlan } from '../shared/api.js';
 import type { MembershipTarget } from './cluster-driver.js';
 import { membershipOf } from './cluster-view.js';
+import type { OperationRunner, StepReporter } from './operations.js';
 
 export interface MembershipOptions {
   /** A learner is caught up when its match index is within this many entries of the leader's last index. */
@@ -68,14 +67,12 @@ export function planChange(state: ClusterState, change: 'add' | 'promote' | 'rem
 }
 
 export class MembershipGuide {
-  private readonly running = new Map<string, string>();
   private readonly threshold: number;
   private readonly stepTimeoutMs: number;
   private readonly pollMs: number;
 
   constructor(
-    private readonly publish: (progress: OperationProgress) => void,
-    private readonly activity: ActivityLog,
+    private readonly operations: OperationRunner,
     options: MembershipOptions = {},
   ) {
     this.threshold = options.catchUpThreshold ?? 10;
@@ -158,7 +155,7 @@ export class MembershipGuide {
     return { operationId };
   }
 
-  private async promoteSteps(target: MembershipTarget, nodeId: string, step: (text: string, fraction: number | null) => void, start: number): Promise<void> {
+  private async promoteSteps(target: MembershipTarget, nodeId: string, step: StepReporter, start: number): Promise<void> {
     step('waiting for the learner to catch up', start);
     await this.waitFor(target, `${nodeId} to catch up`, (s) => {
       const behind = lagOf(s, nodeId);
@@ -174,36 +171,13 @@ export class MembershipGuide {
   }
 
   private assertSafe(target: MembershipTarget, change: 'add' | 'remove', nodeId: string): void {
-    this.assertIdle(target.clusterId);
+    this.operations.assertIdle(target.clusterId);
     const plan = planChange(target.state(), change, nodeId, this.threshold);
     if (!plan.safe) throw new ApiError('refused', plan.reason);
   }
 
-  private assertIdle(clusterId: string): void {
-    const running = this.running.get(clusterId);
-    if (running !== undefined) throw new ApiError('conflict', `${clusterId}: "${running}" is still in progress; one change at a time`);
-  }
-
-  /** Runs the sequence in the background, one per cluster, publishing each step. */
-  private launch(target: MembershipTarget, title: string, sequence: (step: (text: string, fraction: number | null) => void) => Promise<void>): string {
-    const clusterId = target.clusterId;
-    this.assertIdle(clusterId);
-    this.running.set(clusterId, title);
-    const operationId = randomUUID();
-    const base = { operationId, clusterId, title };
-    let last = '';
-    const step = (text: string, fraction: number | null) => {
-      last = text;
-      this.publish({ ...base, step: text, fraction, done: false });
-    };
-    void this.activity
-      .track('membership', title, clusterId, () => sequence(step))
-      .then(
-        () => this.publish({ ...base, step: 'done', fraction: 1, done: true }),
-        (error: Error) => this.publish({ ...base, step: last, fraction: null, done: true, error: error.message }),
-      )
-      .finally(() => this.running.delete(clusterId));
-    return operationId;
+  private launch(target: MembershipTarget, title: string, sequence: (step: StepReporter) => Promise<void>): string {
+    return this.operations.launch(target.clusterId, 'membership', title, sequence);
   }
 
   private async waitFor(target: MembershipTarget, what: string, ready: (state: ClusterState) => boolean): Promise<ClusterState> {

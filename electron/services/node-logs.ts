@@ -94,6 +94,11 @@ export async function readNodeLogs(sources: LogSource[], query: LogQuery, keep: 
   return found.reverse().sort((a, b) => a.time - b.time).slice(-query.limit);
 }
 
+/** The newest `limit` lines of several nodes' lists (each oldest first), oldest first; lines of equal time keep their list's order. */
+export function newestAcross(lists: NodeLogLine[][], limit: number): NodeLogLine[] {
+  return lists.flat().sort((a, b) => a.time - b.time).slice(-limit);
+}
+
 /**
  * The file's non-empty lines, newest first, read backwards `chunkBytes` at a time and given a chunk's
  * worth at a time. Only whole lines are decoded (text cut at '\n' bytes), so a multi-byte character

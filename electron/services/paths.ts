@@ -1,8 +1,9 @@
 // Where things live: the project checkout (raftd, the node runner) and the console's data directory.
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ApiError } from '../shared/api.js';
 
 /** The checkout root, found upwards from this module (works from sources and from the electron-vite bundle in out/). */
 export function projectRoot(): string {
@@ -22,7 +23,22 @@ export function resolveDataDir(hostDefault?: string): string {
   return hostDefault ?? join(homedir(), '.raft-console');
 }
 
-/** One folder per cluster and node under the data dir. */
+/** A plain name: what the API allows for ids, and never `.` or `..`. */
+const plainName = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * `parent/name`, for a name that is a plain name (so it cannot climb out or reach into a subfolder),
+ * checked to resolve inside `parent` all the same: ids come from requests and from a file on disk.
+ */
+export function childPath(parent: string, name: string, what: string): string {
+  if (!plainName.test(name) || name === '.' || name === '..') throw new ApiError('invalid-input', `${what} "${name}" is not a plain name (letters, digits, _ . -; not . or ..)`);
+  const path = join(parent, name);
+  const rel = relative(resolve(parent), resolve(path));
+  if (!rel || rel === '..' || rel.startsWith('..' + sep) || resolve(rel) === rel) throw new ApiError('invalid-input', `${what} "${name}" leads outside ${parent}`);
+  return path;
+}
+
+/** One folder per cluster and node under the data dir; every path built from an id stays inside its parent. */
 export class DataLayout {
   constructor(readonly root: string) {}
 
@@ -35,11 +51,11 @@ export class DataLayout {
   }
 
   clusterDir(clusterId: string): string {
-    return join(this.root, 'clusters', clusterId);
+    return childPath(join(this.root, 'clusters'), clusterId, 'cluster id');
   }
 
   nodeDir(clusterId: string, nodeId: string): string {
-    return join(this.clusterDir(clusterId), 'nodes', nodeId);
+    return childPath(join(this.clusterDir(clusterId), 'nodes'), nodeId, 'node id');
   }
 
   /** raftd's --data-dir. */

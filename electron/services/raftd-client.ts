@@ -49,6 +49,8 @@ export class RaftdClient {
     readonly address: string,
     private readonly token?: string,
     private readonly timeoutMs = 3000,
+    /** Where to send a request the node redirected to this client address (a forwarded port for remote nodes). */
+    private readonly route: (address: string) => string = (address) => address,
   ) {}
 
   status(timeoutMs?: number): Promise<RaftdStatus> {
@@ -159,7 +161,7 @@ export class RaftdClient {
       }
       if (res.status === 307) {
         const location = new URL(res.headers.get('location') ?? '', `http://${address}`);
-        address = location.host;
+        address = this.route(location.host);
         continue;
       }
       if (res.ok || accept.includes(res.status)) return res;

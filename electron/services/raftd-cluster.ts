@@ -1,27 +1,36 @@
-// A cluster of local raftd processes: process control through LocalProcesses, state through the
-// raftd feed, operations through the leader's HTTP API.
+// A cluster of raftd processes, wherever they run: everything about Raft goes through raftd's HTTP
+// API (operations, the state feed, partitions through /v1/fault); everything about processes (start,
+// signals, logs, where to reach a node) through the cluster's NodeHost.
 import { ApiError } from '../shared/api.js';
-import type { ClusterState, KvResult, LogEntryDetail, LogEntryView } from '../shared/api.js';
+import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
 import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry, NodeRecord } from './cluster-registry.js';
-import { definedPorts, LocalProcesses, pickFreePorts } from './local-cluster.js';
-import type { LogSource } from './node-logs.js';
-import type { DataLayout } from './paths.js';
+import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from './node-host.js';
+import { newestAcross } from './node-logs.js';
 import { RaftdClient } from './raftd-client.js';
 import { RaftdFeed, type FeedOptions } from './state-feed.js';
 
-export class LocalCluster implements ClusterDriver {
-  readonly feed: RaftdFeed;
-  private groups: string[][] = [];
+export interface RaftdClusterOptions {
+  feed?: FeedOptions;
+  /** A new node's definition (its addresses), where the host can run it. */
+  defineNode(nodeId: string): Promise<NodeRecord>;
+}
 
-  constructor(
+export class RaftdCluster implements ClusterDriver {
+  readonly feed: RaftdFeed;
+  private readonly defineNode: (nodeId: string) => Promise<NodeRecord>;
+  private groups: string[][] = [];
+  /** Where the console reaches each node's HTTP API, as the host gave it. */
+  private readonly endpoints = new Map<string, string>();
+
+  private constructor(
     readonly clusterId: string,
     private readonly registry: ClusterRegistry,
-    private readonly processes: LocalProcesses,
-    private readonly layout: DataLayout,
+    private readonly host: NodeHost,
     publish: (state: ClusterState) => void,
-    feedOptions: FeedOptions = {},
+    options: RaftdClusterOptions,
   ) {
+    this.defineNode = options.defineNode;
     const record = () => this.record;
     this.feed = new RaftdFeed(
       {
@@ -29,15 +38,31 @@ export class LocalCluster implements ClusterDriver {
         get name() {
           return record().name;
         },
-        kind: 'local',
+        get kind() {
+          return record().kind;
+        },
         token: this.record.token,
-        members: () => this.record.nodes.map((n) => ({ id: n.id, kind: n.kind, client: n.client })),
-        processInfo: (nodeId) => this.processes.info(clusterId, nodeId),
+        members: () => this.record.nodes.map((n) => ({ id: n.id, kind: n.kind, client: this.endpoints.get(n.id) })),
+        processInfo: (nodeId) => this.host.info(nodeId),
         partitions: () => this.groups,
       },
       publish,
-      feedOptions,
+      options.feed,
     );
+  }
+
+  /** The driver of a saved cluster, its nodes' processes looked at once so its first state is already true. */
+  static async open(
+    clusterId: string,
+    registry: ClusterRegistry,
+    host: NodeHost,
+    publish: (state: ClusterState) => void,
+    options: RaftdClusterOptions,
+  ): Promise<RaftdCluster> {
+    const driver = new RaftdCluster(clusterId, registry, host, publish, options);
+    await driver.resolveEndpoints();
+    await driver.feed.recheck();
+    return driver;
   }
 
   private get record(): ClusterRecord {
@@ -50,8 +75,31 @@ export class LocalCluster implements ClusterDriver {
     return node;
   }
 
+  private async resolveEndpoints(): Promise<void> {
+    for (const node of this.record.nodes) {
+      if (!this.endpoints.has(node.id) && node.client) this.endpoints.set(node.id, await this.host.clientEndpoint(node.id, node.client));
+    }
+    this.feed.sync();
+  }
+
   private client(nodeId: string): RaftdClient {
-    return new RaftdClient(this.nodeRecord(nodeId).client ?? '', this.record.token);
+    const node = this.nodeRecord(nodeId);
+    return new RaftdClient(this.endpoints.get(nodeId) ?? node.client ?? '', this.record.token, undefined, (address) => this.endpointOf(address));
+  }
+
+  /** A leader's redirect names its client address; the console reaches it at the host's endpoint for it. */
+  private endpointOf(client: string): string {
+    const node = this.record.nodes.find((n) => n.client === client);
+    return (node && this.endpoints.get(node.id)) ?? client;
+  }
+
+  private async isLive(nodeId: string): Promise<boolean> {
+    return isLive(await this.host.info(nodeId));
+  }
+
+  /** A process was started or signalled: its state is read now, so the next picture already shows it. */
+  private async processChanged(nodeId?: string): Promise<void> {
+    await this.feed.recheck(nodeId);
   }
 
   state(): ClusterState {
@@ -63,58 +111,70 @@ export class LocalCluster implements ClusterDriver {
   }
 
   async start(): Promise<void> {
-    const idle = this.record.nodes.filter((n) => !this.processes.isRunning(this.clusterId, n.id));
+    const idle = [];
+    for (const node of this.record.nodes) if (!(await this.isLive(node.id))) idle.push(node);
     await settleAll(idle.map((n) => () => this.startNode(n)));
   }
 
   async stop(): Promise<void> {
-    const running = this.record.nodes.filter((n) => this.processes.isRunning(this.clusterId, n.id));
-    await settleAll(running.map((n) => () => this.processes.stop(this.clusterId, n.id)));
-    this.feed.note();
+    const running = [];
+    for (const node of this.record.nodes) if (await this.isLive(node.id)) running.push(node);
+    await settleAll(running.map((n) => () => this.host.stop(n.id))).finally(() => this.processChanged());
   }
 
   async node(nodeId: string, action: NodeAction): Promise<void> {
     const node = this.nodeRecord(nodeId);
+    try {
+      await this.act(node, action);
+    } finally {
+      await this.processChanged(nodeId);
+    }
+  }
+
+  private async act(node: NodeRecord, action: NodeAction): Promise<void> {
+    const nodeId = node.id;
     switch (action) {
       case 'start':
         await this.startNode(node);
         break;
       case 'stop':
-        await this.processes.stop(this.clusterId, nodeId);
+        await this.host.stop(nodeId);
         break;
       case 'kill':
-        await this.processes.kill(this.clusterId, nodeId);
+        await this.host.kill(nodeId);
         this.feed.timeline.add('fault', `${nodeId} killed (SIGKILL)`);
         break;
       case 'pause':
-        this.processes.pause(this.clusterId, nodeId);
+        await this.host.pause(nodeId);
         this.feed.timeline.add('fault', `${nodeId} paused (SIGSTOP)`);
         break;
       case 'resume':
-        this.processes.resume(this.clusterId, nodeId);
+        await this.host.resume(nodeId);
         break;
       case 'restart':
-        await this.processes.stop(this.clusterId, nodeId);
+        await this.host.stop(nodeId);
         await this.startNode(node);
         break;
       case 'forceNewCluster':
-        await this.processes.stop(this.clusterId, nodeId);
+        await this.host.stop(nodeId);
         await this.startNode(node, ['--force-new-cluster']);
         this.feed.timeline.add('membership', `${nodeId} restarted alone with --force-new-cluster`);
         break;
     }
-    this.feed.note();
   }
 
   /** Starts the node and waits until it answers, so a node that cannot start fails here with raftd's reason. */
   private async startNode(node: NodeRecord, flags: string[] = []): Promise<void> {
-    await this.processes.start(this.record, node, flags);
-    this.feed.note();
-    const dropped = this.droppedFor(node.id);
-    // A partition outlives restarts: the new process gets it as soon as it answers.
-    const first = () => (dropped.length ? this.client(node.id).setDroppedPeers(dropped) : this.client(node.id).status());
-    await this.whenReachable(node.id, first);
-    this.feed.note();
+    try {
+      await this.host.start(this.launch(node, flags));
+      await this.processChanged(node.id);
+      const dropped = this.droppedFor(node.id);
+      // A partition outlives restarts: the new process gets it as soon as it answers.
+      const first = () => (dropped.length ? this.client(node.id).setDroppedPeers(dropped) : this.client(node.id).status());
+      await this.whenReachable(node.id, first);
+    } finally {
+      await this.processChanged(node.id);
+    }
   }
 
   async partition(groups: string[][]): Promise<void> {
@@ -136,7 +196,8 @@ export class LocalCluster implements ClusterDriver {
 
   /** Sends each running node its drop list; nodes that are down get it when they start. */
   private async applyFaults(): Promise<void> {
-    const running = this.record.nodes.filter((n) => this.processes.info(this.clusterId, n.id).state === 'running');
+    const running = [];
+    for (const node of this.record.nodes) if ((await this.host.info(node.id)).state === 'running') running.push(node);
     await settleAll(running.map((n) => () => this.client(n.id).setDroppedPeers(this.droppedFor(n.id))));
   }
 
@@ -149,8 +210,9 @@ export class LocalCluster implements ClusterDriver {
         return;
       } catch (error) {
         if (!(error instanceof ApiError) || error.code !== 'unavailable') throw error;
-        if (!this.processes.isRunning(this.clusterId, nodeId)) {
-          const { detail } = this.processes.info(this.clusterId, nodeId);
+        const info = await this.host.info(nodeId);
+        if (!isLive(info)) {
+          const { detail } = info;
           throw new ApiError('unavailable', `node ${nodeId} did not start: ${detail ?? 'it stopped'}`);
         }
         if (Date.now() > deadline) return;
@@ -198,11 +260,19 @@ export class LocalCluster implements ClusterDriver {
     return this.client(nodeId).entry(index);
   }
 
-  logSources(nodeId?: string): LogSource[] {
+  private logNodes(nodeId?: string): string[] {
     if (nodeId) this.nodeRecord(nodeId);
-    return this.record.nodes
-      .filter((n) => !nodeId || n.id === nodeId)
-      .map((n) => ({ clusterId: this.clusterId, nodeId: n.id, file: this.layout.nodeLogFile(this.clusterId, n.id) }));
+    return this.record.nodes.map((n) => n.id).filter((id) => !nodeId || id === nodeId);
+  }
+
+  async readLogs(nodeId: string | undefined, query: NodeLogQuery): Promise<NodeLogLine[]> {
+    const lists = await Promise.all(this.logNodes(nodeId).map((id) => this.host.readLog(id, query)));
+    return newestAcross(lists, query.limit);
+  }
+
+  followLogs(nodeId: string | undefined, onLine: (line: NodeLogLine) => void): () => void {
+    const stops = this.logNodes(nodeId).map((id) => this.host.followLog(id, onLine));
+    return () => stops.forEach((stop) => stop());
   }
 
   newNodeId(requested?: string): string {
@@ -211,18 +281,18 @@ export class LocalCluster implements ClusterDriver {
 
   async provisionNode(id: string): Promise<void> {
     this.newNodeId(id);
-    const [peer, client] = await pickFreePorts(2, definedPorts(this.registry.list()));
-    const node: NodeRecord = { id, kind: 'local', peer: `127.0.0.1:${peer}`, client: `127.0.0.1:${client}`, joined: true };
+    const node: NodeRecord = { ...(await this.defineNode(id)), joined: true };
     await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: [...r.nodes, node] }));
-    this.feed.sync();
+    await this.resolveEndpoints();
     await this.startNode(node);
   }
 
   async retireNode(nodeId: string): Promise<void> {
     this.nodeRecord(nodeId);
-    if (this.processes.isRunning(this.clusterId, nodeId)) await this.processes.stop(this.clusterId, nodeId);
+    if (await this.isLive(nodeId)) await this.host.stop(nodeId);
     await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: r.nodes.filter((n) => n.id !== nodeId) }));
-    await this.processes.removeNodeData(this.clusterId, nodeId);
+    await this.host.removeNodeData(nodeId);
+    this.endpoints.delete(nodeId);
     this.groups = this.groups.map((g) => g.filter((id) => id !== nodeId)).filter((g) => g.length);
     this.feed.sync();
   }
@@ -259,13 +329,42 @@ export class LocalCluster implements ClusterDriver {
 
   async close(): Promise<void> {
     this.feed.close();
+    await this.host.close();
   }
 
   async destroy(): Promise<void> {
     this.feed.close();
     await this.stop();
-    await this.processes.removeClusterFiles(this.record);
+    await this.host.removeAll(this.record.nodes.map((n) => n.id));
+    await this.host.close();
   }
+
+  /** raftd's arguments for the node, from the cluster's definition. */
+  private launch(node: NodeRecord, flags: string[]): NodeLaunch {
+    const cluster = this.record;
+    const members = cluster.nodes.map((n) => `${n.id}=${n.peer}/${n.client}`).join(',');
+    return {
+      nodeId: node.id,
+      peer: node.peer ?? '',
+      client: node.client ?? '',
+      args: [
+        '--id', node.id,
+        '--peer', node.peer ?? '',
+        '--client', node.client ?? '',
+        '--cluster', members,
+        // Peers of other clusters (ports get reused) are refused by raftd.
+        '--cluster-id', cluster.id,
+        ...(node.joined ? ['--join'] : []),
+        ...flags,
+      ],
+      env: cluster.token ? { RAFTD_TOKEN: cluster.token } : {},
+    };
+  }
+}
+
+/** The process is up (or coming up, or stopped by a signal): the node's data dir is in use. */
+function isLive(info: NodeProcessInfo): boolean {
+  return info.state === 'running' || info.state === 'starting' || info.state === 'paused';
 }
 
 /** Runs every task; if any failed, throws one error naming each failure. */

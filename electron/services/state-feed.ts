@@ -4,7 +4,7 @@
 // with role 'unknown', so a dead leader is never displayed as leading.
 import type { ClusterState, LogEntryView, MembershipView, NodeKind, NodeView } from '../shared/api.js';
 import { clusterState, lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
-import type { ProcessInfo } from './local-cluster.js';
+import type { NodeProcessInfo } from './node-host.js';
 import { RaftdClient, type RaftdStatus } from './raftd-client.js';
 import { Timeline } from './timeline.js';
 
@@ -20,8 +20,8 @@ export interface FeedSource {
   kind: NodeKind;
   token?: string;
   members(): FeedMember[];
-  /** What the console knows of the node's process; null when it cannot know (a remote daemon). */
-  processInfo(nodeId: string): ProcessInfo | null;
+  /** What the console knows of the node's process; null when it cannot know. */
+  processInfo(nodeId: string): Promise<NodeProcessInfo | null> | NodeProcessInfo | null;
   partitions(): string[][];
 }
 
@@ -39,6 +39,8 @@ interface Tracked {
   client: RaftdClient;
   status?: RaftdStatus;
   reachable: boolean;
+  /** The process as last looked at (each poll, and at once after the driver starts or signals it). */
+  proc: NodeProcessInfo | null;
   /** Reached at least once since its process started: until then a running process is 'starting'. */
   seenSincePid?: number;
   lastSeen: number;
@@ -73,7 +75,7 @@ export class RaftdFeed {
     this.sync();
   }
 
-  /** Built on demand: process states are read fresh, so a node stopped a moment ago already shows stopped. */
+  /** Built on demand from the last polls; the driver rechecks processes it acted on, so a node it just stopped shows stopped. */
   state(): ClusterState {
     return this.build();
   }
@@ -103,6 +105,7 @@ export class RaftdFeed {
         member,
         client: new RaftdClient(member.client ?? '', this.source.token, Math.min(2000, this.pollMs * 2)),
         reachable: false,
+        proc: existing?.proc ?? null,
         lastSeen: 0,
         tail: [],
         tailKey: '',
@@ -113,6 +116,13 @@ export class RaftdFeed {
       this.schedule(tracked, 0);
     }
     this.changed();
+  }
+
+  /** Looks at the processes (one node's, or every node's) now, then polls soon. */
+  async recheck(nodeId?: string): Promise<void> {
+    const tracked = [...this.nodes.values()].filter((t) => !nodeId || t.member.id === nodeId);
+    await Promise.all(tracked.map(async (t) => (t.proc = await this.source.processInfo(t.member.id))));
+    this.note();
   }
 
   /** Something happened (an operation, a fault): poll soon and record it on the timeline when given. */
@@ -162,7 +172,8 @@ export class RaftdFeed {
   }
 
   private async pollOnce(tracked: Tracked): Promise<void> {
-    const proc = this.source.processInfo(tracked.member.id);
+    const proc = await this.source.processInfo(tracked.member.id);
+    tracked.proc = proc;
     const down = downReason(proc);
     if (down) {
       // Not running (or paused: it could not answer anyway): no requests, and say why.
@@ -232,7 +243,7 @@ export class RaftdFeed {
 
   private nodeView(t: Tracked, members: MembershipView, leader: RaftdStatus | undefined): NodeView {
     const id = t.member.id;
-    const proc = this.source.processInfo(id);
+    const proc = t.proc;
     const s = t.status;
     const starting = proc?.state === 'running' && t.seenSincePid !== proc.pid;
     // The process check is current, the last poll may not be: a node just stopped or paused is unreachable now.
@@ -272,7 +283,7 @@ function stopFollowing(tracked: Tracked): void {
  * Why the node cannot answer when its process is known not to serve (stopped, crashed, killed,
  * or paused); undefined while it runs or starts, or when the console cannot know (null).
  */
-function downReason(proc: ProcessInfo | null): string | undefined {
+function downReason(proc: NodeProcessInfo | null): string | undefined {
   if (proc === null || proc.state === 'running' || proc.state === 'starting') return undefined;
   return proc.state === 'paused' ? 'paused (SIGSTOP)' : (proc.detail ?? proc.state);
 }

@@ -7,19 +7,29 @@ export type NodeKind = 'embedded' | 'local' | 'remote';
 export type Role = 'follower' | 'candidate' | 'precandidate' | 'leader';
 export type ProcessState = 'running' | 'starting' | 'stopped' | 'paused' | 'killed' | 'crashed' | 'unknown';
 
-const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -');
+const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -')
+  .refine((s) => s !== '.' && s !== '..', 'not . or ..: ids name folders');
 const clusterRef = z.object({ clusterId: id });
 const nodeRef = z.object({ clusterId: id, nodeId: id });
 const key = z.string().min(1).max(4096);
+/** What every kind of new cluster is asked for. */
+const newCluster = {
+  name: z.string().min(1).max(80),
+  size: z.number().int().min(1).max(9),
+  nodeNames: z.array(id).optional(),
+};
 
 export const requestSchemas = {
   'clusters.list': z.object({}),
-  'clusters.create': z.object({
-    name: z.string().min(1).max(80),
-    kind: z.enum(['embedded', 'local']),
-    size: z.number().int().min(1).max(9),
-    nodeNames: z.array(id).optional(),
-  }),
+  /** One schema per kind of cluster: each kind asks for what it needs. */
+  'clusters.create': z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('embedded'), ...newCluster }),
+    z.object({ kind: z.literal('local'), ...newCluster }),
+  ]),
   'clusters.delete': clusterRef,
   'clusters.start': clusterRef,
   'clusters.stop': clusterRef,

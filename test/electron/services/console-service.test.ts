@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterDriver } from '../../../electron/services/cluster-driver.js';
 import { ConsoleService, health, type ConsoleSession } from '../../../electron/services/console-service.js';
-import { EmbeddedDriver } from '../../../electron/services/embedded-cluster.js';
-import { LocalCluster } from '../../../electron/services/local-driver.js';
+import { EmbeddedDriver } from '../../../electron/services/embedded-driver.js';
+import { RaftdCluster } from '../../../electron/services/raftd-cluster.js';
 import type { ActivityItem, ClusterState, ClusterSummary } from '../../../electron/shared/api.js';
 import { eventually, tempDir } from '../helpers.js';
 
@@ -125,7 +125,7 @@ describe('console service', () => {
     await new Promise((resolve) => setTimeout(resolve, 250));
 
     // The clusters whose state is built, from here on.
-    const stateSpies = [vi.spyOn(EmbeddedDriver.prototype, 'state'), vi.spyOn(LocalCluster.prototype, 'state')];
+    const stateSpies = [vi.spyOn(EmbeddedDriver.prototype, 'state'), vi.spyOn(RaftdCluster.prototype, 'state')];
     const statesBuilt = () => new Set(stateSpies.flatMap((spy) => spy.mock.contexts.map((driver) => (driver as ClusterDriver).clusterId)));
     const healthIn = (list: ClusterSummary[]) => Object.fromEntries(list.map((c) => [c.id, c.health]));
     const before = healthIn(summaries.at(-1)!);

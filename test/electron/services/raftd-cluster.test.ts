@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleService, type ConsoleSession } from '../../../electron/services/console-service.js';
-import { definedPorts } from '../../../electron/services/local-cluster.js';
+import { definedPorts } from '../../../electron/services/local-host.js';
 import { readLock } from '../../../electron/services/pid-lock.js';
 import { isProcessAlive } from '../../../electron/services/processes.js';
 import type { ClusterState, Events, Method, NodeLogLine, Params, Results } from '../../../electron/shared/api.js';

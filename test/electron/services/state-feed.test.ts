@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ProcessInfo } from '../../../electron/services/local-cluster.js';
+import type { NodeProcessInfo as ProcessInfo } from '../../../electron/services/node-host.js';
 import type { RaftdStatus } from '../../../electron/services/raftd-client.js';
 import { partitionsFromDrops, RaftdFeed } from '../../../electron/services/state-feed.js';
 
@@ -59,8 +59,9 @@ describe('the raftd feed without answering nodes', () => {
       expect(state.members).toEqual({ voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [] });
       expect(state.leader).toBe('');
 
-      // A process seen down after the last poll is shown down at once, without waiting for a poll.
+      // A process the driver rechecks (after stopping it) is shown down at once, without waiting for a poll.
       processes.c = { state: 'stopped' };
+      await feed.recheck('c');
       expect(feed.state().nodes.find((n) => n.id === 'c')).toMatchObject({ process: 'stopped', reachable: false });
     } finally {
       feed.close();

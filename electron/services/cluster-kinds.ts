@@ -1,0 +1,63 @@
+// What differs between kinds of cluster, in one place: how clusters.create defines a new cluster of
+// the kind, and which driver runs a saved one. ConsoleService picks the kind's entry; it never branches.
+import { randomBytes } from 'node:crypto';
+import type { ClusterState, NodeKind, ParsedParams } from '../shared/api.js';
+import type { ClusterDriver } from './cluster-driver.js';
+import type { ClusterRecord, ClusterRegistry, NodeRecord } from './cluster-registry.js';
+import { EmbeddedDriver } from './embedded-driver.js';
+import { definedPorts, LocalHost, pickFreePorts, type LocalHostOptions } from './local-host.js';
+import { defaultLogRotation } from './node-logs.js';
+import type { DataLayout } from './paths.js';
+import { RaftdCluster } from './raftd-cluster.js';
+import type { FeedOptions } from './state-feed.js';
+
+export type CreateParams = ParsedParams<'clusters.create'>;
+
+export interface ClusterKind<P extends CreateParams = CreateParams> {
+  /** The parts of a new cluster's record its kind decides: its nodes (with these ids), secrets, seed. */
+  define(ids: string[], params: P, registry: ClusterRegistry): Promise<Pick<ClusterRecord, 'nodes' | 'token' | 'seed'>>;
+  /** The driver of a saved cluster of this kind. */
+  attach(record: ClusterRecord, registry: ClusterRegistry, publish: (state: ClusterState) => void): Promise<ClusterDriver>;
+}
+
+export type ClusterKinds = { [K in CreateParams['kind']]: ClusterKind<Extract<CreateParams, { kind: K }>> } & Partial<Record<NodeKind, ClusterKind>>;
+
+export interface KindOptions {
+  layout: DataLayout;
+  local?: LocalHostOptions;
+  feed?: FeedOptions;
+  /** Whether new embedded clusters start with time running. */
+  embeddedRuns: boolean;
+}
+
+/** A per-cluster secret: peers prove it and raftd's admin routes require it. */
+function newToken(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** Two free loopback ports per node, none a saved node is defined on. */
+async function loopbackNodes(ids: string[], registry: ClusterRegistry): Promise<NodeRecord[]> {
+  const ports = await pickFreePorts(ids.length * 2, definedPorts(registry.list()));
+  return ids.map((id, i) => ({ id, kind: 'local', peer: `127.0.0.1:${ports[2 * i]}`, client: `127.0.0.1:${ports[2 * i + 1]}` }));
+}
+
+export function clusterKinds(options: KindOptions): ClusterKinds {
+  return {
+    embedded: {
+      define: async (ids) => ({ nodes: ids.map((id) => ({ id, kind: 'embedded' })), seed: randomBytes(4).readUInt32BE() >>> 1 }),
+      attach: (record, registry, publish) =>
+        EmbeddedDriver.create(record, registry, publish, {
+          run: options.embeddedRuns,
+          logs: { layout: options.layout, rotation: options.local?.rotation ?? defaultLogRotation },
+        }),
+    },
+    local: {
+      define: async (ids, _params, registry) => ({ nodes: await loopbackNodes(ids, registry), token: newToken() }),
+      attach: (record, registry, publish) =>
+        RaftdCluster.open(record.id, registry, new LocalHost(options.layout, record.id, options.local), publish, {
+          feed: options.feed,
+          defineNode: async (id) => (await loopbackNodes([id], registry))[0],
+        }),
+    },
+  };
+}
