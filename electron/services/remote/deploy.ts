@@ -190,7 +190,7 @@ export class Deployer {
           },
         });
       } catch (error) {
-        throw deployError(shell, `uploading ${upload.what} to ${upload.to}`, error);
+        throw remoteFailure(shell, `uploading ${upload.what} to ${upload.to}`, error);
       } finally {
         uploadedBytes += sent;
       }
@@ -223,8 +223,8 @@ export async function checked(shell: RemoteShell, command: string, what: string,
   return result.stdout;
 }
 
-/** A RemoteError (or any failure) during a deploy step, as one message. */
-export function deployError(shell: RemoteShell, doing: string, error: unknown): ApiError {
+/** A RemoteError (or any failure) during a step on a host, as one message naming the host and the step. */
+export function remoteFailure(shell: RemoteShell, doing: string, error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   const message = (error as Error).message;
   const full = /No space left|ENOSPC|quota/i.test(message + ((error as RemoteError).detail?.cause ?? '')) ? ' (the remote disk is full)' : '';

@@ -12,9 +12,15 @@ export interface RemoteHostOptions {
   /** Where other nodes reach this host's peer port (the host's own address, not loopback). */
   peerAddress: string;
   deployer: Deployer;
-  /** Opt-in: upload the console's Node where the host has none. */
-  uploadRuntime?: boolean;
   onProgress?: DeployOptions['onProgress'];
+}
+
+/** Where remote clusters find their hosts: the host profiles and their pooled connections. */
+export interface HostDirectory {
+  /** The shell of a host profile (one connection per host, shared by every cluster on it). */
+  shell(profile: string): RemoteShell;
+  /** The profile's address: where the other nodes reach a node's peer port on that host. */
+  address(profile: string): string;
 }
 
 export class RemoteHost {
@@ -29,9 +35,13 @@ export class RemoteHost {
     this.peerAddress = options.peerAddress;
   }
 
-  /** raftd on this host, deployed if needed; a failed deploy is tried again on the next call. */
-  deployment(): Promise<Deployment> {
-    this.deployed ??= this.options.deployer.deploy(this.shell, { uploadRuntime: this.options.uploadRuntime, onProgress: this.options.onProgress }).catch((error: unknown) => {
+  /**
+   * raftd on this host, deployed if needed (once per console session); a failed deploy is tried again
+   * on the next call. `uploadRuntime` (opt-in) sends the console's Node where the host has none; once
+   * there, later deploys find it without the flag.
+   */
+  deployment(uploadRuntime = false): Promise<Deployment> {
+    this.deployed ??= this.options.deployer.deploy(this.shell, { uploadRuntime, onProgress: this.options.onProgress }).catch((error: unknown) => {
       this.deployed = null;
       throw error;
     });
@@ -54,5 +64,25 @@ export class RemoteHost {
       throw new ApiError('unavailable', `${this.name}: could not find ${count} free ports on ${hosts.join(' and ')}: ${result.stderr.trim() || 'too few free'}`);
     }
     return ports.slice(0, count);
+  }
+}
+
+/** The console's remote hosts, one RemoteHost per profile, shared by every cluster that runs nodes there. */
+export class RemoteHosts {
+  private readonly hosts = new Map<string, RemoteHost>();
+
+  constructor(
+    private readonly directory: HostDirectory,
+    readonly deployer: Deployer = new Deployer(),
+    private readonly onProgress?: DeployOptions['onProgress'],
+  ) {}
+
+  get(profile: string): RemoteHost {
+    let host = this.hosts.get(profile);
+    if (!host) {
+      host = new RemoteHost({ name: profile, shell: this.directory.shell(profile), peerAddress: this.directory.address(profile), deployer: this.deployer, onProgress: this.onProgress });
+      this.hosts.set(profile, host);
+    }
+    return host;
   }
 }

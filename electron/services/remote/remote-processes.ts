@@ -11,7 +11,7 @@ import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from '../nod
 import { defaultLogRotation, parseLogLine, type LogRotation } from '../node-logs.js';
 import type { LockOwner } from '../pid-lock.js';
 import { describeExit, type ExitRecord } from '../runner-protocol.js';
-import { REMOTE_ROOT, checked, deployError } from './deploy.js';
+import { REMOTE_ROOT, checked, remoteFailure } from './deploy.js';
 import type { RemoteStartSpec, StartReport } from './deploy-entry.js';
 import type { RemoteHost } from './remote-host.js';
 import { RemoteError, shellQuote, type ForwardedPort } from './remote-shell.js';
@@ -48,7 +48,7 @@ export class RemoteProcesses implements NodeHost {
   private readonly forwards = new Map<string, { client: string; port: Promise<ForwardedPort> }>();
   private readonly busy = new Set<string>();
   /** Per host: the last listing and when it was taken; a listing under way is shared. */
-  private readonly listings = new Map<string, { at: number; nodes: Promise<Map<string, NodeListing>> }>();
+  private readonly listings = new Map<string, { at: number; settled: boolean; nodes: Promise<Map<string, NodeListing>> }>();
   /** Nodes whose start was cut off: stopped as soon as their host answers again. */
   private readonly rollbacks = new Set<string>();
   private closed = false;
@@ -91,8 +91,10 @@ export class RemoteProcesses implements NodeHost {
     const { nodeId } = launch;
     const host = this.hostOf(nodeId);
     return this.exclusive(nodeId, async () => {
-      const deployment = await host.deployment();
-      const running = infoFrom((await this.listing(host, true)).get(nodeId));
+      const [deployment, listing] = await Promise.all([host.deployment(), this.listing(host, true)]).catch((error: unknown) => {
+        throw remoteFailure(host.shell, `starting node ${nodeId}`, error);
+      });
+      const running = infoFrom(listing.get(nodeId));
       if (isLive(running.state)) throw new ApiError('conflict', `node ${nodeId} is already running on ${host.name} (pid ${running.pid})`);
       const dir = remoteNodeDir(this.clusterId, nodeId);
       const home = deployment.facts.home;
@@ -119,7 +121,7 @@ export class RemoteProcesses implements NodeHost {
           await writeRemoteFile(host, this.filePath(nodeId, name), content);
         }
       } catch (error) {
-        throw deployError(host.shell, `preparing node ${nodeId}`, error);
+        throw remoteFailure(host.shell, `preparing node ${nodeId}`, error);
       }
       this.forget(host);
       let report: StartReport;
@@ -171,7 +173,7 @@ export class RemoteProcesses implements NodeHost {
     try {
       ({ stdout } = await host.shell.exec(command, { timeoutMs: 30_000 }));
     } catch (error) {
-      throw deployError(host.shell, `reading the log of ${nodeId}`, error);
+      throw remoteFailure(host.shell, `reading the log of ${nodeId}`, error);
     }
     const lines = stdout
       .split('\n')
@@ -199,7 +201,7 @@ export class RemoteProcesses implements NodeHost {
     try {
       await host.shell.download(this.filePath(nodeId, 'logs/raftd.log'), localFile);
     } catch (error) {
-      throw deployError(host.shell, `downloading the log of ${nodeId}`, error);
+      throw remoteFailure(host.shell, `downloading the log of ${nodeId}`, error);
     }
   }
 
@@ -255,11 +257,20 @@ export class RemoteProcesses implements NodeHost {
   /** Lock, exit record and /proc stat of every node of this cluster on the host: one command. */
   private listing(host: RemoteHost, fresh = false): Promise<Map<string, NodeListing>> {
     const cached = this.listings.get(host.name);
-    if (cached && !fresh && Date.now() - cached.at < (this.options.infoCacheMs ?? 500)) return cached.nodes;
-    const nodes = this.list(host);
-    this.listings.set(host.name, { at: Date.now(), nodes });
-    nodes.catch(() => this.listings.get(host.name)?.nodes === nodes && this.listings.delete(host.name));
-    return nodes;
+    // One listing in flight per host, whoever asks (a host that does not answer is not asked again and again).
+    if (cached && (!cached.settled || (!fresh && Date.now() - cached.at < (this.options.infoCacheMs ?? 500)))) return cached.nodes;
+    const entry = { at: Date.now(), settled: false, nodes: this.list(host) };
+    this.listings.set(host.name, entry);
+    entry.nodes.then(
+      () => {
+        entry.settled = true;
+      },
+      () => {
+        entry.settled = true;
+        if (this.listings.get(host.name) === entry) this.listings.delete(host.name);
+      },
+    );
+    return entry.nodes;
   }
 
   private async list(host: RemoteHost): Promise<Map<string, NodeListing>> {
@@ -305,6 +316,14 @@ export class RemoteProcesses implements NodeHost {
   /** Sends signals to the node's raftd, only if it is the very process the lock names (pid and start time). */
   private async signal(nodeId: string, signals: string[]): Promise<number | null> {
     const host = this.hostOf(nodeId);
+    try {
+      return await this.signalNow(host, nodeId, signals);
+    } catch (error) {
+      throw remoteFailure(host.shell, `signalling node ${nodeId} (${signals.join(', ')})`, error);
+    }
+  }
+
+  private async signalNow(host: RemoteHost, nodeId: string, signals: string[]): Promise<number | null> {
     const info = infoFrom((await this.listing(host, true)).get(nodeId));
     if (!isLive(info.state) || info.pid === undefined || info.state === 'starting') return null;
     const check = `[ "$(sed 's/.*) //' /proc/${info.pid}/stat 2>/dev/null | cut -d' ' -f20)" = ${shellQuote(info.started ?? '')} ]`;
