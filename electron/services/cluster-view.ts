@@ -2,6 +2,7 @@
 // (raftd-backed through the feed, embedded in-process): whose view of the membership counts,
 // what each node is in it, and how far behind the leader it is.
 import type { ClusterState, MembershipView, NodeView, Role } from '../shared/api.js';
+import { clusterFacts } from '../shared/cluster-facts.js';
 import type { Timeline } from './timeline.js';
 
 interface RankedStatus {
@@ -20,11 +21,7 @@ export function membersFrom(conf: MembershipView | undefined, definedIds: string
   return conf ? { voters: conf.voters, votersOutgoing: conf.votersOutgoing, learners: conf.learners } : { voters: definedIds, votersOutgoing: [], learners: [] };
 }
 
-/** A voter of either half of a joint configuration counts as a voter. */
-export function membershipOf(members: MembershipView, id: string): NodeView['membership'] {
-  if (members.voters.includes(id) || members.votersOutgoing.includes(id)) return 'voter';
-  return members.learners.includes(id) ? 'learner' : 'none';
-}
+export { membershipOf } from '../shared/cluster-facts.js';
 
 /**
  * Entries the node is behind the leader, by the leader's match index for it; a node the leader
@@ -43,5 +40,15 @@ export function clusterState(
   partitions: string[][],
 ): ClusterState {
   const { leader, term } = timeline.observe(nodes, members);
-  return { ...identity, at: Date.now(), leader, term, members, nodes, timeline: timeline.list(), ...(partitions.length && { partitions }) };
+  return {
+    ...identity,
+    at: Date.now(),
+    leader,
+    term,
+    members,
+    nodes,
+    timeline: timeline.list(),
+    ...(partitions.length && { partitions }),
+    facts: clusterFacts({ leader, members, nodes }),
+  };
 }

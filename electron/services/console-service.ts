@@ -6,7 +6,7 @@ import { ApiError, parseRequest } from '../shared/api.js';
 import type { ClusterState, ClusterSummary, EventName, Events, Method, ParsedParams, Results } from '../shared/api.js';
 import { ActivityLog } from './activity.js';
 import { describePartition, nextNodeId, type ClusterDriver, type NodeAction } from './cluster-driver.js';
-import { clusterKinds, type ClusterKind, type ClusterKinds } from './cluster-kinds.js';
+import { clusterKinds, type ClusterKind, type ClusterKinds, type RemoteKindSetup } from './cluster-kinds.js';
 import { ClusterRegistry, clusterSummary, type ClusterRecord } from './cluster-registry.js';
 import type { LocalHostOptions } from './local-host.js';
 import { MembershipGuide, type MembershipOptions } from './membership.js';
@@ -26,6 +26,8 @@ export interface ConsoleSession {
 export interface ConsoleServiceOptions {
   dataDir: string;
   local?: LocalHostOptions;
+  /** Remote clusters: their hosts (host profiles over pooled SSH connections); without it they are refused. */
+  remote?: RemoteKindSetup;
   feed?: FeedOptions;
   membership?: MembershipOptions;
   /** Whether new embedded clusters start with time running (default true: a live demo). */
@@ -65,7 +67,7 @@ export class ConsoleService {
     private registry: ClusterRegistry | null,
   ) {
     this.layout = new DataLayout(options.dataDir);
-    this.kinds = clusterKinds({ layout: this.layout, local: options.local, feed: options.feed, embeddedRuns: options.embeddedRuns !== false });
+    this.kinds = clusterKinds({ layout: this.layout, local: options.local, remote: options.remote, feed: options.feed, embeddedRuns: options.embeddedRuns !== false });
     this.activity = new ActivityLog((item) => this.broadcast('activity', item));
     const operations = new OperationRunner((progress) => this.broadcast('operation.progress', progress), this.activity);
     this.membership = new MembershipGuide(operations, options.membership);
@@ -312,7 +314,8 @@ export function health(state: ClusterState | undefined): ClusterSummary['health'
   if (!state) return 'stopped';
   const live = state.nodes.filter((n) => n.process === 'running' || n.process === 'starting' || n.reachable);
   if (live.length === 0) return 'stopped';
-  if (!state.leader) return 'no-quorum';
+  // Without a leader: an election is on while a majority is up; only a majority down means no quorum.
+  if (!state.leader) return state.facts.hasQuorum ? 'no-leader' : 'no-quorum';
   // Only members count: a node removed from the configuration (or left behind by a forced
   // recovery) is not a reason to call the cluster degraded; a partition in place is.
   const { voters, votersOutgoing, learners } = state.members;

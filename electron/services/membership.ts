@@ -5,8 +5,8 @@
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, MembershipPlan } from '../shared/api.js';
 import type { MembershipTarget } from './cluster-driver.js';
-import { membershipOf } from './cluster-view.js';
 import type { OperationRunner, StepReporter } from './operations.js';
+import { majoritySize, membershipOf, successorTo } from '../shared/cluster-facts.js';
 
 export interface MembershipOptions {
   /** A learner is caught up when its match index is within this many entries of the leader's last index. */
@@ -16,16 +16,15 @@ export interface MembershipOptions {
   pollMs?: number;
 }
 
-const majority = (voters: number) => Math.floor(voters / 2) + 1;
-
 function voterCount(voters: number) {
-  return { voters, majority: voters > 0 ? majority(voters) : 0 };
+  return { voters, majority: voters > 0 ? majoritySize(voters) : 0 };
 }
 
 /** Whether a change is safe now, from the cluster state the console sees. */
 export function planChange(state: ClusterState, change: 'add' | 'promote' | 'remove', nodeId: string | undefined, threshold: number): MembershipPlan {
   const { voters, votersOutgoing, learners } = state.members;
-  const reachableVoters = state.nodes.filter((n) => n.reachable && voters.includes(n.id)).map((n) => n.id);
+  // Voters up now (running and answering): only they can store the change.
+  const reachableVoters = state.facts.votersUp;
   const before = voterCount(voters.length);
   const refuse = (reason: string, after = before): MembershipPlan => ({ safe: false, reason, before, after });
   if (votersOutgoing.length) return refuse('the cluster is in a joint configuration; wait until it has left it');
@@ -33,6 +32,9 @@ export function planChange(state: ClusterState, change: 'add' | 'promote' | 'rem
   if (reachableVoters.length < before.majority) return refuse(`only ${reachableVoters.length} of ${voters.length} voters are reachable; the change could not commit`);
 
   if (change === 'add') {
+    if (nodeId && (state.nodes.some((n) => n.id === nodeId) || membershipOf(state.members, nodeId) !== 'none')) {
+      return refuse(`${nodeId} already exists in this cluster; choose another name`);
+    }
     const label = nodeId ?? 'the new node';
     return { safe: true, reason: `${label} joins as a learner: it receives the log but does not vote, so the quorum stays ${before.majority} of ${before.voters}`, before, after: before };
   }
@@ -42,10 +44,9 @@ export function planChange(state: ClusterState, change: 'add' | 'promote' | 'rem
     const after = voterCount(voters.length + 1);
     if (!learners.includes(nodeId)) return refuse(`${nodeId} is not a learner`, after);
     const node = state.nodes.find((n) => n.id === nodeId);
-    const leader = state.nodes.find((n) => n.id === state.leader);
-    const behind = leader && node?.matchIndex !== undefined ? leader.lastIndex - node.matchIndex : Infinity;
-    if (!node?.reachable || behind > threshold) {
-      const how = node?.reachable ? (Number.isFinite(behind) ? `${behind} entries behind` : 'not yet replicating') : 'unreachable';
+    const behind = state.facts.lag[nodeId] ?? null;
+    if (!node?.reachable || behind === null || behind > threshold) {
+      const how = node?.reachable ? (behind !== null ? `${behind} entries behind` : 'not yet replicating') : 'unreachable';
       return refuse(`${nodeId} is ${how}; a voter that cannot keep up would weaken the quorum (threshold ${threshold})`, after);
     }
     const available = reachableVoters.length + 1;
@@ -110,7 +111,7 @@ export class MembershipGuide {
     const operationId = this.launch(target, `Remove ${nodeId}`, async (step) => {
       let state = await target.refresh();
       if (state.leader === nodeId) {
-        const successor = bestSuccessor(state, nodeId);
+        const successor = successorTo(state.facts, nodeId);
         if (!successor) throw new ApiError('refused', `no other voter of ${target.clusterId} is reachable to take over leadership`);
         step(`transferring leadership to ${successor}`, 0.1);
         await target.transferLeader(successor);
@@ -158,7 +159,7 @@ export class MembershipGuide {
   private async promoteSteps(target: MembershipTarget, nodeId: string, step: StepReporter, start: number): Promise<void> {
     step('waiting for the learner to catch up', start);
     await this.waitFor(target, `${nodeId} to catch up`, (s) => {
-      const behind = lagOf(s, nodeId);
+      const behind = s.facts.lag[nodeId] ?? null;
       if (behind !== null) step(`catching up: ${behind} entries behind (threshold ${this.threshold})`, start + 0.3 * (1 - Math.min(1, behind / 1000)));
       return behind !== null && behind <= this.threshold && s.nodes.some((n) => n.id === nodeId && n.reachable);
     });
@@ -191,25 +192,10 @@ export class MembershipGuide {
   }
 }
 
-/** Entries the node is behind the leader, from the leader's match index; null when unknown. */
-function lagOf(state: ClusterState, nodeId: string): number | null {
-  const leader = state.nodes.find((n) => n.id === state.leader);
-  const node = state.nodes.find((n) => n.id === nodeId);
-  if (!leader || node?.matchIndex === undefined) return null;
-  return Math.max(0, leader.lastIndex - node.matchIndex);
-}
-
 /** The configuration entry at `index` is committed on the leader. */
 function committed(state: ClusterState, index: number): boolean {
   const leader = state.nodes.find((n) => n.id === state.leader);
   return !!leader && leader.commitIndex >= index;
-}
-
-/** The reachable voter with the most of the log: it can take over without catching up. */
-function bestSuccessor(state: ClusterState, leaving: string): string | undefined {
-  return state.nodes
-    .filter((n) => n.id !== leaving && n.reachable && state.members.voters.includes(n.id))
-    .sort((a, b) => (b.matchIndex ?? b.lastIndex) - (a.matchIndex ?? a.lastIndex))[0]?.id;
 }
 
 function sameSet(a: string[], b: string[]): boolean {

@@ -29,6 +29,14 @@ export const requestSchemas = {
   'clusters.create': z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('embedded'), ...newCluster }),
     z.object({ kind: z.literal('local'), ...newCluster }),
+    /** Nodes on other machines over SSH: node i runs on hosts[i % hosts.length] (host profile ids). */
+    z.object({
+      kind: z.literal('remote'),
+      ...newCluster,
+      hosts: z.array(id).min(1).max(9),
+      /** Opt-in: send the console's own Node runtime (~100 MB) to hosts without Node >= 20. */
+      uploadRuntime: z.boolean().default(false),
+    }),
   ]),
   'clusters.delete': clusterRef,
   'clusters.start': clusterRef,
@@ -111,7 +119,8 @@ export interface ClusterSummary {
   kind: NodeKind;
   nodes: NodeDefinition[];
   createdAt: number;
-  health: 'healthy' | 'degraded' | 'no-quorum' | 'stopped';
+  /** no-leader: none leads now, though a majority of voters is up to elect one; no-quorum: a majority is down. */
+  health: 'healthy' | 'degraded' | 'no-leader' | 'no-quorum' | 'stopped';
 }
 
 export interface NodeDefinition {
@@ -204,6 +213,35 @@ export interface ClusterState {
   clock?: { now: number; running: boolean; speed: number };
   messages?: MessageInFlight[];
   partitions?: string[][];
+  /** What follows from the above, decided once (electron/shared/cluster-facts.ts): the renderer shows it as is. */
+  facts: ClusterFacts;
+}
+
+export interface ClusterFacts {
+  /** Voters of the configuration (C_new while joint) and the votes a decision needs among them. */
+  voters: number;
+  majority: number;
+  /** While joint: C_old's voters and majority, needed as well. */
+  votersOutgoing?: number;
+  majorityOutgoing?: number;
+  /** Voters running and answering now. */
+  votersUp: string[];
+  /** Paused or unreachable voters: they may come back by themselves (resume, heal). */
+  votersSuspended: string[];
+  /** Killed, crashed, stopped or unknown voters: down until started again. */
+  votersDown: string[];
+  /** A majority of the voters (of each half while joint) is up. */
+  hasQuorum: boolean;
+  /** Even if every suspended voter came back, no majority could form. */
+  quorumLostForGood: boolean;
+  /** How many more voters may fail with a majority still up (only voters up now count). */
+  failuresTolerated: number;
+  /** leader: one leads; electing: none now, but a majority is up to elect one; no-quorum: a majority is down. */
+  leadership: 'leader' | 'electing' | 'no-quorum';
+  /** Per node: entries its log is behind the leader's last index; null when unknown (node or leader not up). */
+  lag: Record<string, number | null>;
+  /** Voters up now, the most of the log first: the first one other than X is who should take over from X. */
+  takeoverOrder: string[];
 }
 
 export interface MembershipPlan {

@@ -12,7 +12,9 @@ import {
   type Params,
   type Results,
 } from '../../electron/shared/api';
+import { clusterFacts } from '../../electron/shared/cluster-facts';
 import type { Connection, ConnectionStatus } from '../../renderer/src/api/connection';
+
 import { useConnectionStore } from '../../renderer/src/stores/connection';
 
 type Handler<M extends Method> = (params: Params<M>) => Results[M] | Promise<Results[M]>;
@@ -116,10 +118,10 @@ export function makeState(overrides: Partial<ClusterState> = {}): ClusterState {
     makeNode({ id: 'n2' }),
     makeNode({ id: 'n3' }),
   ];
-  return {
+  const state = {
     clusterId: 'demo',
     name: 'Demo',
-    kind: 'embedded',
+    kind: 'embedded' as const,
     at: 1000,
     leader: 'n1',
     term: 2,
@@ -128,6 +130,8 @@ export function makeState(overrides: Partial<ClusterState> = {}): ClusterState {
     timeline: [],
     ...overrides,
   };
+  // The facts the backend would send with this state, by the same shared rules.
+  return { ...state, facts: overrides.facts ?? clusterFacts(state) };
 }
 
 export function makeCluster(overrides: Partial<ClusterSummary> & { id: string }): ClusterSummary {

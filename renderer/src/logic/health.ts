@@ -1,11 +1,13 @@
 // Health in words and in a tag color, for clusters and single nodes.
 import type { ClusterSummary, NodeView, Role } from '../../../electron/shared/api';
+import { plural } from './format';
 
 export type TagType = 'default' | 'success' | 'warning' | 'error' | 'info';
 
 export const clusterHealthLabel: Record<ClusterSummary['health'], string> = {
   healthy: 'healthy',
   degraded: 'degraded',
+  'no-leader': 'no leader',
   'no-quorum': 'no quorum',
   stopped: 'stopped',
 };
@@ -13,6 +15,7 @@ export const clusterHealthLabel: Record<ClusterSummary['health'], string> = {
 export const clusterHealthTag: Record<ClusterSummary['health'], TagType> = {
   healthy: 'success',
   degraded: 'warning',
+  'no-leader': 'warning',
   'no-quorum': 'error',
   stopped: 'default',
 };
@@ -33,7 +36,8 @@ export interface NodeHealth {
   text: string;
 }
 
-export function nodeHealth(node: NodeView, cutOff = false): NodeHealth {
+/** `lag` is the backend's (state.facts.lag): entries behind the leader, null when unknown. */
+export function nodeHealth(node: NodeView, lag: number | null, cutOff = false): NodeHealth {
   if (node.process === 'killed' || node.process === 'crashed') return { level: 'error', text: `${node.process}` };
   if (node.process === 'stopped') return { level: 'default', text: 'stopped' };
   if (node.process === 'paused') return { level: 'warning', text: 'paused: not ticking, not answering' };
@@ -41,6 +45,7 @@ export function nodeHealth(node: NodeView, cutOff = false): NodeHealth {
   if (node.process === 'starting') return { level: 'info', text: 'starting' };
   if (cutOff) return { level: 'warning', text: 'cut off from the leader by the partition' };
   if (node.role === 'candidate' || node.role === 'precandidate') return { level: 'warning', text: 'campaigning for leadership' };
-  if (node.lag >= LAG_WARNING) return { level: 'warning', text: `${node.lag} entries behind the leader` };
-  return { level: 'success', text: node.lag > 0 ? `catching up (${node.lag} behind)` : 'up to date' };
+  if (lag === null) return { level: 'info', text: 'no leader to compare with' };
+  if (lag >= LAG_WARNING) return { level: 'warning', text: `${plural(lag, 'entry', 'entries')} behind the leader` };
+  return { level: 'success', text: lag > 0 ? `catching up (${lag} behind)` : 'up to date' };
 }

@@ -3,7 +3,8 @@ import type { ClusterState } from '../../../electron/shared/api';
 
 export interface LagSample {
   at: number;
-  lag: number;
+  /** null while unknown (the node or the leader is down): a gap in the chart, not a number. */
+  lag: number | null;
 }
 
 export type LagHistory = Record<string, LagSample[]>;
@@ -20,12 +21,12 @@ export function recordLag(history: LagHistory, state: ClusterState, limit = LAG_
       next[node.id] = samples;
       continue;
     }
-    const appended = [...samples, { at: state.at, lag: node.lag }];
+    const appended = [...samples, { at: state.at, lag: state.facts.lag[node.id] ?? null }];
     next[node.id] = appended.length > limit ? appended.slice(appended.length - limit) : appended;
   }
   return next;
 }
 
 export function maxLag(samples: readonly LagSample[]): number {
-  return samples.reduce((m, s) => Math.max(m, s.lag), 0);
+  return samples.reduce((m, s) => Math.max(m, s.lag ?? 0), 0);
 }

@@ -20,9 +20,5 @@ export function cutOffFromLeader(partitions: readonly string[][] | undefined, le
   return new Set(leaderSide ? partitions!.flat().filter((id) => !leaderSide.includes(id)) : []);
 }
 
-/** Which side can still elect a leader: the one holding a majority of voters, if any. */
-export function majoritySide(groups: readonly string[][], voters: readonly string[]): number | undefined {
-  const need = Math.floor(voters.length / 2) + 1;
-  const index = groups.findIndex((g) => g.filter((id) => voters.includes(id)).length >= need);
-  return index === -1 ? undefined : index;
-}
+/** Which side of a proposed partition keeps a majority of voters: the shared rule. */
+export { majoritySide } from '../../../electron/shared/cluster-facts';

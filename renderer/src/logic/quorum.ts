@@ -1,22 +1,26 @@
-// Majority arithmetic shown to the user before every membership step and fault.
-import type { ClusterState, NodeView } from '../../../electron/shared/api';
+// Majority arithmetic in words, for configurations the user is about to choose (a new cluster's size, a
+// membership change, a joint change). The cluster's own quorum facts come from the backend (state.facts);
+// both use the one majority rule in electron/shared/cluster-facts.ts.
+import { failuresTolerated, majoritySize } from '../../../electron/shared/cluster-facts';
+import { plural } from './format';
 
-export function majorityOf(voters: number): number {
-  return Math.floor(voters / 2) + 1;
-}
-
-/** How many voters may fail while the rest still form a majority. */
-export function faultTolerance(voters: number): number {
-  return voters === 0 ? 0 : voters - majorityOf(voters);
-}
+export { failuresTolerated, majoritySize };
 
 export function describeMajority(voters: number): string {
-  return `majority ${majorityOf(voters)} of ${voters}`;
+  return `majority ${majoritySize(voters)} of ${voters}`;
 }
 
 /** "majority 3 of 5 → 4 of 6" */
 export function describeMajorityChange(before: number, after: number): string {
-  return `majority ${majorityOf(before)} of ${before} → ${majorityOf(after)} of ${after}`;
+  return `majority ${majoritySize(before)} of ${before} → ${majoritySize(after)} of ${after}`;
+}
+
+/** What a cluster of `n` voters survives, for someone choosing its size. */
+export function describeClusterSize(n: number): string {
+  const tolerated = failuresTolerated(n);
+  const base = `${describeMajority(n)}: survives ${plural(tolerated, 'failed node')}.`;
+  // An even size needs one more vote than the odd size below it and survives no more failures.
+  return n % 2 === 0 ? `${base} An even size survives no more failures than ${plural(n - 1, 'node')} ${n - 1 === 1 ? 'does' : 'do'}.` : base;
 }
 
 export interface OverlapExplanation {
@@ -31,8 +35,8 @@ export interface OverlapExplanation {
  */
 export function explainOverlap(oldVoters: readonly string[], newVoters: readonly string[]): OverlapExplanation {
   const union = new Set([...oldVoters, ...newVoters]).size;
-  const a = majorityOf(oldVoters.length);
-  const b = majorityOf(newVoters.length);
+  const a = majoritySize(oldVoters.length);
+  const b = majoritySize(newVoters.length);
   const overlaps = a + b > union;
   const sum = `${a} + ${b} = ${a + b}`;
   const text = overlaps
@@ -41,49 +45,4 @@ export function explainOverlap(oldVoters: readonly string[], newVoters: readonly
     : `${sum} ≤ ${union} servers in total, so an old majority and a new majority could be disjoint and elect two ` +
       `leaders in the same term. Change one server at a time, or use joint consensus.`;
   return { overlaps, text };
-}
-
-/** Voters the console can count on now versus those gone until someone restarts them. */
-export interface QuorumStatus {
-  voters: number;
-  majority: number;
-  up: string[];
-  /** Paused or unreachable voters: they may come back by themselves (resume, heal). */
-  suspended: string[];
-  /** Killed, crashed or stopped voters: they stay down until restarted. */
-  down: string[];
-  hasQuorum: boolean;
-  /** Even if every suspended voter came back, no majority could form. */
-  lostForGood: boolean;
-}
-
-const goneStates = new Set(['killed', 'crashed', 'stopped']);
-
-export function nodeIsUp(node: NodeView): boolean {
-  return node.reachable && node.process === 'running';
-}
-
-export function quorumStatus(state: ClusterState): QuorumStatus {
-  const voterIds = new Set(state.members.voters);
-  const voters = state.nodes.filter((n) => voterIds.has(n.id));
-  const up: string[] = [];
-  const suspended: string[] = [];
-  const down: string[] = [];
-  for (const node of voters) {
-    if (nodeIsUp(node)) up.push(node.id);
-    else if (goneStates.has(node.process)) down.push(node.id);
-    else suspended.push(node.id);
-  }
-  // Voters listed in the configuration but unknown to the console count as down.
-  for (const id of voterIds) if (!voters.some((n) => n.id === id)) down.push(id);
-  const majority = majorityOf(voterIds.size);
-  return {
-    voters: voterIds.size,
-    majority,
-    up,
-    suspended,
-    down,
-    hasQuorum: up.length >= majority,
-    lostForGood: voterIds.size > 0 && up.length + suspended.length < majority,
-  };
 }

@@ -5,7 +5,6 @@ import type { ClusterState } from '../../../electron/shared/api';
 import { readableError } from '../logic/errors';
 import { recordLag, type LagHistory } from '../logic/lagHistory';
 import { cutOffFromLeader } from '../logic/partition';
-import { quorumStatus } from '../logic/quorum';
 import { useConnectionStore } from './connection';
 import { useNavigationStore } from './navigation';
 
@@ -48,9 +47,10 @@ export const useClusterStateStore = defineStore('clusterState', () => {
   const currentReceivedAt = computed(() => (navigation.clusterId ? receivedAt.value[navigation.clusterId] : undefined));
   const currentLag = computed<LagHistory>(() => (navigation.clusterId ? lag.value[navigation.clusterId] ?? {} : {}));
   const leaderNode = computed(() => current.value?.nodes.find((n) => n.id === current.value?.leader && n.role === 'leader'));
-  const quorum = computed(() => (current.value ? quorumStatus(current.value) : undefined));
+  /** Quorum, leadership and lag as the backend decided them. */
+  const facts = computed(() => current.value?.facts);
   const isEmbedded = computed(() => current.value?.kind === 'embedded');
   const cutOff = computed(() => cutOffFromLeader(current.value?.partitions, current.value?.leader ?? ''));
 
-  return { states, receivedAt, loadError, current, currentReceivedAt, currentLag, leaderNode, quorum, isEmbedded, cutOff, apply, load, reload };
+  return { states, receivedAt, loadError, current, currentReceivedAt, currentLag, leaderNode, facts, isEmbedded, cutOff, apply, load, reload };
 });

@@ -2,7 +2,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { ClusterSummary } from '../../../electron/shared/api';
-import { describeMajority, faultTolerance } from '../logic/quorum';
+import { describeClusterSize } from '../logic/quorum';
 import { useClustersStore } from './clusters';
 
 const idPattern = /^[A-Za-z0-9_.-]+$/;
@@ -58,9 +58,7 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
 
   /** What this size means for availability, shown while the user picks it. */
   const sizeAdvice = computed(() => {
-    const n = size.value;
-    const base = `${describeMajority(n)}: survives ${faultTolerance(n)} failed node${faultTolerance(n) === 1 ? '' : 's'}.`;
-    return n % 2 === 0 ? `${base} An even size tolerates no more failures than ${n - 1} nodes do.` : base;
+    return describeClusterSize(size.value);
   });
 
   function next() {

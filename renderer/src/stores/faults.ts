@@ -51,7 +51,11 @@ export const useFaultsStore = defineStore('faults', () => {
   const nodes = computed(() => clusterState.current?.nodes ?? []);
   const nodeIds = computed(() => nodes.value.map((n) => n.id));
   const rows = computed(() =>
-    nodes.value.map((node) => ({ node, actions: availableActions(node), health: nodeHealth(node, clusterState.cutOff.has(node.id)) })),
+    nodes.value.map((node) => ({
+      node,
+      actions: availableActions(node),
+      health: nodeHealth(node, clusterState.current?.facts.lag[node.id] ?? null, clusterState.cutOff.has(node.id)),
+    })),
   );
   const partitioned = computed(() => (clusterState.current?.partitions?.length ?? 0) > 1);
 
@@ -107,12 +111,13 @@ export const useFaultsStore = defineStore('faults', () => {
     if (outcome.ok) assignment.value = {};
   }
 
-  const quorum = computed(() => clusterState.quorum);
+  const quorum = computed(() => clusterState.facts);
 
   /** Nodes a forced recovery could start from: alive voters, most complete log first. */
   const recoveryCandidates = computed(() => {
-    if (!quorum.value?.lostForGood) return [];
-    const alive = new Set([...quorum.value.up, ...quorum.value.suspended]);
+    if (!quorum.value?.quorumLostForGood) return [];
+    const alive = new Set([...quorum.value.votersUp, ...quorum.value.votersSuspended]);
+
     return nodes.value.filter((n) => alive.has(n.id)).sort((a, b) => b.lastIndex - a.lastIndex || b.commitIndex - a.commitIndex);
   });
 

@@ -4,7 +4,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import type { LogEntryDetail, LogEntryView, NodeView } from '../../../electron/shared/api';
 import { readableError } from '../logic/errors';
-import { nodeIsUp } from '../logic/quorum';
+import { nodeIsUp } from '../../../electron/shared/cluster-facts';
 import { buildRow, firstDivergence, PAGE_SIZE, pagesFor, pageStart, rowBounds, type LogCell, type NodeLogMeta } from '../logic/logAlignment';
 import { useClusterStateStore } from './clusterState';
 import { useConnectionStore } from './connection';

@@ -4,7 +4,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { LogEntryView, MembershipPlan } from '../../../electron/shared/api';
 import { readableError } from '../logic/errors';
-import { describeMajorityChange, explainOverlap, majorityOf } from '../logic/quorum';
+import { describeMajorityChange, explainOverlap, majoritySize } from '../logic/quorum';
 import { useClusterStateStore } from './clusterState';
 import { useConnectionStore } from './connection';
 import { useOperationsStore } from './operations';
@@ -41,10 +41,9 @@ export const useMembershipStore = defineStore('membership', () => {
   const joint = computed(() => members.value.votersOutgoing.length > 0);
   const leader = computed(() => state.value?.nodes.find((n) => n.id === state.value?.leader));
 
+  /** What the backend says the node is in the configuration; a node it no longer lists is in none. */
   function membershipOf(id: string | null): 'voter' | 'learner' | 'none' {
-    if (!id) return 'none';
-    if (members.value.voters.includes(id) || members.value.votersOutgoing.includes(id)) return 'voter';
-    return members.value.learners.includes(id) ? 'learner' : 'none';
+    return state.value?.nodes.find((n) => n.id === id)?.membership ?? 'none';
   }
 
   const progressOf = (id: string | null) => (id ? operations.progress[id] : undefined);
@@ -56,14 +55,13 @@ export const useMembershipStore = defineStore('membership', () => {
   const targetMembership = computed(() => membershipOf(target.value));
   const targetNode = computed(() => state.value?.nodes.find((n) => n.id === target.value));
 
-  /** How far the learner's log reaches toward the leader's. */
+  /** How far the learner's log reaches toward the leader's, by the backend's lag. */
   const catchUp = computed(() => {
-    const node = targetNode.value;
     const lead = leader.value;
-    if (!node || !lead) return { fraction: 0, behind: undefined as number | undefined };
-    const reached = node.matchIndex ?? node.lastIndex;
-    const fraction = lead.lastIndex === 0 ? 1 : Math.min(1, reached / lead.lastIndex);
-    return { fraction, behind: Math.max(0, lead.lastIndex - reached) };
+    const behind = target.value ? state.value?.facts.lag[target.value] ?? null : null;
+    if (!lead || behind === null) return { fraction: 0, behind: undefined as number | undefined };
+    const fraction = lead.lastIndex === 0 ? 1 : Math.max(0, 1 - behind / lead.lastIndex);
+    return { fraction, behind };
   });
 
   const addStage = computed<AddStage>(() => {
@@ -120,7 +118,7 @@ export const useMembershipStore = defineStore('membership', () => {
 
   // Safety depends on who is up now, so the plan is asked again whenever that changes.
   const planInputs = computed(() =>
-    JSON.stringify([pendingChange.value, members.value, clusterState.quorum?.up, state.value?.leader, state.value?.clusterId]),
+    JSON.stringify([pendingChange.value, members.value, clusterState.facts?.votersUp, state.value?.leader, state.value?.clusterId]),
   );
   watch(planInputs, refreshPlan, { immediate: true });
 
@@ -137,7 +135,7 @@ export const useMembershipStore = defineStore('membership', () => {
       return {
         overlaps: true,
         text:
-          `A learner copies the log but does not vote: the majority stays ${majorityOf(voters.length)} of ${voters.length} while it catches up, so a new, empty server cannot stall commits. ` +
+          `A learner copies the log but does not vote: the majority stays ${majoritySize(voters.length)} of ${voters.length} while it catches up, so a new, empty server cannot stall commits. ` +
           `Once caught up it is promoted (${describeMajorityChange(voters.length, voters.length + 1)}): ${promoted.text}`,
       };
     }
@@ -161,12 +159,8 @@ export const useMembershipStore = defineStore('membership', () => {
     ...members.value.learners.map((id) => ({ id, membership: 'learner' as const })),
   ]);
 
-  /** Running voters other than `id`, the most up to date first: who could take over leadership from it. */
-  const votersToTakeOver = (id: string | null) =>
-    (state.value?.nodes ?? [])
-      .filter((n) => n.id !== id && members.value.voters.includes(n.id) && n.reachable && n.process === 'running')
-      .sort((a, b) => (b.matchIndex ?? b.lastIndex) - (a.matchIndex ?? a.lastIndex))
-      .map((n) => n.id);
+  /** Voters up other than `id`, the most up to date first (the backend's order): who could take over leadership from it. */
+  const votersToTakeOver = (id: string | null) => (state.value?.facts.takeoverOrder ?? []).filter((v) => v !== id);
 
   const transferCandidates = computed(() => votersToTakeOver(target.value));
 
@@ -245,7 +239,8 @@ export const useMembershipStore = defineStore('membership', () => {
   const jointPreview = computed(() => {
     const cOld = members.value.voters;
     const cNew = [...cOld.filter((v) => !jointRemove.value.includes(v)), ...jointAdd.value.filter((v) => !cOld.includes(v))];
-    return { cOld, cNew, direct: explainOverlap(cOld, cNew), majorityOld: majorityOf(cOld.length), majorityNew: majorityOf(cNew.length) };
+    return { cOld, cNew, direct: explainOverlap(cOld, cNew), majorityOld: majoritySize(cOld.length), majorityNew: majoritySize(cNew.length) };
+
   });
 
   const jointProblem = computed(() => {

@@ -8,6 +8,7 @@ import { ConsoleService, health, type ConsoleSession } from '../../../electron/s
 import { EmbeddedDriver } from '../../../electron/services/embedded-driver.js';
 import { RaftdCluster } from '../../../electron/services/raftd-cluster.js';
 import type { ActivityItem, ClusterState, ClusterSummary } from '../../../electron/shared/api.js';
+import { clusterFacts } from '../../../electron/shared/cluster-facts.js';
 import { eventually, tempDir } from '../helpers.js';
 
 describe('console service', () => {
@@ -161,17 +162,25 @@ describe('console service', () => {
 });
 
 describe('cluster health', () => {
-  const node = (id: string, reachable = true) => ({ id, reachable }) as ClusterState['nodes'][number];
-  const state = (over: Partial<ClusterState>): ClusterState =>
-    ({ clusterId: 'c', name: 'c', kind: 'local', at: 0, leader: 'a', term: 2, timeline: [], members: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [] }, nodes: [node('a'), node('b'), node('c')], ...over }) as ClusterState;
+  const node = (id: string, reachable = true) => ({ id, reachable, process: 'running', role: id === 'a' ? 'leader' : 'follower', lastIndex: 1 }) as ClusterState['nodes'][number];
+  const state = (over: Partial<ClusterState>): ClusterState => {
+    const s = { clusterId: 'c', name: 'c', kind: 'local', at: 0, leader: 'a', term: 2, timeline: [], members: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [] }, nodes: [node('a'), node('b'), node('c')], ...over } as ClusterState;
+    return { ...s, facts: clusterFacts(s) };
+  };
 
   it('is healthy only with a leader, every member reachable and no partition in place', () => {
     expect(health(state({}))).toBe('healthy');
-    expect(health(state({ leader: '' }))).toBe('no-quorum');
     expect(health(state({ nodes: [node('a'), node('b'), node('c', false)] }))).toBe('degraded');
     expect(health(state({ partitions: [['a', 'b'], ['c']] }))).toBe('degraded');
     expect(health(undefined)).toBe('stopped');
   });
+
+  it('says "no leader" during an election with a majority up, and "no quorum" only when a majority is down', () => {
+    expect(health(state({ leader: '' }))).toBe('no-leader');
+    expect(health(state({ leader: '', nodes: [node('a'), node('b'), node('c', false)] }))).toBe('no-leader');
+    expect(health(state({ leader: '', nodes: [node('a'), node('b', false), node('c', false)] }))).toBe('no-quorum');
+  });
+
 
   it('does not count nodes outside the configuration, such as those a forced recovery left behind', () => {
     const recovered = state({ members: { voters: ['a'], votersOutgoing: [], learners: [] }, nodes: [node('a'), node('b', false), node('c', false)] });

@@ -7,8 +7,8 @@ import { makeNode } from '../fakeApi';
 
 describe('NodeCard', () => {
   it('shows role, membership, indexes and lag', () => {
-    const node = makeNode({ id: 'n2', role: 'follower', membership: 'learner', term: 5, commitIndex: 40, appliedIndex: 39, lastIndex: 41, snapshotIndex: 10, lag: 7 });
-    const w = mount(NodeCard, { props: { node, isLeader: false, cutOff: false, lagHistory: [], dark: false, now: 2000 } });
+    const node = makeNode({ id: 'n2', role: 'follower', membership: 'learner', term: 5, commitIndex: 40, appliedIndex: 39, lastIndex: 41, snapshotIndex: 10 });
+    const w = mount(NodeCard, { props: { node, isLeader: false, cutOff: false, lag: 7, lagHistory: [], dark: false, now: 2000 } });
     expect(w.find('[data-testid="node-role-n2"]').text()).toBe('follower');
     expect(w.find('[data-testid="node-membership-n2"]').text()).toBe('learner');
     expect(w.find('[data-testid="node-commit-n2"]').text()).toBe('40');
@@ -19,8 +19,11 @@ describe('NodeCard', () => {
 
   it('says when values are only the last known ones', () => {
     const node = makeNode({ id: 'n3', reachable: false, lastSeen: 1000, error: 'connection refused' });
-    const w = mount(NodeCard, { props: { node, isLeader: false, cutOff: false, lagHistory: [], dark: true, now: 31_000 } });
+    const w = mount(NodeCard, { props: { node, isLeader: false, cutOff: false, lag: null, lagHistory: [], dark: true, now: 31_000 } });
     expect(w.text()).toContain('last seen 30 s ago');
+    // Nobody can say how far behind an unreachable node is.
+    expect(w.find('[data-testid="node-lag-n3"]').text()).toBe('unknown');
+
     expect(w.find('[data-testid="node-health-n3"]').text()).toBe('unreachable: connection refused');
   });
 });

@@ -4,6 +4,7 @@ import type { Component } from 'vue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import ClustersView from '../../../renderer/src/views/ClustersView.vue';
+import DashboardView from '../../../renderer/src/views/DashboardView.vue';
 import FaultsView from '../../../renderer/src/views/FaultsView.vue';
 import KvView from '../../../renderer/src/views/KvView.vue';
 import MembershipView from '../../../renderer/src/views/MembershipView.vue';
@@ -29,7 +30,24 @@ async function mountView(view: Component, api: FakeApi, route: Parameters<Return
 
 const byTestId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 
+describe('dashboard view', () => {
+  it('counts failures tolerated among voters up and calls a dead node\'s lag unknown', async () => {
+    const state = makeState({
+      nodes: [makeNode({ id: 'n1', role: 'leader', lastIndex: 7 }), makeNode({ id: 'n2', lastIndex: 6 }), makeNode({ id: 'n3', process: 'crashed', reachable: false, lastIndex: 5 })],
+    });
+    const w = await mountView(DashboardView, apiWithCluster(state));
+    // 3 voters, majority 2, 2 up: no further failure is tolerated.
+    expect(byTestId('dashboard-quorum')?.textContent?.trim()).toBe('2 / 2');
+    expect(byTestId('dashboard-tolerated')?.textContent?.trim()).toBe('0');
+    // 7 − 6 = 1 behind; the crashed node cannot be asked.
+    expect(byTestId('node-lag-n2')?.textContent?.trim()).toBe('1 behind');
+    expect(byTestId('node-lag-n3')?.textContent?.trim()).toBe('unknown');
+    w.unmount();
+  });
+});
+
 describe('membership view', () => {
+
   it('shows the majority change and blocks an unsafe step with its reason', async () => {
     const api = apiWithCluster().handle('membership.plan', () => ({
       safe: false,

@@ -157,33 +157,41 @@ describe('routes, shortcuts, colors, errors', () => {
 
 describe('health, lag, narrative', () => {
   it('names node health', () => {
-    expect(nodeHealth(makeNode({ id: 'a', process: 'killed' })).level).toBe('error');
-    expect(nodeHealth(makeNode({ id: 'a', lag: 500 })).text).toBe('500 entries behind the leader');
-    expect(nodeHealth(makeNode({ id: 'a' })).text).toBe('up to date');
+    expect(nodeHealth(makeNode({ id: 'a', process: 'killed' }), null).level).toBe('error');
+    expect(nodeHealth(makeNode({ id: 'a' }), 500).text).toBe('500 entries behind the leader');
+    expect(nodeHealth(makeNode({ id: 'a' }), 0).text).toBe('up to date');
+    expect(nodeHealth(makeNode({ id: 'a' }), 1).text).toBe('catching up (1 behind)');
+    expect(nodeHealth(makeNode({ id: 'a' }), null).text).toBe('no leader to compare with');
     // A node the partition cuts off has stale values: its lag is not catching up.
-    expect(nodeHealth(makeNode({ id: 'a', lag: 10 }), true)).toEqual({ level: 'warning', text: 'cut off from the leader by the partition' });
-    expect(nodeHealth(makeNode({ id: 'a', process: 'killed' }), true).text).toBe('killed');
+    expect(nodeHealth(makeNode({ id: 'a' }), 10, true)).toEqual({ level: 'warning', text: 'cut off from the leader by the partition' });
+    expect(nodeHealth(makeNode({ id: 'a', process: 'killed' }), null, true).text).toBe('killed');
   });
 
-  it('samples lag per node once per moment, bounded', () => {
-    const s1 = makeState({ at: 1, nodes: [makeNode({ id: 'a', lag: 4 })] });
-    const s2 = makeState({ at: 2, nodes: [makeNode({ id: 'a', lag: 1 })] });
+  it('samples lag per node once per moment, bounded, with unknown lag as a gap', () => {
+    const leader = (lastIndex: number) => makeNode({ id: 'n1', role: 'leader', lastIndex });
+    const s1 = makeState({ at: 1, nodes: [leader(8), makeNode({ id: 'a', lastIndex: 4 })] });
+    const s2 = makeState({ at: 2, nodes: [leader(8), makeNode({ id: 'a', lastIndex: 7 })] });
     let h = recordLag({}, s1, 2);
     h = recordLag(h, s1, 2);
     h = recordLag(h, s2, 2);
-    h = recordLag(h, makeState({ at: 3, nodes: [makeNode({ id: 'a', lag: 0 })] }), 2);
+    h = recordLag(h, makeState({ at: 3, nodes: [leader(8), makeNode({ id: 'a', lastIndex: 8, process: 'paused', reachable: false })] }), 2);
     expect(h.a).toEqual([
       { at: 2, lag: 1 },
-      { at: 3, lag: 0 },
+      { at: 3, lag: null },
     ]);
   });
 
   it('tells who leads and what is committed, or that there is no leader', () => {
-    const leader = makeNode({ id: 'n1', role: 'leader', commitIndex: 7 });
-    const story = narrate(makeState({ nodes: [leader, makeNode({ id: 'n2', lag: 2 }), makeNode({ id: 'n3' })] }));
+    const leader = makeNode({ id: 'n1', role: 'leader', commitIndex: 7, lastIndex: 7 });
+    const story = narrate(makeState({ nodes: [leader, makeNode({ id: 'n2', lastIndex: 5 }), makeNode({ id: 'n3', lastIndex: 6 })] }));
     expect(story[0]).toContain('n1 is the leader of term 2');
     expect(story[1]).toContain('up to index 7 are committed');
-    expect(story.some((l) => l.startsWith('n2 is 2 entries behind'))).toBe(true);
+    // 3 voters up, majority 2: one more may fail.
+    expect(story[1]).toContain('if 1 more voter fails');
+    // Lag = the leader's last index − the node's: 7 − 5 and 7 − 6.
+    expect(story).toContain('n2 is 2 entries behind the leader; replication catches it up.');
+    expect(story).toContain('n3 is 1 entry behind the leader; replication catches it up.');
+
     const noLeader = narrate(makeState({ leader: '', nodes: [makeNode({ id: 'n1', role: 'candidate', term: 5 }), makeNode({ id: 'n2' })] }));
     expect(noLeader[0]).toContain('n1 is asking for votes in term 5');
   });

@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { describeMajorityChange, explainOverlap, faultTolerance, majorityOf, quorumStatus } from '../../../renderer/src/logic/quorum';
-import { makeNode, makeState } from '../fakeApi';
+import { describeClusterSize, describeMajorityChange, explainOverlap, majoritySize } from '../../../renderer/src/logic/quorum';
 
 describe('majority arithmetic', () => {
-  it('computes majorities and tolerated failures', () => {
-    expect([1, 2, 3, 4, 5, 6].map(majorityOf)).toEqual([1, 2, 2, 3, 3, 4]);
-    expect([1, 3, 4, 5].map(faultTolerance)).toEqual([0, 1, 1, 2]);
+  it('computes majorities', () => {
+    expect([1, 2, 3, 4, 5, 6].map(majoritySize)).toEqual([1, 2, 2, 3, 3, 4]);
   });
 
   it('describes a change as the issue words it', () => {
     expect(describeMajorityChange(5, 6)).toBe('majority 3 of 5 → 4 of 6');
+  });
+
+  it('describes a cluster size with properly counted nouns', () => {
+    // 2 voters: majority 2, so no failure is survived; 1 node survives none either.
+    expect(describeClusterSize(2)).toBe('majority 2 of 2: survives 0 failed nodes. An even size survives no more failures than 1 node does.');
+    expect(describeClusterSize(3)).toBe('majority 2 of 3: survives 1 failed node.');
+    expect(describeClusterSize(4)).toBe('majority 3 of 4: survives 1 failed node. An even size survives no more failures than 3 nodes do.');
   });
 
   it('shows one-server changes overlap and two-server jumps do not', () => {
@@ -19,32 +24,5 @@ describe('majority arithmetic', () => {
     const two = explainOverlap(['a', 'b', 'c'], ['a', 'b', 'c', 'd', 'e']);
     expect(two.overlaps).toBe(false);
     expect(two.text).toContain('joint consensus');
-  });
-});
-
-describe('quorumStatus', () => {
-  it('separates up, suspended and gone voters and ignores learners', () => {
-    const state = makeState({
-      nodes: [
-        makeNode({ id: 'n1', role: 'leader' }),
-        makeNode({ id: 'n2', process: 'paused' }),
-        makeNode({ id: 'n3', process: 'killed' }),
-        makeNode({ id: 'n4', membership: 'learner' }),
-      ],
-    });
-    const q = quorumStatus(state);
-    expect(q).toMatchObject({ voters: 3, majority: 2, up: ['n1'], suspended: ['n2'], down: ['n3'], hasQuorum: false, lostForGood: false });
-  });
-
-  it('calls a majority lost for good only when dead voters leave too few to ever vote', () => {
-    const state = makeState({
-      nodes: [makeNode({ id: 'n1' }), makeNode({ id: 'n2', process: 'killed' }), makeNode({ id: 'n3', process: 'crashed' })],
-    });
-    expect(quorumStatus(state).lostForGood).toBe(true);
-  });
-
-  it('counts an unreachable running node as suspended, not up', () => {
-    const state = makeState({ nodes: [makeNode({ id: 'n1' }), makeNode({ id: 'n2', reachable: false }), makeNode({ id: 'n3' })] });
-    expect(quorumStatus(state)).toMatchObject({ up: ['n1', 'n3'], suspended: ['n2'], hasQuorum: true });
   });
 });

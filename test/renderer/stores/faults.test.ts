@@ -66,7 +66,8 @@ describe('faults store', () => {
         nodes: [makeNode({ id: 'n1', process: 'killed' }), makeNode({ id: 'n2', process: 'crashed' }), makeNode({ id: 'n3', lastIndex: 9 })],
       }),
     );
-    expect(faults.quorum?.lostForGood).toBe(true);
+    expect(faults.quorum?.quorumLostForGood).toBe(true);
+
     expect(faults.recoveryCandidates.map((n) => n.id)).toEqual(['n3']);
     await faults.recoverFrom('n3');
     expect(api.callsOf('node.forceNewCluster')).toEqual([]);

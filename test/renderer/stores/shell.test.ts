@@ -3,7 +3,7 @@ import { useConnectionStore } from '../../../renderer/src/stores/connection';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import { useShortcutsStore } from '../../../renderer/src/stores/shortcuts';
 import { useThemeStore } from '../../../renderer/src/stores/theme';
-import { apiWithCluster, fakeConnection, FakeApi, flush, setupStores } from '../fakeApi';
+import { apiWithCluster, fakeConnection, FakeApi, flush, makeState, setupStores } from '../fakeApi';
 
 const key = (k: string) => ({ key: k, ctrlKey: false, metaKey: false, altKey: false });
 
@@ -81,15 +81,6 @@ describe('connection store', () => {
 });
 
 function apiState() {
-  return {
-    clusterId: 'demo',
-    name: 'Demo',
-    kind: 'embedded' as const,
-    at: 1,
-    leader: 'n1',
-    term: 1,
-    members: { voters: ['n1'], votersOutgoing: [], learners: [] },
-    nodes: [],
-    timeline: [],
-  };
+  return makeState({ at: 1, term: 1, nodes: [] });
 }
+
