@@ -1,6 +1,9 @@
 // raftd: one Raft node per process, with a WAL on disk, TCP to its peers and an HTTP client API.
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, open, rm } from 'node:fs/promises';
+import net from 'node:net';
+import tls from 'node:tls';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
@@ -8,10 +11,11 @@ import pino from 'pino';
 import { systemClock } from '../clock.js';
 import { RaftNode } from '../node/raft-node.js';
 import { FileLogStore, FileSnapshotStore } from '../storage/index.js';
-import { TcpTransport } from '../transport/index.js';
+import { TcpTransport, isLoopbackHost } from '../transport/index.js';
+import { loadTlsFiles, type TlsFiles, type TlsMaterial } from '../security/tls.js';
 import { createHttpApi } from './http-api.js';
 import { FaultFilter } from './fault-filter.js';
-import { RaftdStateMachine, type MemberContext } from './state-machine.js';
+import { RaftdStateMachine, type MemberContext } from '../service/state-machine.js';
 import { parseClusterSpec, parseHostPort } from './cluster-spec.js';
 import { forceNewCluster } from './force-new-cluster.js';
 import { isHostPort } from '../net/address.js';
@@ -32,8 +36,16 @@ Required:
 Options:
   --join                  start empty and wait to be added to an existing cluster (--cluster lists its members)
   --cluster-id NAME       cluster identity checked on every peer connection (default: "raft")
-  --token SECRET          shared secret: peers prove it (HMAC) and admin HTTP routes require it
-                          (also read from RAFTD_TOKEN)
+  --token-file PATH       file holding the cluster's shared secret (trailing newline ignored): peers
+                          prove it to each other (challenge-response HMAC) and HTTP routes require it.
+                          Needed whenever --peer is not a loopback address.
+  RAFTD_TOKEN=SECRET      the same secret from the environment, when no flag gives it
+  --token SECRET          the same secret on the command line; prefer the two above: every user of
+                          the machine can read it in \`ps\`
+  --tls-cert PATH         mutual TLS on the peer and client ports (all three flags or none): this node's
+  --tls-key PATH          certificate (subject CN = its --id) and key, and the cluster CA that signed
+  --tls-ca PATH           every node's and client's certificate. Peers check each other's; the client
+                          port serves HTTPS and accepts only clients with a certificate of that CA.
   --heartbeat-ms N        heartbeat interval (default 100, as etcd)
   --election-ms N         election timeout (default 1000, as etcd); randomized in [N, 2N)
   --snapshot-entries N    snapshot and compact after N applied entries (default 10000)
@@ -52,6 +64,8 @@ export interface RaftdOptions {
   cluster: MemberContext;
   clusterId: string;
   token?: string;
+  /** Mutual TLS on both ports, read from these files at start. */
+  tls?: TlsFiles;
   heartbeatMs: number;
   electionMs: number;
   snapshotEntries: number;
@@ -72,6 +86,10 @@ export function parseRaftdArgs(argv: string[]): RaftdOptions | 'help' {
       cluster: { type: 'string' },
       'cluster-id': { type: 'string', default: 'raft' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
       'heartbeat-ms': { type: 'string', default: '100' },
       'election-ms': { type: 'string', default: '1000' },
       'snapshot-entries': { type: 'string', default: '10000' },
@@ -87,8 +105,21 @@ export function parseRaftdArgs(argv: string[]): RaftdOptions | 'help' {
   }
   const id = values.id!;
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new Error(`--id "${id}": use letters, digits, _ . - (at most 64)`);
-  parseHostPort(values.peer!, '--peer');
+  const peerHost = parseHostPort(values.peer!, '--peer').host;
   parseHostPort(values.client!, '--client');
+  if (values.token !== undefined && values['token-file'] !== undefined) throw new Error('give the token once: --token or --token-file, not both');
+  const token = values['token-file'] !== undefined ? readTokenFile(values['token-file']) : (values.token ?? (process.env.RAFTD_TOKEN || undefined));
+  if (token !== undefined && token.length === 0) throw new Error('the token is empty');
+  if (!token && !isLoopbackHost(peerHost)) {
+    throw new Error(
+      `--peer ${values.peer} is not a loopback address, and peers reachable from other machines must authenticate: ` +
+        'give the cluster token (--token-file PATH or RAFTD_TOKEN)',
+    );
+  }
+  const tlsFlags = [values['tls-cert'], values['tls-key'], values['tls-ca']];
+  if (tlsFlags.some((f) => f !== undefined) && !tlsFlags.every((f) => f !== undefined)) {
+    throw new Error('mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca');
+  }
   const cluster = parseClusterSpec(values.cluster!);
   if (!cluster[id]) throw new Error(`--cluster does not list this node (${id})`);
   const heartbeatMs = positiveInt(values['heartbeat-ms']!, '--heartbeat-ms');
@@ -102,7 +133,8 @@ export function parseRaftdArgs(argv: string[]): RaftdOptions | 'help' {
     client: values.client!,
     cluster,
     clusterId: values['cluster-id']!,
-    token: values.token ?? process.env.RAFTD_TOKEN,
+    token,
+    tls: values['tls-cert'] ? { cert: values['tls-cert'], key: values['tls-key']!, ca: values['tls-ca']! } : undefined,
     heartbeatMs,
     electionMs,
     snapshotEntries: positiveInt(values['snapshot-entries']!, '--snapshot-entries'),
@@ -110,6 +142,20 @@ export function parseRaftdArgs(argv: string[]): RaftdOptions | 'help' {
     forceNewCluster: values['force-new-cluster']!,
     logLevel: values['log-level']!,
   };
+}
+
+/** The file's text without a trailing newline (files made with echo have one). */
+function readTokenFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read --token-file ${path}: ${(error as Error).message}`);
+  }
+  const token = text.replace(/\r?\n$/, '');
+  if (token.length === 0) throw new Error(`--token-file ${path} is empty`);
+  if (/[\r\n]/.test(token)) throw new Error(`--token-file ${path} holds more than one line`);
+  return token;
 }
 
 function positiveInt(text: string, flag: string): number {
@@ -201,11 +247,17 @@ export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise
     (message) => logger.warn(message),
   );
   const peerAddr = parseHostPort(options.peer, '--peer');
+  const tlsMaterial = options.tls ? await loadTlsFiles(options.tls) : undefined;
   const tcp = new TcpTransport({
     id: options.id,
     clusterId: options.clusterId,
     token: options.token,
+    tls: tlsMaterial,
     listen: peerAddr,
+    // A silent peer connection is dropped within an election timeout, and nothing older is sent.
+    pingIntervalMs: options.heartbeatMs,
+    silenceMs: options.electionMs,
+    maxMessageAgeMs: options.electionMs,
     peers: Object.fromEntries(Object.entries(directory).filter(([id, a]) => id !== options.id && isHostPort(a.peer)).map(([id, a]) => [id, a.peer])),
     logger: { info: (m: string) => logger.info(m), warn: (m: string) => logger.warn(m), debug: (m: string) => logger.debug(m) },
   });
@@ -265,13 +317,15 @@ export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise
     logger,
   });
   const clientAddr = parseHostPort(options.client, '--client');
-  await http.listen(clientAddr.port, clientAddr.host);
+  const httpsServer = tlsMaterial ? await listenHttps(http, tlsMaterial, clientAddr, logger) : undefined;
+  if (!httpsServer) await http.listen(clientAddr.port, clientAddr.host);
   logger.info({ peer: options.peer, client: options.client, firstStart, join: options.join }, `raftd ${options.id} serving`);
 
   let stopping: Promise<void> | null = null;
   return {
     stop() {
       stopping ??= (async () => {
+        if (httpsServer) await new Promise((resolve) => httpsServer.close(resolve));
         await http.close();
         await node.stop();
         await transport.close();
@@ -282,6 +336,31 @@ export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise
       return stopping;
     },
   };
+}
+
+/**
+ * HTTPS on the client port, only for clients with a certificate of the cluster CA. The TLS server
+ * hands each decrypted socket to the client server's own connection handler, so its fast path
+ * and node:http serve it exactly as they serve plain TCP.
+ */
+async function listenHttps(client: ReturnType<typeof createHttpApi>, material: TlsMaterial, at: { host: string; port: number }, logger: pino.Logger): Promise<tls.Server> {
+  const plain = (client as unknown as { server?: unknown }).server;
+  if (!(plain instanceof net.Server)) throw new Error('internal error: the client server has no connection handler to serve HTTPS through');
+  const server = tls.createServer(
+    { ...material, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 },
+    (socket) => plain.emit('connection', socket),
+  );
+  server.on('tlsClientError', (err, socket) => logger.debug(`refused HTTPS client ${socket.remoteAddress}: ${err.message}`));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // node:http starts its header and request timers when its server "listens".
+  plain.emit('listening');
+  return server;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Wire format of a raft Message: one msgpack array with fields by position (no key strings,
 // so it is small and fast to encode). Decoding checks every field: bytes from the network are
-// untrusted, and a bad frame must surface as an error, not as a half-built Message.
+// untrusted, and a bad frame must surface as an error, not as a half-built Message. Only the
+// message types nodes send each other travel: local ones (Hup, Propose, ...) are refused.
 import { Packr, Unpackr } from 'msgpackr';
 import { EntryType, MessageType } from '../raft/types.js';
 import type { ConfState, Entry, Message, Snapshot } from '../raft/types.js';
@@ -29,6 +30,27 @@ const WIRE_TYPES: readonly MessageType[] = [
 ];
 const TYPE_CODES = new Map(WIRE_TYPES.map((type, code) => [type, code]));
 
+/** Generated inside a node, never sent: a peer sending one (say a Propose) would bypass the API. */
+const LOCAL_TYPES: ReadonlySet<MessageType> = new Set([
+  MessageType.Hup,
+  MessageType.Beat,
+  MessageType.Propose,
+  MessageType.CheckQuorum,
+  MessageType.Unreachable,
+  MessageType.SnapStatus,
+]);
+
+/**
+ * The largest term or index a node accepts from the wire (2^48, about 2.8e14: 89 years of
+ * 100,000 entries a second). Far below Number.MAX_SAFE_INTEGER (2^53), so a node that adopted
+ * any accepted term still has 2^53 - 2^48 elections before its terms stop being exact numbers;
+ * beyond it a value cannot be real and is refused as malformed, never adopted.
+ */
+export const MAX_TERM_OR_INDEX = 2 ** 48;
+
+/** Longest node id on the wire (raftd's ids are at most 64 characters). */
+export const MAX_NODE_ID_LENGTH = 256;
+
 const MESSAGE_FIELDS = 12;
 const ENTRY_FIELDS = 4;
 const SNAPSHOT_FIELDS = 8;
@@ -44,7 +66,9 @@ export class MalformedMessageError extends Error {
   }
 }
 
+/** Encodes a message for another node; throws for a local message type, which must never travel. */
 export function encodeMessage(m: Message): Uint8Array {
+  if (LOCAL_TYPES.has(m.type)) throw new MalformedMessageError(`${m.type} is a local message and never travels`);
   const entries: unknown[] = new Array(m.entries.length * ENTRY_FIELDS);
   for (let i = 0, j = 0; i < m.entries.length; i++) {
     const e = m.entries[i];
@@ -84,8 +108,8 @@ export function decodeMessage(bytes: Uint8Array): Message {
   const f = tuple(raw, MESSAGE_FIELDS, 'message');
   const message: Message = {
     type: messageType(f[0]),
-    from: string(f[1], 'from'),
-    to: string(f[2], 'to'),
+    from: nodeId(f[1], 'from'),
+    to: nodeId(f[2], 'to'),
     term: count(f[3], 'term'),
     logTerm: count(f[4], 'logTerm'),
     index: count(f[5], 'index'),
@@ -96,6 +120,10 @@ export function decodeMessage(bytes: Uint8Array): Message {
   };
   if (f[10] !== null) message.snapshot = decodeSnapshot(f[10]);
   if (f[11] !== null) message.context = bytesField(f[11], 'context');
+  checkEntriesFit(message);
+  if (message.snapshot && (message.type !== MessageType.Snap || message.snapshot.metadata.term > message.term)) {
+    throw new MalformedMessageError('a snapshot travels only in a Snap message, with a term no newer than the message');
+  }
   detachBytes(message);
   return message;
 }
@@ -103,7 +131,30 @@ export function decodeMessage(bytes: Uint8Array): Message {
 function messageType(code: unknown): MessageType {
   const type = typeof code === 'number' && Number.isInteger(code) ? WIRE_TYPES[code] : undefined;
   if (type === undefined) throw new MalformedMessageError(`unknown message type code ${String(code)}`);
+  if (LOCAL_TYPES.has(type)) throw new MalformedMessageError(`${type} is a local message type and never comes from the wire`);
   return type;
+}
+
+/**
+ * Entries are a run of the log: consecutive indexes, terms never decreasing and none newer than
+ * the message. An App's run starts right after (index, logTerm). Anything else cannot come from
+ * a real leader, and stored it would break the log (and the WAL's reading of it) for good.
+ */
+function checkEntriesFit(m: Message): void {
+  const entries = m.entries;
+  if (entries.length === 0) return;
+  if (m.type !== MessageType.App) throw new MalformedMessageError(`${m.type} carries no entries`);
+  if (entries[0].index !== m.index + 1) {
+    throw new MalformedMessageError(`entry 0 index ${entries[0].index} does not follow the message index ${m.index}`);
+  }
+  if (entries[0].term < m.logTerm) throw new MalformedMessageError(`entry 0 term ${entries[0].term} is older than logTerm ${m.logTerm}`);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.term > m.term) throw new MalformedMessageError(`entry ${i} term ${e.term} is newer than the message term ${m.term}`);
+    if (i > 0 && (e.index !== entries[i - 1].index + 1 || e.term < entries[i - 1].term)) {
+      throw new MalformedMessageError(`entry ${i} (index ${e.index}, term ${e.term}) does not follow entry ${i - 1}`);
+    }
+  }
 }
 
 function decodeEntries(raw: unknown): Entry[] {
@@ -149,14 +200,16 @@ function tuple(raw: unknown, length: number, what: string): unknown[] {
 }
 
 function count(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new MalformedMessageError(`${field} must be a non-negative integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_TERM_OR_INDEX) {
+    throw new MalformedMessageError(`${field} must be an integer in 0..2^48, got ${String(v)}`);
   }
   return v;
 }
 
-function string(v: unknown, field: string): string {
-  if (typeof v !== 'string') throw new MalformedMessageError(`${field} must be a string`);
+function nodeId(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length > MAX_NODE_ID_LENGTH) {
+    throw new MalformedMessageError(`${field} must be a node id (a string of at most ${MAX_NODE_ID_LENGTH} characters)`);
+  }
   return v;
 }
 
@@ -166,7 +219,7 @@ function boolean(v: unknown, field: string): boolean {
 }
 
 function ids(v: unknown, field: string): string[] {
-  if (!Array.isArray(v) || !v.every((id) => typeof id === 'string')) {
+  if (!Array.isArray(v) || !v.every((id) => typeof id === 'string' && id.length > 0 && id.length <= MAX_NODE_ID_LENGTH)) {
     throw new MalformedMessageError(`${field} must be an array of node ids`);
   }
   return v;

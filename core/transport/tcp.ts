@@ -1,15 +1,31 @@
-// Raft messages over TCP, one process per node (raftd). Each node dials one connection per peer
-// and sends only on it; connections a node accepts only receive. So every ordered pair of nodes
-// has exactly one connection, and messages from A to B keep their order.
+// Raft messages over TCP (or TLS), one process per node (raftd). Each node dials one connection
+// per peer and sends only on it; connections a node accepts only receive. So every ordered pair of
+// nodes has exactly one connection, and messages from A to B keep their order.
 //
-// A dialer first sends a handshake {clusterId, from, to, nonce, hmac}; the acceptor checks it and
-// answers {ok} or {ok: false, reason} (then closes). Only then do message frames flow.
+// Handshake, challenge-response with a nonce from each side, so recorded bytes never open a
+// second connection:
+//   dialer   → hello     {v, clusterId, from, to, nonce: Nd}
+//   acceptor → challenge {ok: true, nonce: Na, mac: HMAC(token, accept|clusterId|from|to|Nd|Na)}  (or {ok: false, reason})
+//   dialer   → proof     {mac: HMAC(token, dial|clusterId|from|to|Nd|Na)}   after checking the acceptor's mac
+//   acceptor → {ok: true} (or {ok: false, reason}, then close)
+// Then the dialer sends message frames, and the connection speaks only as `from`: a message with
+// another sender or addressee is dropped. With TLS both sides also present certificates of the
+// cluster CA naming their node id (see core/security/tls.ts), and `from` must be that id.
+// Without TLS the token keeps out anyone who can reach the port, but not someone on the path.
+//
+// Liveness: the dialer sends an empty frame (a ping) every pingIntervalMs; the acceptor, while it
+// keeps receiving bytes, answers with an empty frame each interval. A side that hears nothing for
+// silenceMs drops the connection (the dialer reconnects with backoff), so a dead link is found in
+// bounded time and never waits on the kernel's retransmissions. Messages queued longer than
+// maxMessageAgeMs are dropped rather than delivered late.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Packr, Unpackr } from 'msgpackr';
 import * as z from '../validation.js';
 import type { Message, NodeId, RaftLogger } from '../raft/types.js';
-import { decodeMessage, encodeMessage } from './codec.js';
+import { nodeIdentity, type TlsMaterial } from '../security/tls.js';
+import { MAX_NODE_ID_LENGTH, decodeMessage, encodeMessage } from './codec.js';
 import { FrameDecoder, encodeFrames } from './frames.js';
 import type { Transport } from './types.js';
 
@@ -23,6 +39,8 @@ export interface TcpTransportOptions {
   clusterId: string;
   /** Shared secret of the cluster; '' (the default) still keeps other clusters out via clusterId. */
   token?: string;
+  /** Mutual TLS: this node's certificate (CN = its id) and key, and the cluster CA every peer's must chain to. */
+  tls?: TlsMaterial;
   /** Port 0 picks a free port; see address() after start(). */
   listen: HostPort;
   /** Peer id → "host:port". */
@@ -32,10 +50,18 @@ export interface TcpTransportOptions {
   maxFrameBytes?: number;
   /** Bytes waiting to be written to one peer before new messages are dropped. Default 16 MiB. */
   maxQueueBytes?: number;
-  /** Time allowed for connect + handshake, each way. Default 5 s. */
+  /** Time allowed for connect + TLS + handshake, each way. Default 5 s. */
   handshakeTimeoutMs?: number;
   /** Reconnect delay: doubles from initialMs up to maxMs after each failure (with jitter). */
   backoff?: { initialMs: number; maxMs: number };
+  /** How often an open connection proves it is alive (raftd: its heartbeat interval). Default 1 s. */
+  pingIntervalMs?: number;
+  /** A connection that brings nothing for this long is dropped (raftd: its election timeout). Default 5 s. */
+  silenceMs?: number;
+  /** A message waiting to be written longer than this is dropped, not sent late (raftd: its election timeout). Default 5 s. */
+  maxMessageAgeMs?: number;
+  /** Connections accepted and not yet through the handshake; beyond, new ones are closed at once. Default 64. */
+  maxPendingHandshakes?: number;
 }
 
 export interface PeerStats {
@@ -43,43 +69,48 @@ export interface PeerStats {
   sent: number;
   /** Messages delivered from this peer. */
   received: number;
-  /** Messages to this peer lost: peer unknown or down, queue full, or connection lost with them queued. */
+  /** Messages to this peer lost: peer unknown or down, queue full, too old, or connection lost with them queued. */
   dropped: number;
   /** Whether our outbound connection to this peer is up. */
   connected: boolean;
 }
 
 export interface TcpTransportStats {
-  /** Inbound connections refused at the handshake (wrong cluster, token or addressee; bad or late handshake). */
+  /** Inbound connections refused at the handshake (wrong cluster, token, certificate or addressee; bad or late handshake). */
   refused: number;
   /** Authenticated connections closed for an oversized or undecodable frame. */
   malformed: number;
   /** Messages dropped because their from/to did not match the connection's handshake. */
   misaddressed: number;
+  /** Connections (either way) dropped because the other side fell silent. */
+  silent: number;
   peers: Record<NodeId, PeerStats>;
 }
 
 const MiB = 1024 * 1024;
 const HANDSHAKE_MAX_BYTES = 4096;
-const KEEPALIVE_MS = 10_000;
+const PROTOCOL_VERSION = 2;
 const NONCE_BYTES = 16;
 const HMAC_BYTES = 32;
-const MAX_ID_LENGTH = 256;
+const PING = Buffer.alloc(4); // an empty frame
 
 const handshakePacker = new Packr({ useRecords: false });
 const handshakeUnpacker = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 const bytesOfLength = (n: number) =>
   z.instanceof(Uint8Array).check(z.refine((b) => b.length === n, { message: `must be ${n} bytes` }));
-const handshakeSchema = z.object({
-  clusterId: z.string().check(z.maxLength(MAX_ID_LENGTH)),
-  from: z.string().check(z.minLength(1), z.maxLength(MAX_ID_LENGTH)),
-  to: z.string().check(z.maxLength(MAX_ID_LENGTH)),
+const helloSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  clusterId: z.string().check(z.maxLength(MAX_NODE_ID_LENGTH)),
+  from: z.string().check(z.minLength(1), z.maxLength(MAX_NODE_ID_LENGTH)),
+  to: z.string().check(z.maxLength(MAX_NODE_ID_LENGTH)),
   nonce: bytesOfLength(NONCE_BYTES),
-  hmac: bytesOfLength(HMAC_BYTES),
 });
-const ackSchema = z.object({ ok: z.boolean(), reason: z.optional(z.string().check(z.maxLength(1024))) });
-type Handshake = z.infer<typeof handshakeSchema>;
+const proofSchema = z.object({ mac: bytesOfLength(HMAC_BYTES) });
+const refusalSchema = z.object({ ok: z.literal(false), reason: z.optional(z.string().check(z.maxLength(1024))) });
+const challengeSchema = z.union([z.object({ ok: z.literal(true), nonce: bytesOfLength(NONCE_BYTES), mac: bytesOfLength(HMAC_BYTES) }), refusalSchema]);
+const ackSchema = z.union([z.object({ ok: z.literal(true) }), refusalSchema]);
+type Hello = z.infer<typeof helloSchema>;
 
 const silentLogger: RaftLogger = { debug() {}, info() {}, warn() {} };
 
@@ -95,10 +126,23 @@ export function parseHostPort(address: string, what = 'address'): HostPort {
   return { host, port };
 }
 
-function handshakeMac(token: string, clusterId: string, from: NodeId, to: NodeId, nonce: Uint8Array): Buffer {
-  // JSON keeps the fields unambiguous whatever characters the ids contain.
-  const signed = JSON.stringify([clusterId, from, to, Buffer.from(nonce).toString('hex')]);
+/** Whether a listen address is reachable from this machine only (and a token may be left out). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/**
+ * What each side proves. The role is signed too, so the acceptor's answer can never be replayed
+ * as a dialer's proof (or back); JSON keeps the fields unambiguous whatever the ids contain.
+ */
+function handshakeMac(token: string, role: 'accept' | 'dial', clusterId: string, from: NodeId, to: NodeId, dialerNonce: Uint8Array, acceptorNonce: Uint8Array): Buffer {
+  const signed = JSON.stringify([`raft-peer-${role}`, clusterId, from, to, Buffer.from(dialerNonce).toString('hex'), Buffer.from(acceptorNonce).toString('hex')]);
   return createHmac('sha256', token).update(signed).digest();
+}
+
+function macEqual(expected: Buffer, got: Uint8Array): boolean {
+  return got.length === expected.length && timingSafeEqual(expected, got);
 }
 
 interface Counters {
@@ -107,17 +151,61 @@ interface Counters {
   dropped: number;
 }
 
+interface Liveness {
+  readonly pingIntervalMs: number;
+  readonly silenceMs: number;
+}
+
 /** What a PeerLink needs from its transport. */
-interface LinkContext {
+interface LinkContext extends Liveness {
   readonly self: NodeId;
   readonly clusterId: string;
   readonly token: string;
+  readonly tls: TlsMaterial | undefined;
   readonly logger: RaftLogger;
   readonly maxQueueBytes: number;
+  readonly maxMessageAgeMs: number;
   readonly handshakeTimeoutMs: number;
   readonly backoff: { initialMs: number; maxMs: number };
   counters(peer: NodeId): Counters;
   reportUnreachable(peer: NodeId): void;
+  silent(): void;
+}
+
+/**
+ * Calls `onSilent` when nothing was heard for silenceMs, checking every pingIntervalMs (and
+ * calling `onTick` then). A check that comes late, because this process itself was stopped or
+ * starved, judges nothing: the silence may be ours.
+ */
+class SilenceWatch {
+  private lastHeard = Date.now();
+  private lastTick = Date.now();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(liveness: Liveness, onTick: () => void, onSilent: (ms: number) => void) {
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      if (now - this.lastTick > 2 * liveness.pingIntervalMs) this.lastHeard = now;
+      this.lastTick = now;
+      const quiet = now - this.lastHeard;
+      if (quiet > liveness.silenceMs) onSilent(quiet);
+      else onTick();
+    }, liveness.pingIntervalMs);
+    this.timer.unref();
+  }
+
+  heard(): void {
+    this.lastHeard = Date.now();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+interface Queued {
+  payload: Uint8Array;
+  at: number;
 }
 
 /**
@@ -127,12 +215,13 @@ interface LinkContext {
 class PeerLink {
   private state: 'idle' | 'connecting' | 'open' | 'backoff' | 'closed' = 'idle';
   private socket: net.Socket | undefined;
-  private queue: Uint8Array[] = [];
+  private queue: Queued[] = [];
   private queuedBytes = 0;
   private writing = false;
   private failures = 0;
   private retryAt = 0;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private watch: SilenceWatch | undefined;
   private lastError = '';
 
   constructor(
@@ -156,7 +245,7 @@ class PeerLink {
     }
     // A lone message may exceed the bound (a big snapshot); otherwise the bound is strict.
     if (this.queue.length > 0 && this.queuedBytes + payload.length > this.ctx.maxQueueBytes) return false;
-    this.queue.push(payload);
+    this.queue.push({ payload, at: Date.now() });
     this.queuedBytes += payload.length;
     return true;
   }
@@ -165,12 +254,19 @@ class PeerLink {
   flush(): void {
     const socket = this.socket;
     if (this.state !== 'open' || this.writing || this.queue.length === 0 || !socket) return;
-    const batch = encodeFrames(this.queue);
-    this.ctx.counters(this.peer).sent += this.queue.length;
+    // Raft acts on what it hears now: a heartbeat from long ago can make a node refuse a
+    // legitimate candidate. Old messages go; raft retransmits what still matters.
+    const oldest = Date.now() - this.ctx.maxMessageAgeMs;
+    const fresh: Uint8Array[] = [];
+    for (const q of this.queue) if (q.at >= oldest) fresh.push(q.payload);
+    const counters = this.ctx.counters(this.peer);
+    counters.dropped += this.queue.length - fresh.length;
+    counters.sent += fresh.length;
     this.queue = [];
     this.queuedBytes = 0;
+    if (fresh.length === 0) return;
     this.writing = true;
-    socket.write(batch, () => {
+    socket.write(encodeFrames(fresh), () => {
       if (this.socket !== socket) return;
       this.writing = false;
       this.flush();
@@ -182,62 +278,103 @@ class PeerLink {
     this.discardQueue();
     this.socket?.destroy();
     this.socket = undefined;
-    clearTimeout(this.handshakeTimer);
+    this.stopTimers();
   }
 
   private dial(): void {
     this.state = 'connecting';
     const { self, clusterId, token } = this.ctx;
-    const socket = net.connect({ host: this.address.host, port: this.address.port, noDelay: true });
-    socket.setKeepAlive(true, KEEPALIVE_MS);
+    const { host, port } = this.address;
+    const socket = this.ctx.tls ? this.dialTls() : net.connect({ host, port, noDelay: true });
+    socket.setKeepAlive(true, this.ctx.silenceMs);
     this.socket = socket;
     this.lastError = '';
     const nonce = randomBytes(NONCE_BYTES);
-    const hmac = handshakeMac(token, clusterId, self, this.peer, nonce);
-    socket.write(encodeFrames([handshakePacker.pack({ clusterId, from: self, to: this.peer, nonce, hmac })]));
+    socket.write(encodeFrames([handshakePacker.pack({ v: PROTOCOL_VERSION, clusterId, from: self, to: this.peer, nonce })]));
 
     const decoder = new FrameDecoder(HANDSHAKE_MAX_BYTES);
+    let step: 'challenge' | 'ack' | 'open' = 'challenge';
     this.handshakeTimer = setTimeout(() => this.abort(socket, 'no handshake answer in time'), this.ctx.handshakeTimeoutMs);
     this.handshakeTimer.unref();
-    socket.on('data', (chunk: Buffer) => this.onData(socket, decoder, chunk));
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket !== socket) return;
+      if (step === 'open') return this.watch?.heard(); // the acceptor's pings; nothing else comes this way
+      decoder.push(chunk);
+      try {
+        for (let frame = decoder.next(); frame && step !== 'open'; frame = decoder.next()) {
+          const answer = handshakeUnpacker.unpack(frame) as unknown;
+          if (step === 'challenge') {
+            const challenge = challengeSchema.parse(answer);
+            if (!challenge.ok) return this.abort(socket, `peer refused our connection: ${challenge.reason ?? 'no reason given'}`);
+            const expected = handshakeMac(token, 'accept', clusterId, self, this.peer, nonce, challenge.nonce);
+            if (!macEqual(expected, challenge.mac)) return this.abort(socket, 'peer failed authentication (it does not know the token)');
+            socket.write(encodeFrames([handshakePacker.pack({ mac: handshakeMac(token, 'dial', clusterId, self, this.peer, nonce, challenge.nonce) })]));
+            step = 'ack';
+          } else {
+            const ack = ackSchema.parse(answer);
+            if (!ack.ok) return this.abort(socket, `peer refused our connection: ${ack.reason ?? 'no reason given'}`);
+            step = 'open';
+            this.opened(socket);
+          }
+        }
+      } catch (err) {
+        return this.abort(socket, `bad handshake answer (${(err as Error).message.replace(/\s+/g, ' ')})`);
+      }
+    });
     socket.on('error', (err) => {
       this.lastError = err.message;
     });
     socket.on('close', () => this.onClose(socket));
   }
 
-  private onData(socket: net.Socket, decoder: FrameDecoder, chunk: Buffer): void {
-    if (this.state !== 'connecting') {
-      // The acceptor only ever sends its handshake answer.
-      return this.abort(socket, 'peer sent data after the handshake');
-    }
-    decoder.push(chunk);
-    let frame: Buffer | undefined;
-    let ack: z.infer<typeof ackSchema>;
-    try {
-      frame = decoder.next();
-      if (!frame) return;
-      ack = ackSchema.parse(handshakeUnpacker.unpack(frame));
-    } catch (err) {
-      return this.abort(socket, `bad handshake answer (${(err as Error).message})`);
-    }
-    // Logged by onClose, at warn level for the first failure in a row only.
-    if (!ack.ok) return this.abort(socket, `peer refused our connection: ${ack.reason ?? 'no reason given'}`);
+  /** TLS to the peer, which must show a node certificate of our CA naming the peer we meant. */
+  private dialTls(): net.Socket {
+    const { cert, key, ca } = this.ctx.tls!;
+    const { host, port } = this.address;
+    const socket = tls.connect({
+      host,
+      port,
+      cert,
+      key,
+      ca,
+      minVersion: 'TLSv1.3',
+      servername: net.isIP(host) ? undefined : host,
+      // Identity is the node id, not the address: addresses follow membership and may be NATed.
+      checkServerIdentity: (_host, peerCert) => {
+        const identity = nodeIdentity(peerCert);
+        if ('error' in identity) return new Error(identity.error);
+        if (identity.id !== this.peer) return new Error(`certificate is for node ${identity.id}, not ${this.peer}`);
+        return undefined;
+      },
+    });
+    socket.setNoDelay(true);
+    return socket;
+  }
+
+  private opened(socket: net.Socket): void {
     clearTimeout(this.handshakeTimer);
     this.state = 'open';
     this.ctx.logger.info(`connected to peer ${this.peer} at ${this.describe()}${this.failures > 0 ? ` after ${this.failures} failed attempts` : ''}`);
     this.failures = 0;
+    this.watch = new SilenceWatch(
+      this.ctx,
+      () => socket.write(PING),
+      (ms) => {
+        this.ctx.silent();
+        this.abort(socket, `nothing heard for ${ms} ms`);
+      },
+    );
     this.flush();
   }
 
   private abort(socket: net.Socket, reason: string): void {
-    this.lastError = reason;
+    if (this.socket === socket) this.lastError = reason;
     socket.destroy();
   }
 
   private onClose(socket: net.Socket): void {
     if (this.socket !== socket) return;
-    clearTimeout(this.handshakeTimer);
+    this.stopTimers();
     this.socket = undefined;
     this.writing = false;
     if (this.state === 'closed') return;
@@ -256,6 +393,12 @@ class PeerLink {
     this.ctx.reportUnreachable(this.peer);
   }
 
+  private stopTimers(): void {
+    clearTimeout(this.handshakeTimer);
+    this.watch?.stop();
+    this.watch = undefined;
+  }
+
   private discardQueue(): void {
     this.ctx.counters(this.peer).dropped += this.queue.length;
     this.queue = [];
@@ -268,10 +411,11 @@ class PeerLink {
 }
 
 /** What an InboundConnection needs from its transport. */
-interface InboundContext {
+interface InboundContext extends Liveness {
   readonly self: NodeId;
   readonly clusterId: string;
   readonly token: string;
+  readonly tls: TlsMaterial | undefined;
   readonly logger: RaftLogger;
   readonly maxFrameBytes: number;
   readonly handshakeTimeoutMs: number;
@@ -280,14 +424,18 @@ interface InboundContext {
   deliver(peer: NodeId, message: Message): void;
   refused(reason: string): void;
   malformed(reason: string): void;
+  silent(reason: string): void;
 }
 
-/** A connection another node opened to us: handshake, then receive only. */
+/** A connection another node opened to us: handshake, then receive only (and answer pings). */
 class InboundConnection {
-  private state: 'handshake' | 'open' | 'closed' = 'handshake';
+  private state: 'hello' | 'proof' | 'open' | 'closed' = 'hello';
   peer: NodeId = '';
+  private hello: Hello | undefined;
+  private nonce: Buffer | undefined;
   private readonly decoder = new FrameDecoder(HANDSHAKE_MAX_BYTES);
   private readonly handshakeTimer: NodeJS.Timeout;
+  private watch: SilenceWatch | undefined;
   private readonly remote: string;
 
   constructor(
@@ -295,16 +443,23 @@ class InboundConnection {
     private readonly ctx: InboundContext,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    socket.setKeepAlive(true, KEEPALIVE_MS);
+    socket.setKeepAlive(true, ctx.silenceMs);
     this.handshakeTimer = setTimeout(() => this.refuse('no handshake in time', 'handshake timeout'), ctx.handshakeTimeoutMs);
     this.handshakeTimer.unref();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => ctx.logger.debug(`inbound connection ${this.describe()} error: ${err.message}`));
     socket.on('close', () => {
+      // A dialer that hangs up after our challenge could not check it: it lacks the token.
+      if (this.state === 'proof') ctx.refused(`peer ${this.hello!.from} (${this.describe()}) hung up after our challenge (wrong token?)`);
       this.state = 'closed';
       clearTimeout(this.handshakeTimer);
+      this.watch?.stop();
       ctx.closed(this);
     });
+  }
+
+  get open(): boolean {
+    return this.state === 'open';
   }
 
   close(): void {
@@ -313,6 +468,7 @@ class InboundConnection {
   }
 
   private onData(chunk: Buffer): void {
+    this.watch?.heard();
     this.decoder.push(chunk);
     while (this.state !== 'closed') {
       let frame: Buffer | undefined;
@@ -320,20 +476,21 @@ class InboundConnection {
         frame = this.decoder.next();
       } catch (err) {
         const detail = (err as Error).message;
-        if (this.state === 'handshake') this.refuse(`oversized handshake (${detail})`, 'bad handshake');
-        else this.malformed(detail);
+        if (this.state === 'open') this.malformed(detail);
+        else this.refuse(`oversized handshake (${detail})`, 'bad handshake');
         return;
       }
       if (!frame) return;
-      if (this.state === 'handshake') this.onHandshake(frame);
+      if (this.state === 'hello') this.onHello(frame);
+      else if (this.state === 'proof') this.onProof(frame);
       else this.onMessageFrame(frame);
     }
   }
 
-  private onHandshake(frame: Buffer): void {
-    let hello: Handshake;
+  private onHello(frame: Buffer): void {
+    let hello: Hello;
     try {
-      hello = handshakeSchema.parse(handshakeUnpacker.unpack(frame));
+      hello = helloSchema.parse(handshakeUnpacker.unpack(frame));
     } catch (err) {
       return this.refuse(`malformed handshake (${(err as Error).message.replace(/\s+/g, ' ')})`, 'bad handshake');
     }
@@ -344,19 +501,52 @@ class InboundConnection {
     if (hello.to !== self) {
       return this.refuse(`peer ${hello.from} dialed node ${hello.to}, but this is node ${self}`, `this is node ${self}, not ${hello.to}`);
     }
-    const expected = handshakeMac(token, hello.clusterId, hello.from, hello.to, hello.nonce);
-    if (!timingSafeEqual(expected, hello.hmac)) {
-      return this.refuse(`peer ${hello.from} failed authentication (wrong token)`, 'authentication failed');
+    if (this.ctx.tls) {
+      const identity = nodeIdentity((this.socket as tls.TLSSocket).getPeerCertificate());
+      if ('error' in identity) return this.refuse(`peer ${hello.from}: ${identity.error}`, 'certificate refused');
+      if (identity.id !== hello.from) {
+        return this.refuse(`peer claims to be ${hello.from} with the certificate of ${identity.id}`, 'certificate is for another node');
+      }
+    }
+    this.hello = hello;
+    this.nonce = randomBytes(NONCE_BYTES);
+    const mac = handshakeMac(token, 'accept', clusterId, hello.from, self, hello.nonce, this.nonce);
+    this.state = 'proof';
+    this.socket.write(encodeFrames([handshakePacker.pack({ ok: true, nonce: this.nonce, mac })]));
+  }
+
+  private onProof(frame: Buffer): void {
+    const hello = this.hello!;
+    let proof: z.infer<typeof proofSchema>;
+    try {
+      proof = proofSchema.parse(handshakeUnpacker.unpack(frame));
+    } catch (err) {
+      return this.refuse(`malformed handshake proof (${(err as Error).message.replace(/\s+/g, ' ')})`, 'bad handshake');
+    }
+    const expected = handshakeMac(this.ctx.token, 'dial', this.ctx.clusterId, hello.from, this.ctx.self, hello.nonce, this.nonce!);
+    if (!macEqual(expected, proof.mac)) {
+      return this.refuse(`peer ${hello.from} failed authentication (wrong token, or a replayed handshake)`, 'authentication failed');
     }
     clearTimeout(this.handshakeTimer);
     this.state = 'open';
     this.peer = hello.from;
     this.decoder.maxFrameBytes = this.ctx.maxFrameBytes;
     this.socket.write(encodeFrames([handshakePacker.pack({ ok: true })]));
+    const socket = this.socket;
+    this.watch = new SilenceWatch(
+      this.ctx,
+      () => socket.write(PING),
+      (ms) => {
+        this.state = 'closed';
+        this.ctx.silent(`closing connection from peer ${this.describe()}: nothing heard for ${ms} ms`);
+        socket.destroy();
+      },
+    );
     this.ctx.accepted(this);
   }
 
   private onMessageFrame(frame: Buffer): void {
+    if (frame.length === 0) return; // a ping
     let message: Message;
     try {
       message = decodeMessage(frame);
@@ -399,6 +589,8 @@ export class TcpTransport implements Transport {
   private readonly unreachable = new Set<NodeId>();
   private readonly linkContext: LinkContext;
   private readonly inboundContext: InboundContext;
+  private readonly tls: TlsMaterial | undefined;
+  private readonly maxPendingHandshakes: number;
   private server: net.Server | undefined;
   private messageHandler: ((message: Message) => void) | undefined;
   private unreachableHandler: ((peer: NodeId) => void) | undefined;
@@ -406,6 +598,7 @@ export class TcpTransport implements Transport {
   private refusedCount = 0;
   private malformedCount = 0;
   private misaddressedCount = 0;
+  private silentCount = 0;
 
   constructor(options: TcpTransportOptions) {
     if (!options.id) throw new Error('TcpTransport needs a node id');
@@ -414,12 +607,22 @@ export class TcpTransport implements Transport {
     this.logger = options.logger ?? silentLogger;
     this.listen = options.listen;
     this.maxFrameBytes = options.maxFrameBytes ?? 64 * MiB;
+    this.tls = options.tls;
+    this.maxPendingHandshakes = options.maxPendingHandshakes ?? 64;
+    const pingIntervalMs = options.pingIntervalMs ?? 1000;
+    const silenceMs = options.silenceMs ?? 5000;
+    if (!(pingIntervalMs > 0 && silenceMs > pingIntervalMs)) {
+      throw new Error(`liveness needs 0 < pingIntervalMs < silenceMs, got ${pingIntervalMs} and ${silenceMs}`);
+    }
     const shared = {
       self: this.id,
       clusterId: options.clusterId,
       token: options.token ?? '',
+      tls: this.tls,
       logger: this.logger,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
+      pingIntervalMs,
+      silenceMs,
     };
     const backoff = options.backoff ?? { initialMs: 50, maxMs: 2000 };
     if (!(backoff.initialMs > 0 && backoff.maxMs >= backoff.initialMs)) {
@@ -428,9 +631,11 @@ export class TcpTransport implements Transport {
     this.linkContext = {
       ...shared,
       maxQueueBytes: options.maxQueueBytes ?? 16 * MiB,
+      maxMessageAgeMs: options.maxMessageAgeMs ?? 5000,
       backoff,
       counters: (peer) => this.counters(peer),
       reportUnreachable: (peer) => this.reportUnreachable(peer),
+      silent: () => this.silentCount++,
     };
     this.inboundContext = {
       ...shared,
@@ -446,6 +651,10 @@ export class TcpTransport implements Transport {
         this.malformedCount++;
         this.logger.warn(reason);
       },
+      silent: (reason) => {
+        this.silentCount++;
+        this.logger.warn(reason);
+      },
     };
     for (const [peer, address] of Object.entries(options.peers)) this.setPeer(peer, address);
   }
@@ -454,7 +663,7 @@ export class TcpTransport implements Transport {
   start(): Promise<void> {
     if (this.server) return Promise.reject(new Error('TcpTransport already started'));
     if (this.closed) return Promise.reject(new Error('TcpTransport is closed'));
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const server = this.tls ? this.createTlsServer(this.tls) : net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', (err) => {
@@ -468,6 +677,29 @@ export class TcpTransport implements Transport {
         resolve();
       });
     });
+  }
+
+  /** Peers must show a certificate of our CA; which node it names is checked at the handshake. */
+  private createTlsServer({ cert, key, ca }: TlsMaterial): tls.Server {
+    // rejectUnauthorized is off only so that a refusal can say why: every socket is checked below.
+    const server = tls.createServer(
+      { cert, key, ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3', handshakeTimeout: this.inboundContext.handshakeTimeoutMs, noDelay: true },
+      (socket) => {
+        if (socket.authorized) return this.accept(socket);
+        this.refusedCount++;
+        this.logger.warn(`refused connection from ${socket.remoteAddress}:${socket.remotePort}: its certificate is not trusted (${socket.authorizationError ?? 'none given'})`);
+        socket.destroy();
+      },
+    );
+    // Before the TLS handshake completes: a raw connection counts against the pending bound too.
+    server.on('connection', (socket: net.Socket) => {
+      if (this.pendingHandshakes() >= this.maxPendingHandshakes) socket.destroy();
+    });
+    server.on('tlsClientError', (err, socket) => {
+      this.refusedCount++;
+      this.logger.warn(`refused connection from ${socket.remoteAddress}:${socket.remotePort}: TLS handshake failed (${err.message})`);
+    });
+    return server;
   }
 
   /** Where we listen (the real port when started with port 0). */
@@ -539,7 +771,7 @@ export class TcpTransport implements Transport {
     for (const [id, link] of this.links) {
       peers[id] = { ...(peers[id] ?? { sent: 0, received: 0, dropped: 0 }), connected: link.connected };
     }
-    return { refused: this.refusedCount, malformed: this.malformedCount, misaddressed: this.misaddressedCount, peers };
+    return { refused: this.refusedCount, malformed: this.malformedCount, misaddressed: this.misaddressedCount, silent: this.silentCount, peers };
   }
 
   async close(): Promise<void> {
@@ -580,11 +812,16 @@ export class TcpTransport implements Transport {
   }
 
   private accept(socket: net.Socket): void {
-    if (this.closed) {
+    // Handshakes in progress are bounded: a flood of idle connections cannot exhaust descriptors.
+    if (this.closed || (!this.tls && this.pendingHandshakes() >= this.maxPendingHandshakes)) {
       socket.destroy();
       return;
     }
     this.inbound.add(new InboundConnection(socket, this.inboundContext));
+  }
+
+  private pendingHandshakes(): number {
+    return this.inbound.size - this.inboundByPeer.size;
   }
 
   private counters(peer: NodeId): Counters {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MessageType } from '../../../core/raft/types.js';
 import type { Message, NodeId, RaftLogger } from '../../../core/raft/types.js';
 import { encodeMessage } from '../../../core/transport/codec.js';
-import { encodeFrames } from '../../../core/transport/frames.js';
+import { FrameDecoder, encodeFrames } from '../../../core/transport/frames.js';
 import { TcpTransport, parseHostPort } from '../../../core/transport/tcp.js';
 import type { TcpTransportOptions } from '../../../core/transport/tcp.js';
 
@@ -80,24 +80,107 @@ async function sendUntil(from: Node, make: () => Message, done: () => boolean, w
   }
 }
 
+const handshakePackr = new Packr({ useRecords: false });
+
 /** The wire handshake, written out independently of the implementation to pin the protocol. */
-function handshakeFrame(fields: { clusterId: string; from: NodeId; to: NodeId; token: string }): Buffer {
-  const nonce = randomBytes(16);
-  const signed = JSON.stringify([fields.clusterId, fields.from, fields.to, nonce.toString('hex')]);
-  const hmac = createHmac('sha256', fields.token).update(signed).digest();
-  return encodeFrames([new Packr({ useRecords: false }).pack({ clusterId: fields.clusterId, from: fields.from, to: fields.to, nonce, hmac })]);
+function mac(token: string, role: 'accept' | 'dial', clusterId: string, from: NodeId, to: NodeId, dialerNonce: Uint8Array, acceptorNonce: Uint8Array): Buffer {
+  const signed = JSON.stringify([`raft-peer-${role}`, clusterId, from, to, Buffer.from(dialerNonce).toString('hex'), Buffer.from(acceptorNonce).toString('hex')]);
+  return createHmac('sha256', token).update(signed).digest();
 }
 
-/** A raw client that writes bytes and records what comes back and whether the server closed. */
-async function rawClient(port: number): Promise<{ socket: net.Socket; closed: () => boolean; replies: () => Buffer }> {
+function helloFrame(fields: { clusterId: string; from: NodeId; to: NodeId }, nonce: Buffer): Buffer {
+  return encodeFrames([handshakePackr.pack({ v: 2, ...fields, nonce })]);
+}
+
+interface RawClient {
+  socket: net.Socket;
+  closed: () => boolean;
+  /** Frames received so far (handshake answers, pings). */
+  frames: Buffer[];
+}
+
+/** A raw client that writes bytes and records the frames that come back and whether the server closed. */
+async function rawClient(port: number): Promise<RawClient> {
   const socket = net.connect({ host: '127.0.0.1', port });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   let closed = false;
-  const chunks: Buffer[] = [];
-  socket.on('data', (c: Buffer) => chunks.push(c));
+  const frames: Buffer[] = [];
+  const decoder = new FrameDecoder(1 << 20);
+  socket.on('data', (c: Buffer) => {
+    decoder.push(c);
+    for (let f = decoder.next(); f; f = decoder.next()) frames.push(f);
+  });
   socket.on('close', () => (closed = true));
   socket.on('error', () => {});
-  return { socket, closed: () => closed, replies: () => Buffer.concat(chunks) };
+  return { socket, closed: () => closed, frames };
+}
+
+/** Runs the whole handshake as `from` with `token`; resolves once the acceptor said ok (or rejects with its refusal). */
+async function handshake(client: RawClient, fields: { clusterId: string; from: NodeId; to: NodeId; token: string }): Promise<void> {
+  const nonce = randomBytes(16);
+  client.socket.write(helloFrame(fields, nonce));
+  await waitFor('the challenge', () => client.frames.length >= 1 || client.closed());
+  const challenge = handshakePackr.unpack(client.frames[0]) as { ok: boolean; nonce: Uint8Array; mac: Uint8Array; reason?: string };
+  if (!challenge.ok) throw new Error(`refused: ${challenge.reason}`);
+  expect(Buffer.from(challenge.mac)).toEqual(mac(fields.token, 'accept', fields.clusterId, fields.from, fields.to, nonce, challenge.nonce));
+  client.socket.write(encodeFrames([handshakePackr.pack({ mac: mac(fields.token, 'dial', fields.clusterId, fields.from, fields.to, nonce, challenge.nonce) })]));
+  await waitFor('the answer', () => client.frames.length >= 2 || client.closed());
+  const answer = handshakePackr.unpack(client.frames[1]) as { ok: boolean; reason?: string };
+  if (!answer.ok) throw new Error(`refused: ${answer.reason}`);
+}
+
+/**
+ * Forwards bytes both ways, recording what the dialer sent. `hold(true)` stops forwarding: bytes
+ * wait in the proxy as they would in the kernel while a link is down (TCP retransmits them once
+ * it is back), and a side that closes loses what waits for it. `hold(false)` delivers them.
+ */
+async function startProxy(targetPort: number): Promise<{ port: number; fromDialer: Buffer[][]; hold(on: boolean): void; close(): Promise<void> }> {
+  const fromDialer: Buffer[][] = [];
+  const sockets = new Set<net.Socket>();
+  const releases = new Set<() => void>();
+  let held = false;
+  const server = net.createServer((down) => {
+    const recorded: Buffer[] = [];
+    fromDialer.push(recorded);
+    const up = net.connect({ host: '127.0.0.1', port: targetPort });
+    const waiting: Array<[net.Socket, Buffer]> = [];
+    const release = () => {
+      for (const [to, chunk] of waiting.splice(0)) to.write(chunk);
+    };
+    releases.add(release);
+    for (const s of [down, up]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        releases.delete(release);
+        waiting.length = 0;
+        down.destroy();
+        up.destroy();
+      });
+    }
+    const forward = (to: net.Socket) => (c: Buffer) => {
+      if (held) waiting.push([to, c]);
+      else to.write(c);
+    };
+    down.on('data', (c: Buffer) => {
+      recorded.push(c);
+      forward(up)(c);
+    });
+    up.on('data', forward(down));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    fromDialer,
+    hold: (on) => {
+      held = on;
+      if (!on) for (const release of releases) release();
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 describe('TcpTransport', () => {
@@ -134,10 +217,10 @@ describe('TcpTransport', () => {
     link(a, intruder);
     const sent = setInterval(() => intruder.transport.send([msg('x', 'a', 1)]), 5);
     await waitFor('refusals on both sides', () =>
-      a.transport.stats().refused >= 2 && intruder.log.some((l) => l.startsWith('warn') && l.includes('refused our connection: authentication failed')),
+      a.transport.stats().refused >= 2 && intruder.log.some((l) => l.startsWith('warn') && l.includes('peer failed authentication (it does not know the token)')),
     ).finally(() => clearInterval(sent));
     expect(a.received).toEqual([]);
-    expect(a.log.some((l) => l.startsWith('warn') && l.includes('peer x failed authentication (wrong token)'))).toBe(true);
+    expect(a.log.some((l) => l.startsWith('warn') && l.includes('peer x') && l.includes('hung up after our challenge (wrong token?)'))).toBe(true);
     expect(intruder.transport.stats().peers.a.connected).toBe(false);
   });
 
@@ -163,17 +246,49 @@ describe('TcpTransport', () => {
   it('delivers nothing that follows a forged handshake in the same write', async () => {
     const a = await startNode('a');
     const client = await rawClient(a.port);
-    const forged = handshakeFrame({ clusterId: CLUSTER, from: 'b', to: 'a', token: 'wrong' });
-    client.socket.write(Buffer.concat([forged, encodeFrames([encodeMessage(msg('b', 'a', 1)), encodeMessage(msg('b', 'a', 2))])]));
+    // The acceptor's nonce is not known yet: the proof can only be a guess.
+    const forgedProof = encodeFrames([handshakePackr.pack({ mac: randomBytes(32) })]);
+    const messages = encodeFrames([encodeMessage(msg('b', 'a', 1)), encodeMessage(msg('b', 'a', 2))]);
+    client.socket.write(Buffer.concat([helloFrame({ clusterId: CLUSTER, from: 'b', to: 'a' }, randomBytes(16)), forgedProof, messages]));
     await waitFor('the connection to be closed', client.closed);
     expect(a.received).toEqual([]);
     expect(a.transport.stats().refused).toBe(1);
+    expect(a.log.some((l) => l.startsWith('warn') && l.includes('peer b failed authentication'))).toBe(true);
+  });
+
+  it('sends nothing to an acceptor that cannot prove it knows the token', async () => {
+    // A listener that answers the hello with a challenge it made up.
+    const received: Buffer[] = [];
+    const impostor = net.createServer((socket) => {
+      let answered = false;
+      socket.on('data', (c: Buffer) => {
+        received.push(c);
+        if (answered) return;
+        answered = true;
+        socket.write(encodeFrames([handshakePackr.pack({ ok: true, nonce: randomBytes(16), mac: randomBytes(32) })]));
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      const a = await startNode('a');
+      a.transport.setPeer('b', `127.0.0.1:${(impostor.address() as net.AddressInfo).port}`);
+      const sent = setInterval(() => a.transport.send([msg('a', 'b', 7)]), 10);
+      await waitFor('the dialer to give up on it', () => a.log.some((l) => l.includes('peer failed authentication (it does not know the token)'))).finally(() => clearInterval(sent));
+      // Only hellos ever reached it: one frame per connection, no proof, no message.
+      const bytes = Buffer.concat(received);
+      const decoder = new FrameDecoder(1 << 20);
+      decoder.push(bytes);
+      for (let f = decoder.next(); f; f = decoder.next()) expect(Object.keys(handshakePackr.unpack(f) as object).sort()).toEqual(['clusterId', 'from', 'nonce', 'to', 'v']);
+    } finally {
+      await new Promise<void>((resolve) => impostor.close(() => resolve()));
+    }
   });
 
   it('closes a connection that sends a malformed frame and keeps serving others', async () => {
     const a = await startNode('a');
     const client = await rawClient(a.port);
-    client.socket.write(handshakeFrame({ clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN }));
+    await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
     client.socket.write(encodeFrames([encodeMessage(msg('b', 'a', 1))]));
     await waitFor('the first message', () => a.received.length === 1);
     client.socket.write(encodeFrames([Buffer.from('definitely not msgpack')]));
@@ -189,7 +304,7 @@ describe('TcpTransport', () => {
   it('closes a connection announcing a frame over the size limit', async () => {
     const a = await startNode('a', { maxFrameBytes: 1024 });
     const client = await rawClient(a.port);
-    client.socket.write(handshakeFrame({ clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN }));
+    await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
     const header = Buffer.alloc(4);
     header.writeUInt32BE(2 ** 31);
     client.socket.write(header);
@@ -201,12 +316,90 @@ describe('TcpTransport', () => {
   it('drops messages whose sender differs from the handshake', async () => {
     const a = await startNode('a');
     const client = await rawClient(a.port);
-    client.socket.write(handshakeFrame({ clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN }));
+    await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
     client.socket.write(encodeFrames([encodeMessage(msg('c', 'a', 1)), encodeMessage(msg('b', 'z', 2)), encodeMessage(msg('b', 'a', 3))]));
     await waitFor('the genuine message', () => a.received.length === 1);
     expect(a.received[0].index).toBe(3);
     expect(a.transport.stats().misaddressed).toBe(2);
     expect(client.closed()).toBe(false);
+  });
+
+  it('never delivers a local message type (a Propose would bypass the API) from a peer', async () => {
+    const a = await startNode('a');
+    const client = await rawClient(a.port);
+    await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
+    // Encoded by hand: the codec refuses to encode local types at all.
+    const propose = new Packr({ useRecords: false }).pack([2, 'b', 'a', 0, 0, 0, 0, false, 0, [0, 0, 0, new Uint8Array([1])], null, null]);
+    client.socket.write(encodeFrames([propose, encodeMessage(msg('b', 'a', 3))]));
+    await waitFor('the connection to be closed', client.closed);
+    expect(a.received).toEqual([]);
+    expect(a.transport.stats().malformed).toBe(1);
+    expect(a.log.some((l) => l.includes('Propose is a local message type'))).toBe(true);
+  });
+
+  it('refuses a recorded handshake played again, and delivers nothing that follows it', async () => {
+    const a = await startNode('a');
+    const b = await startNode('b');
+    const proxy = await startProxy(a.port);
+    try {
+      b.transport.setPeer('a', `127.0.0.1:${proxy.port}`);
+      await sendUntil(b, () => msg('b', 'a', 1), () => a.received.length > 0, 'a first delivery through the proxy');
+      await waitFor('the recording', () => proxy.fromDialer.length === 1 && Buffer.concat(proxy.fromDialer[0]).length > 0);
+      const recorded = Buffer.concat(proxy.fromDialer[0]);
+      const before = a.received.length;
+      const replay = await rawClient(a.port);
+      replay.socket.write(recorded);
+      await waitFor('the replay to be refused', replay.closed);
+      expect(a.received.length).toBe(before);
+      expect(a.transport.stats().refused).toBe(1);
+      expect(a.log.some((l) => l.startsWith('warn') && l.includes('peer b failed authentication (wrong token, or a replayed handshake)'))).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('drops a connection whose peer falls silent, reconnects, and never delivers what went stale meanwhile', async () => {
+    const liveness = { pingIntervalMs: 50, silenceMs: 400, maxMessageAgeMs: 400 };
+    const a = await startNode('a', liveness);
+    const b = await startNode('b', liveness);
+    const proxy = await startProxy(b.port);
+    try {
+      a.transport.setPeer('b', `127.0.0.1:${proxy.port}`);
+      await sendUntil(a, () => msg('a', 'b', 1), () => b.received.length > 0, 'a first delivery');
+      // The link goes dead with both sockets open: only the transports' own checks can tell.
+      proxy.hold(true);
+      await waitFor('both sides to drop the silent connection', () => a.transport.stats().silent >= 1 && b.transport.stats().silent >= 1);
+      expect(a.log.some((l) => l.startsWith('warn connection to peer b') && l.includes('lost: nothing heard for'))).toBe(true);
+      expect(b.log.some((l) => l.startsWith('warn closing connection from peer a') && l.includes('nothing heard for'))).toBe(true);
+      await waitFor('a to report b unreachable', () => a.unreachable.includes('b'));
+
+      // Queued while the new connection cannot get through, and older than maxMessageAgeMs once it does.
+      await new Promise((resolve) => setTimeout(resolve, 250)); // past the reconnect backoff (at most 200 ms)
+      const droppedBefore = a.transport.stats().peers.b.dropped;
+      a.transport.send([msg('a', 'b', 999)]);
+      expect(a.transport.stats().peers.b.dropped).toBe(droppedBefore); // queued, not refused
+      await new Promise((resolve) => setTimeout(resolve, liveness.maxMessageAgeMs + 100));
+      proxy.hold(false);
+      await sendUntil(a, () => msg('a', 'b', 2), () => b.received.some((m) => m.index === 2), 'delivery over the new connection');
+      expect(b.received.map((m) => m.index)).not.toContain(999);
+      expect(a.transport.stats().peers.b.dropped).toBeGreaterThan(droppedBefore);
+      expect(a.transport.stats().peers.b.connected).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('keeps an idle connection open while its peer answers', async () => {
+    const liveness = { pingIntervalMs: 20, silenceMs: 200 };
+    const a = await startNode('a', liveness);
+    const b = await startNode('b', liveness);
+    link(a, b);
+    await sendUntil(a, () => msg('a', 'b', 1), () => b.received.length > 0, 'a first delivery');
+    // Many silence periods without a raft message: pings alone keep it up.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(a.transport.stats().silent + b.transport.stats().silent).toBe(0);
+    expect(a.transport.stats().peers.b.connected).toBe(true);
+    expect(b.received.length).toBe(1);
   });
 
   it('reconnects after the peer restarts on the same port, reporting it unreachable meanwhile', async () => {
