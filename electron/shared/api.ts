@@ -182,6 +182,7 @@ export interface MembershipView {
 }
 
 export interface TimelineEvent {
+  /** On the cluster's own clock: simulated ms (clock.now's) for a cluster with a simulated clock, else wall-clock ms. */
   at: number;
   term: number;
   leader: string;

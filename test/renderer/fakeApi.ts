@@ -14,7 +14,6 @@ import {
 } from '../../electron/shared/api';
 import { clusterFacts } from '../../electron/shared/cluster-facts';
 import type { Connection, ConnectionStatus } from '../../renderer/src/api/connection';
-
 import { useConnectionStore } from '../../renderer/src/stores/connection';
 
 type Handler<M extends Method> = (params: Params<M>) => Results[M] | Promise<Results[M]>;

@@ -2,7 +2,7 @@
 import type { EChartsCoreOption } from 'echarts/core';
 import { formatClock } from './format';
 import type { LagSample } from './lagHistory';
-import type { BuiltTimeline } from './timeline';
+import { formatTimelineTime, type BuiltTimeline } from './timeline';
 import { termColor } from './termColors';
 
 export function lagChartOption(samples: readonly LagSample[], dark: boolean): EChartsCoreOption {
@@ -38,6 +38,12 @@ function chartChrome(dark: boolean) {
 
 export function timelineChartOption(t: BuiltTimeline, dark: boolean): EChartsCoreOption {
   const { text, muted, line, grid, zoomFill } = chartChrome(dark);
+  const when = (at: number) => formatTimelineTime(at, t.base);
+  // Simulated milliseconds are a plain number line ("+0:05.0"); wall-clock ones a time axis (local time).
+  const xAxis =
+    t.base === 'simulated'
+      ? { type: 'value', min: t.start, max: t.end, axisLabel: { color: muted, formatter: (v: number) => when(v) } }
+      : { type: 'time', min: t.start, max: t.end, axisLabel: { color: muted, formatter: (v: number) => formatClock(v).slice(0, 8) } };
   const axis = {
     axisLabel: { color: muted },
     axisLine: { lineStyle: { color: line } },
@@ -62,7 +68,7 @@ export function timelineChartOption(t: BuiltTimeline, dark: boolean): EChartsCor
         dataBackground: { lineStyle: { color: line }, areaStyle: { color: grid } },
       },
     ],
-    xAxis: { type: 'time', min: t.start, max: t.end, ...axis, axisLabel: { color: muted, formatter: (v: number) => formatClock(v).slice(0, 8) } },
+    xAxis: { ...axis, ...xAxis },
     yAxis: { type: 'value', name: 'term', minInterval: 1, min: 0, ...axis },
     series: [
       {
@@ -83,7 +89,7 @@ export function timelineChartOption(t: BuiltTimeline, dark: boolean): EChartsCor
         // Markers can sit close together: an icon on the line, the words in its tooltip and in the event list.
         markLine: {
           symbol: 'none',
-          tooltip: { formatter: (p: { name: string; value: number }) => `${formatClock(p.value)}<br/>${p.name}` },
+          tooltip: { formatter: (p: { name: string; value: number }) => `${when(p.value)}<br/>${p.name}` },
           data: t.markers.map((m) => ({
             xAxis: m.at,
             name: m.kind === 'membership' ? `membership: ${m.label}` : `fault: ${m.label}`,
@@ -98,7 +104,8 @@ export function timelineChartOption(t: BuiltTimeline, dark: boolean): EChartsCor
         symbol: outcome === 'won' ? 'circle' : outcome === 'failed' ? 'triangle' : 'diamond',
         symbolSize: 11,
         itemStyle: { color: outcomeColors[outcome] },
-        tooltip: { formatter: (p: { name: string; value: [number, number] }) => `${formatClock(p.value[0])}<br/>${p.name}` },
+        tooltip: { formatter: (p: { name: string; value: [number, number] }) => `${when(p.value[0])}<br/>${p.name}` },
+
         data: t.elections.filter((e) => e.outcome === outcome).map((e) => ({ value: [e.at, e.term], name: e.label })),
       })),
     ],

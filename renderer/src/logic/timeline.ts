@@ -1,6 +1,27 @@
 // Turns the cluster's timeline events into what the term timeline draws:
 // the term as a step line, who led when, every election with its outcome, membership changes and faults.
-import type { TimelineEvent } from '../../../electron/shared/api';
+import type { ClusterState, TimelineEvent } from '../../../electron/shared/api';
+import { formatClock, formatElapsed } from './format';
+
+/**
+ * The clock a cluster's timeline events are stamped with: simulated milliseconds for a cluster with a
+ * simulated clock (embedded), wall-clock milliseconds otherwise. Axis, "now" and labels all use it.
+ */
+export type TimeBase = 'simulated' | 'wall';
+
+export function timeBaseOf(state: Pick<ClusterState, 'clock'>): TimeBase {
+  return state.clock ? 'simulated' : 'wall';
+}
+
+/** "Now" on the cluster's own clock. */
+export function timelineNow(state: Pick<ClusterState, 'clock' | 'at'>): number {
+  return state.clock ? state.clock.now : state.at;
+}
+
+/** Simulated time as time elapsed since the cluster started (+1:20.4); wall-clock time as the local time. */
+export function formatTimelineTime(at: number, base: TimeBase): string {
+  return base === 'simulated' ? formatElapsed(at) : formatClock(at);
+}
 
 export interface ElectionMark {
   at: number;
@@ -31,6 +52,7 @@ export interface BuiltTimeline {
   markers: Marker[];
   start: number;
   end: number;
+  base: TimeBase;
 }
 
 export function sortEvents(events: readonly TimelineEvent[]): TimelineEvent[] {
@@ -51,7 +73,7 @@ export function mergeEvents(kept: readonly TimelineEvent[], fresh: readonly Time
   return sorted.length > limit ? sorted.slice(sorted.length - limit) : sorted;
 }
 
-export function buildTimeline(events: readonly TimelineEvent[], now: number): BuiltTimeline {
+export function buildTimeline(events: readonly TimelineEvent[], now: number, base: TimeBase = 'wall'): BuiltTimeline {
   const sorted = sortEvents(events);
   const termSteps: Array<[number, number]> = [];
   const elections: ElectionMark[] = [];
@@ -109,6 +131,8 @@ export function buildTimeline(events: readonly TimelineEvent[], now: number): Bu
     leaders,
     markers,
     start: sorted.length ? sorted[0].at : now,
-    end: now,
+    // An event stamped after the last state's "now" (a push in between) still fits on the axis.
+    end: Math.max(now, sorted.length ? sorted[sorted.length - 1].at : now),
+    base,
   };
 }

@@ -117,7 +117,6 @@ export const useFaultsStore = defineStore('faults', () => {
   const recoveryCandidates = computed(() => {
     if (!quorum.value?.quorumLostForGood) return [];
     const alive = new Set([...quorum.value.votersUp, ...quorum.value.votersSuspended]);
-
     return nodes.value.filter((n) => alive.has(n.id)).sort((a, b) => b.lastIndex - a.lastIndex || b.commitIndex - a.commitIndex);
   });
 

@@ -2,7 +2,7 @@
 import { defineStore } from 'pinia';
 import { computed, shallowRef, watch } from 'vue';
 import type { TimelineEvent } from '../../../electron/shared/api';
-import { buildTimeline, mergeEvents } from '../logic/timeline';
+import { buildTimeline, mergeEvents, timeBaseOf, timelineNow } from '../logic/timeline';
 import { useClusterStateStore } from './clusterState';
 
 export const useTimelineStore = defineStore('timeline', () => {
@@ -25,7 +25,11 @@ export const useTimelineStore = defineStore('timeline', () => {
     return id ? history.value[id] ?? [] : [];
   });
 
-  const built = computed(() => buildTimeline(events.value, clusterState.current?.at ?? Date.now()));
+  // One time base: the events' own (simulated for embedded clusters), for "now" as well.
+  const built = computed(() => {
+    const state = clusterState.current;
+    return state ? buildTimeline(events.value, timelineNow(state), timeBaseOf(state)) : buildTimeline(events.value, Date.now());
+  });
 
   /** Newest first, for the list beside the chart. */
   const recent = computed(() => [...events.value].reverse().slice(0, 200));

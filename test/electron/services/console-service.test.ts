@@ -181,7 +181,6 @@ describe('cluster health', () => {
     expect(health(state({ leader: '', nodes: [node('a'), node('b', false), node('c', false)] }))).toBe('no-quorum');
   });
 
-
   it('does not count nodes outside the configuration, such as those a forced recovery left behind', () => {
     const recovered = state({ members: { voters: ['a'], votersOutgoing: [], learners: [] }, nodes: [node('a'), node('b', false), node('c', false)] });
     expect(health(recovered)).toBe('healthy');

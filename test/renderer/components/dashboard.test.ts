@@ -23,7 +23,6 @@ describe('NodeCard', () => {
     expect(w.text()).toContain('last seen 30 s ago');
     // Nobody can say how far behind an unreachable node is.
     expect(w.find('[data-testid="node-lag-n3"]').text()).toBe('unknown');
-
     expect(w.find('[data-testid="node-health-n3"]').text()).toBe('unreachable: connection refused');
   });
 });

@@ -191,7 +191,6 @@ describe('health, lag, narrative', () => {
     // Lag = the leader's last index − the node's: 7 − 5 and 7 − 6.
     expect(story).toContain('n2 is 2 entries behind the leader; replication catches it up.');
     expect(story).toContain('n3 is 1 entry behind the leader; replication catches it up.');
-
     const noLeader = narrate(makeState({ leader: '', nodes: [makeNode({ id: 'n1', role: 'candidate', term: 5 }), makeNode({ id: 'n2' })] }));
     expect(noLeader[0]).toContain('n1 is asking for votes in term 5');
   });

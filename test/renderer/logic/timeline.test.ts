@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { TimelineEvent } from '../../../electron/shared/api';
-import { buildTimeline, mergeEvents } from '../../../renderer/src/logic/timeline';
+import { formatClock, formatElapsed } from '../../../renderer/src/logic/format';
+import { buildTimeline, formatTimelineTime, mergeEvents, timeBaseOf } from '../../../renderer/src/logic/timeline';
+import { useNavigationStore } from '../../../renderer/src/stores/navigation';
+import { useTimelineStore } from '../../../renderer/src/stores/timeline';
+import { apiWithCluster, flush, makeState, setupStores } from '../fakeApi';
 
 const ev = (at: number, kind: TimelineEvent['kind'], term: number, leader = '', detail = ''): TimelineEvent => ({ at, kind, term, leader, detail });
 
@@ -89,5 +93,40 @@ describe('timelineChartOption', () => {
     expect(dark.yAxis.splitLine.lineStyle.color).toBe('rgba(255, 255, 255, 0.1)');
     expect(dark.dataZoom[1].textStyle?.color).toBe('#aaa');
     expect(light.xAxis.axisLabel.color).toBe('#666');
+  });
+});
+
+describe('one time base for the embedded timeline', () => {
+  it('writes simulated time as time elapsed', () => {
+    // 80 400 ms = 1 min 20.4 s.
+    expect(formatElapsed(80_400)).toBe('+1:20.4');
+    expect(formatElapsed(0)).toBe('+0:00.0');
+    expect(formatElapsed(3_723_000)).toBe('+1:02:03.0');
+    expect(formatTimelineTime(80_400, 'simulated')).toBe('+1:20.4');
+  });
+
+  it('ends the axis at the simulated now, not at the wall clock, and labels ticks as elapsed time', async () => {
+    const { timelineChartOption } = await import('../../../renderer/src/logic/charts');
+    const wallNow = Date.UTC(2026, 11, 5, 14, 0, 0);
+    const events = [ev(150, 'election-started', 1), ev(300, 'leader-elected', 1, 'n1'), ev(60_000, 'election-started', 2), ev(60_200, 'leader-elected', 2, 'n2')];
+    const api = apiWithCluster(makeState({ at: wallNow, clock: { now: 80_400, running: true, speed: 1 }, timeline: events }));
+    setupStores(api);
+    useNavigationStore().go('timeline', 'demo');
+    const timeline = useTimelineStore();
+    await flush();
+    const built = timeline.built;
+
+    expect([built.start, built.end, built.base]).toEqual([150, 80_400, 'simulated']);
+    const option = timelineChartOption(built, false) as { xAxis: { type: string; min: number; max: number; axisLabel: { formatter: (v: number) => string } } };
+    expect(option.xAxis).toMatchObject({ type: 'value', min: 150, max: 80_400 });
+    // Term 2 starts three quarters of the way along the axis, not in its first pixel.
+    expect((60_000 - option.xAxis.min) / (option.xAxis.max - option.xAxis.min)).toBeGreaterThan(0.7);
+    expect(option.xAxis.axisLabel.formatter(20_000)).toBe('+0:20.0');
+  });
+
+  it('keeps wall-clock time for clusters without a simulated clock', () => {
+    const t = buildTimeline([ev(Date.UTC(2026, 0, 1, 10), 'election-started', 1)], Date.UTC(2026, 0, 1, 11), timeBaseOf(makeState({ kind: 'local' })));
+    expect(t.base).toBe('wall');
+    expect(formatTimelineTime(t.end, t.base)).toBe(formatClock(Date.UTC(2026, 0, 1, 11)));
   });
 });

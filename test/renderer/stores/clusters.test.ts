@@ -102,7 +102,6 @@ describe('cluster state store', () => {
     expect(store.current?.term).toBe(2);
 
     api.emit('cluster.state', makeState({ at: 20, term: 3, leader: 'n2', nodes: [makeNode({ id: 'n1' }), makeNode({ id: 'n2', role: 'leader', term: 3, lastIndex: 8 }), makeNode({ id: 'n3', lastIndex: 3 })] }));
-
     expect(store.current?.term).toBe(3);
     expect(store.leaderNode?.id).toBe('n2');
     api.emit('cluster.state', makeState({ at: 15, term: 9 }));

@@ -67,7 +67,6 @@ describe('faults store', () => {
       }),
     );
     expect(faults.quorum?.quorumLostForGood).toBe(true);
-
     expect(faults.recoveryCandidates.map((n) => n.id)).toEqual(['n3']);
     await faults.recoverFrom('n3');
     expect(api.callsOf('node.forceNewCluster')).toEqual([]);
