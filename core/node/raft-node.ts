@@ -282,6 +282,11 @@ export class RaftNode {
     return this.leader;
   }
 
+  /** The storage failure that stopped this node, or null. */
+  get failure(): Error | null {
+    return this.failed;
+  }
+
   status(): NodeStatus {
     const s = this.raw.status();
     return {

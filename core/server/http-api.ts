@@ -70,12 +70,15 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
   const { node, stateMachine } = ctx;
   const tokenDigest = ctx.token ? createHash('sha256').update(ctx.token).digest() : null;
 
-  function requireAdmin(req: http.IncomingMessage): void {
+  /** With a token set, every route but /health needs it: the data is as private as the admin routes. */
+  function requireToken(authorization: string | undefined): void {
     if (!tokenDigest) return;
-    const header = req.headers.authorization ?? '';
+    const header = authorization ?? '';
     const given = header.startsWith('Bearer ') ? header.slice(7) : '';
     const digest = createHash('sha256').update(given).digest();
-    if (!timingSafeEqual(digest, tokenDigest)) throw new HttpError(401, 'this admin route needs the cluster token (Authorization: Bearer <token>)');
+    if (!timingSafeEqual(digest, tokenDigest)) {
+      throw new HttpError(401, 'this node needs the cluster token (Authorization: Bearer <token>)', { 'WWW-Authenticate': 'Bearer realm="raftd"' });
+    }
   }
 
   /** Writes and linearizable reads go to the leader: 307 there (same target), or 503 while there is none. */
@@ -131,12 +134,7 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
   }
 
   function keyOf(path: string, prefix: string): string {
-    let key: string;
-    try {
-      key = decodeURIComponent(path.slice(prefix.length));
-    } catch {
-      throw new HttpError(400, 'key is not valid percent-encoding');
-    }
+    const key = decodeSegment(path.slice(prefix.length), 'key');
     if (key.length === 0) throw new HttpError(400, 'key is empty');
     if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new HttpError(413, `key is longer than ${MAX_KEY_BYTES} bytes`);
     return key;
@@ -171,9 +169,18 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
   async function route(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
     const target = req.url ?? '/';
     const method = req.method ?? 'GET';
+    // The raw path, not a URL resolved against a base: "//x" or "/a/../b" name no other route.
+    const queryAt = target.indexOf('?');
+    const path = queryAt < 0 ? target : target.slice(0, queryAt);
+    const query = new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1));
+
+    if (path === '/health' && method === 'GET') {
+      const failure = node.failure;
+      if (failure) return sendJson(res, 503, { ok: false, id: node.id, error: stoppedMessage(failure) });
+      return sendJson(res, 200, { ok: true, id: node.id });
+    }
+    requireToken(req.headers.authorization);
     if (target.startsWith('/v1/kv/')) return writeReply(res, await kv(method, target, body));
-    const url = new URL(target, 'http://raftd');
-    const path = url.pathname;
 
     if (path.startsWith('/v1/cas/') && method === 'POST') {
       const key = keyOf(path, '/v1/cas/');
@@ -184,18 +191,22 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
       return;
     }
 
-    if (path === '/v1/status' && method === 'GET') return sendJson(res, 200, statusView());
+    if (path === '/v1/status' && method === 'GET') {
+      const failure = node.failure;
+      if (failure) return sendJson(res, 503, { ...statusView(), failure: failure.message, error: stoppedMessage(failure) });
+      return sendJson(res, 200, statusView());
+    }
 
     if (path === '/v1/log' && method === 'GET') {
       const s = node.status();
-      const from = intParam(url, 'from', Math.max(s.firstIndex, s.lastIndex - 99));
-      const limit = Math.min(intParam(url, 'limit', 100), 5000);
+      const from = intParam(query, 'from', Math.max(s.firstIndex, s.lastIndex - 99));
+      const limit = Math.min(intParam(query, 'limit', 100), 5000);
       const entries = node.entries(Math.max(from, 1), limit).map(entryView);
       return sendJson(res, 200, { firstIndex: s.firstIndex, lastIndex: s.lastIndex, snapshotIndex: s.snapshotIndex, commitIndex: s.commitIndex, entries });
     }
 
     if (path === '/v1/log/entry' && method === 'GET') {
-      const index = intParam(url, 'index', 0);
+      const index = intParam(query, 'index', 0);
       const [entry] = node.entries(index, 1);
       if (!entry) throw new HttpError(404, `entry ${index} is not in the log (compacted or not yet written)`);
       return sendJson(res, 200, { ...entryView(entry), decoded: decodeEntry(entry) });
@@ -204,7 +215,6 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     if (path === '/v1/members' && method === 'GET') return sendJson(res, 200, membersView());
 
     if (path === '/v1/members' && method === 'POST') {
-      requireAdmin(req);
       const m = parseJson(memberBody, body);
       requireLeader(target);
       const out = await changeMembers({ changes: [{ type: m.learner ? 'addLearner' : 'addVoter', id: m.id }] }, { [m.id]: { peer: m.peer, client: m.client } });
@@ -213,14 +223,12 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
 
     const promote = /^\/v1\/members\/([^/]+)\/promote$/.exec(path);
     if (promote && method === 'POST') {
-      requireAdmin(req);
       requireLeader(target);
-      const out = await changeMembers({ changes: [{ type: 'addVoter', id: decodeURIComponent(promote[1]) }] });
+      const out = await changeMembers({ changes: [{ type: 'addVoter', id: decodeSegment(promote[1], 'member id') }] });
       return sendJson(res, 200, { ...out, members: membersView() });
     }
 
     if (path === '/v1/members/joint' && method === 'POST') {
-      requireAdmin(req);
       const j = parseJson(jointBody, body);
       requireLeader(target);
       const members: MemberContext = Object.fromEntries(j.add.map((m) => [m.id, { peer: m.peer, client: m.client }]));
@@ -232,14 +240,12 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
 
     const member = /^\/v1\/members\/([^/]+)$/.exec(path);
     if (member && method === 'DELETE') {
-      requireAdmin(req);
       requireLeader(target);
-      const out = await changeMembers({ changes: [{ type: 'remove', id: decodeURIComponent(member[1]) }] });
+      const out = await changeMembers({ changes: [{ type: 'remove', id: decodeSegment(member[1], 'member id') }] });
       return sendJson(res, 200, { ...out, members: membersView() });
     }
 
     if (path === '/v1/leader/transfer' && method === 'POST') {
-      requireAdmin(req);
       const { to } = parseJson(transferBody, body);
       requireLeader(target);
       await transferLeadership(to);
@@ -247,7 +253,6 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     }
 
     if (path === '/v1/fault' && method === 'POST') {
-      requireAdmin(req);
       const { drop } = parseJson(faultBody, body);
       ctx.setDroppedPeers(drop);
       ctx.logger.warn({ drop }, drop.length ? 'fault injection: dropping peer traffic' : 'fault injection cleared');
@@ -255,7 +260,6 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     }
 
     if (path === '/v1/snapshot' && method === 'POST') {
-      requireAdmin(req);
       const index = await ctx.snapshotNow();
       return sendJson(res, 200, { index });
     }
@@ -263,8 +267,6 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     if (path === '/v1/events' && method === 'GET') return streamEvents(res);
 
     if (path === '/v1/metrics' && method === 'GET') return sendJson(res, 200, ctx.metrics());
-
-    if (path === '/health' && method === 'GET') return sendJson(res, 200, { ok: true, id: node.id });
 
     throw new HttpError(404, `no route for ${method} ${path}`);
   }
@@ -345,11 +347,34 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
       route(req, res, Buffer.concat(chunks)).catch((error) => sendError(res, error));
     });
   });
-  return new ClientServer(fallback, (method, target, body) => kv(method, target, body).catch(errorReply), MAX_VALUE_BYTES);
+  return new ClientServer(
+    fallback,
+    (method, target, body, authorization) => {
+      try {
+        requireToken(authorization);
+      } catch (error) {
+        return Promise.resolve(errorReply(error));
+      }
+      return kv(method, target, body).catch(errorReply);
+    },
+    MAX_VALUE_BYTES,
+  );
 }
 
-function intParam(url: URL, name: string, fallback: number): number {
-  const raw = url.searchParams.get(name);
+function stoppedMessage(failure: Error): string {
+  return `node stopped after a storage failure: ${failure.message}; fix the cause and restart it`;
+}
+
+function decodeSegment(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new HttpError(400, `${what} is not valid percent-encoding`);
+  }
+}
+
+function intParam(query: URLSearchParams, name: string, fallback: number): number {
+  const raw = query.get(name);
   if (raw === null) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new HttpError(400, `${name} must be a non-negative integer`);

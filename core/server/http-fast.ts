@@ -14,8 +14,8 @@ export interface Reply {
   body?: Uint8Array | string;
 }
 
-/** Answers one KV request: method, raw request target (path and query), body. Never rejects. */
-export type KvHandler = (method: string, target: string, body: Buffer) => Promise<Reply>;
+/** Answers one KV request: method, raw request target (path and query), body, Authorization header. */
+export type KvHandler = (method: string, target: string, body: Buffer, authorization: string | undefined) => Promise<Reply>;
 
 const MAX_HEAD_BYTES = 16 * 1024;
 const IDLE_TIMEOUT_MS = 60_000;
@@ -102,7 +102,8 @@ class Connection {
     if (!data) return;
     const headEnd = data.indexOf(HEAD_END);
     if ((headEnd < 0 ? data.length : headEnd) > MAX_HEAD_BYTES) return this.giveUp();
-    if (headEnd < 0) return;
+    // Lines ended by a bare LF never make a CRLF CRLF: node:http refuses them at once.
+    if (headEnd < 0) return hasBareLineFeed(data) ? this.giveUp() : undefined;
     const request = parseHead(data.toString('latin1', 0, headEnd), this.maxBodyBytes);
     if (!request) return this.giveUp();
     const bodyStart = headEnd + HEAD_END.length;
@@ -112,7 +113,7 @@ class Connection {
     this.pending = data.length > end ? data.subarray(end) : null;
     this.busy = true;
     // Nothing a handler does may end the process: a rejection or a throw closes this connection.
-    this.kv(request.method, request.target, body)
+    this.kv(request.method, request.target, body, request.authorization)
       .then((reply) => this.answer(reply))
       .catch(() => this.socket.destroy());
   }
@@ -161,30 +162,59 @@ interface FastRequest {
   method: string;
   target: string;
   contentLength: number;
+  authorization: string | undefined;
 }
 
-/** The request if this path may serve it; null hands it to node:http (which also rejects bad ones). */
+function hasBareLineFeed(data: Buffer): boolean {
+  for (let i = data.indexOf(10); i >= 0; i = data.indexOf(10, i + 1)) if (i === 0 || data[i - 1] !== 13) return true;
+  return false;
+}
+
+/** Optional whitespace around a header value, as HTTP defines it: spaces and tabs only. */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  return value.slice(start, end);
+}
+
+/**
+ * The request if this path may serve it; null hands it to node:http, which serves or refuses it.
+ * Whatever node:http would refuse (a name that is not a token, as in "Content-Length : 5"; a control
+ * character or bare CR/LF in a value; a folded line; no Host) is handed over, never read more loosely.
+ */
 function parseHead(head: string, maxBodyBytes: number): FastRequest | null {
   const lines = head.split('\r\n');
   const line = REQUEST_LINE.exec(lines[0]);
   if (!line) return null;
   let contentLength = -1;
+  let host = false;
+  let authorization: string | undefined;
   for (let i = 1; i < lines.length; i++) {
     const header = lines[i];
     const colon = header.indexOf(':');
-    // Folded or malformed lines, and bare CR/LF anywhere, are for the strict parser.
-    if (colon <= 0 || header.charCodeAt(0) <= 32 || header.includes('\n') || header.includes('\r')) return null;
-    const name = header.slice(0, colon).toLowerCase();
+    if (colon <= 0) return null;
+    const rawName = header.slice(0, colon);
+    const rawValue = header.slice(colon + 1);
+    if (!HEADER_NAME.test(rawName) || !HEADER_VALUE.test(rawValue)) return null;
+    const name = rawName.toLowerCase();
     if (name === 'content-length') {
-      const value = header.slice(colon + 1).trim();
+      const value = trimOws(rawValue);
       if (contentLength >= 0 || !DIGITS.test(value)) return null;
       contentLength = Number(value);
       if (contentLength > maxBodyBytes) return null;
+    } else if (name === 'host') {
+      host = true;
+    } else if (name === 'authorization') {
+      if (authorization !== undefined) return null;
+      authorization = trimOws(rawValue);
     } else if (name === 'transfer-encoding' || name === 'expect' || name === 'upgrade') {
       return null;
-    } else if (name === 'connection' && /close|upgrade/i.test(header.slice(colon + 1))) {
+    } else if (name === 'connection' && /close|upgrade/i.test(rawValue)) {
       return null;
     }
   }
-  return { method: line[1], target: line[2], contentLength: Math.max(contentLength, 0) };
+  if (!host) return null; // HTTP/1.1 requires it; node:http answers 400
+  return { method: line[1], target: line[2], contentLength: Math.max(contentLength, 0), authorization };
 }

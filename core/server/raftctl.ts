@@ -49,7 +49,7 @@ async function call(ctx: Ctx, method: string, path: string, body?: Body, endpoin
       if (ctx.token) headers.Authorization = `Bearer ${ctx.token}`;
       if (body && 'json' in body) headers['Content-Type'] = 'application/json';
       const payload = body === undefined ? undefined : 'json' in body ? JSON.stringify(body.json) : body.raw;
-      const res = await fetch(`http://${target}${path}`, { method, body: payload, headers, redirect: 'follow', signal: AbortSignal.timeout(10_000) });
+      const res = await fetchFollowingLeader(`http://${target}${path}`, { method, body: payload, headers, signal: AbortSignal.timeout(10_000) });
       if (res.status === 503 && targets.length > 1) {
         lastError = new CliError(await errorText(res));
         continue;
@@ -61,6 +61,19 @@ async function call(ctx: Ctx, method: string, path: string, body?: Body, endpoin
   }
   if (lastError instanceof CliError) throw lastError;
   throw new CliError(`no endpoint answered (${targets.join(', ')}): ${(lastError as Error)?.message ?? 'unknown error'}`);
+}
+
+const MAX_REDIRECTS = 3;
+
+/** Follows raftd's redirects to the leader itself: fetch drops Authorization on a redirect to another port. */
+async function fetchFollowingLeader(url: string, init: RequestInit): Promise<Response> {
+  for (let hop = 0; ; hop++) {
+    const res = await fetch(url, { ...init, redirect: 'manual' });
+    const location = res.headers.get('location');
+    if ((res.status !== 307 && res.status !== 308) || !location || hop === MAX_REDIRECTS) return res;
+    await res.body?.cancel();
+    url = new URL(location, url).href;
+  }
 }
 
 async function errorText(res: Response): Promise<string> {

@@ -1,6 +1,7 @@
 // What differs between kinds of cluster, in one place: how clusters.create defines a new cluster of
 // the kind, and which driver runs a saved one. ConsoleService picks the kind's entry; it never branches.
 import { randomBytes } from 'node:crypto';
+import { ApiError } from '../shared/api.js';
 import type { ClusterState, NodeKind, ParsedParams } from '../shared/api.js';
 import type { ClusterDriver } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry, NodeRecord } from './cluster-registry.js';
@@ -9,6 +10,7 @@ import { definedPorts, LocalHost, pickFreePorts, type LocalHostOptions } from '.
 import { defaultLogRotation } from './node-logs.js';
 import type { DataLayout } from './paths.js';
 import { RaftdCluster } from './raftd-cluster.js';
+import { RemoteClusterKind, type RemoteKindOptions } from './remote/remote-cluster.js';
 import type { FeedOptions } from './state-feed.js';
 
 export type CreateParams = ParsedParams<'clusters.create'>;
@@ -25,9 +27,21 @@ export type ClusterKinds = { [K in CreateParams['kind']]: ClusterKind<Extract<Cr
 export interface KindOptions {
   layout: DataLayout;
   local?: LocalHostOptions;
+  remote?: RemoteKindSetup;
   feed?: FeedOptions;
   /** Whether new embedded clusters start with time running. */
   embeddedRuns: boolean;
+}
+
+/** What remote clusters need: their hosts, and how their processes are run. */
+export type RemoteKindSetup = Omit<RemoteKindOptions, 'feed'>;
+
+/** A kind this console cannot run: creating or opening such a cluster is refused with the reason. */
+function unavailableKind(reason: string): ClusterKind<never> {
+  const refuse = async (): Promise<never> => {
+    throw new ApiError('unavailable', reason);
+  };
+  return { define: refuse, attach: refuse };
 }
 
 /** A per-cluster secret: peers prove it and raftd's admin routes require it. */
@@ -59,5 +73,8 @@ export function clusterKinds(options: KindOptions): ClusterKinds {
           defineNode: async (id) => (await loopbackNodes([id], registry))[0],
         }),
     },
+    remote: options.remote
+      ? new RemoteClusterKind({ ...options.remote, feed: options.feed })
+      : unavailableKind('remote clusters need the host profiles service, and this console was started without it'),
   };
 }

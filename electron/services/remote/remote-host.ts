@@ -16,7 +16,7 @@ export interface RemoteHostOptions {
 }
 
 /** Where remote clusters find their hosts: the host profiles and their pooled connections. */
-export interface HostDirectory {
+export interface HostLookup {
   /** The shell of a host profile (one connection per host, shared by every cluster on it). */
   shell(profile: string): RemoteShell;
   /** The profile's address: where the other nodes reach a node's peer port on that host. */
@@ -72,7 +72,7 @@ export class RemoteHosts {
   private readonly hosts = new Map<string, RemoteHost>();
 
   constructor(
-    private readonly directory: HostDirectory,
+    private readonly directory: HostLookup,
     readonly deployer: Deployer = new Deployer(),
     private readonly onProgress?: DeployOptions['onProgress'],
   ) {}

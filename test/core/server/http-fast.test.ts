@@ -24,8 +24,9 @@ beforeEach(async () => {
   });
   server = new ClientServer(
     fallback,
-    async (method, target, body): Promise<Reply> => {
+    async (method, target, body, authorization): Promise<Reply> => {
       seen.push(`fast ${method} ${target} ${body.toString()}`);
+      if (target.endsWith('/auth')) return { status: 200, headers: { 'X-Authorization': authorization ?? '(none)' } };
       if (method === 'PUT') return { status: 204, headers: { 'X-Echo': String(body.length) } };
       if (target.endsWith('/throws')) throw new Error('handler bug');
       if (target.endsWith('/crlf')) return { status: 307, headers: { Location: 'http://h:1\r\nX-Injected: 1' } };
@@ -79,7 +80,7 @@ async function exchange(pieces: string[], count: number): Promise<Response[]> {
     });
   });
   for (const piece of pieces) {
-    socket.write(piece);
+    socket.write(Buffer.from(piece, 'latin1'));
     await new Promise((r) => setTimeout(r, 5));
   }
   await done;
@@ -127,6 +128,35 @@ describe('client server fast path', () => {
       if (res.status === 200) expect(res.body, request).toMatch(/^node:/);
       else expect(res.status, request).toBe(400);
     }
+  });
+
+  it('parses as strictly as node:http: whatever it refuses is handed to it, never read more loosely', async () => {
+    const refused = [
+      'PUT /v1/kv/c HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello',
+      'GET /v1/kv/c HTTP/1.1\nHost: x\n\n',
+      'GET /v1/kv/c HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n',
+      'GET /v1/kv/c HTTP/1.1\r\nHost: x\rX-A: b\r\n\r\n',
+      'GET /v1/kv/c HTTP/1.1\r\n\r\n',
+      'GET /v1/kv/c HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n',
+      'GET /v1/kv/c HTTP/1.1\r\nHost: x\r\nX-A: a\x7fb\r\n\r\n',
+      'GET /v1/kv/c HTTP/1.1\r\nHost: x\r\n X-A: folded\r\n\r\n',
+      'GET /v1/kv/c HTTP/1.1\r\nHost: x\r\n: empty\r\n\r\n',
+      'PUT /v1/kv/c HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello',
+      'PUT /v1/kv/c HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\nhello',
+      'PUT /v1/kv/c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\xa0\r\n\r\nhello',
+    ];
+    for (const request of refused) {
+      seen.length = 0;
+      const [res] = await exchange([request], 1);
+      expect(seen, JSON.stringify(request)).toEqual([]);
+      expect(res?.status, JSON.stringify(request)).toBe(400);
+    }
+    // What node:http takes, the fast path takes too; a doubled Authorization goes to node:http.
+    const [tab] = await exchange(['GET /v1/kv/auth HTTP/1.1\r\nHost: x\r\nAuthorization: \tBearer s \r\nX-A: a\tb\xe9\r\n\r\n'], 1);
+    expect(tab.headers['x-authorization']).toBe('Bearer s');
+    seen.length = 0;
+    await exchange(['GET /v1/kv/auth HTTP/1.1\r\nHost: x\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n'], 1);
+    expect(seen).toEqual(['node GET /v1/kv/auth ']);
   });
 
   it('hands over a head larger than 16 KiB (node:http refuses it)', async () => {

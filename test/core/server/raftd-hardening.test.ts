@@ -1,6 +1,7 @@
 // raftd against a careless operator and a hostile client, on real processes: bad member
 // addresses, header injection, requests without the token, leaders that vanish.
 import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
 import { join } from 'node:path';
 import { FileLogStore } from '../../../core/storage/index.js';
 import { confChangeCodec } from '../../../core/raft/codec.js';
@@ -29,6 +30,19 @@ async function status(node: RaftdProcess): Promise<Status> {
   const s = await node.status();
   if (!s) throw new Error(`${node.spec.id} did not answer /v1/status`);
   return s;
+}
+
+/** Sends raw bytes and returns the status code of the first response (0 if none). */
+async function rawStatus(node: RaftdProcess, text: string): Promise<number> {
+  const [host, port] = node.spec.client.split(':');
+  const socket = net.connect(Number(port), host);
+  socket.on('error', () => {});
+  let data = '';
+  socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+  socket.write(Buffer.from(text, 'latin1'));
+  await eventually(async () => expect(data).toMatch(/^HTTP\/1\.1 \d{3} /), 10_000, 20);
+  socket.destroy();
+  return Number(data.split(' ')[1]);
 }
 
 /** Appends a configuration entry to a stopped node's WAL, as if an older raftd had committed it. */
@@ -83,7 +97,8 @@ describe('raftd member addresses', () => {
     await cluster.waitForLeader();
     await eventually(async () => expect((await status(node)).members.learners).toEqual(['n9']));
     expect((await status(node)).members.addresses.n9).toEqual(bad.n9);
-    expect((await put(node, 'after', '2')).status).toBe(204);
+    // Retried: the node may say 503 (no leader yet) for a moment after /v1/status shows it leading.
+    await eventually(async () => expect((await put(node, 'after', '2')).status).toBe(204));
     expect(node.output).toMatch(/member n9 stays unreachable: its peer address \\"127\.0\.0\.1\\" has no port/);
     expect(node.running).toBe(true);
 
@@ -91,7 +106,7 @@ describe('raftd member addresses', () => {
     await node.kill('SIGKILL');
     node.start();
     await cluster.waitForLeader();
-    expect((await put(node, 'again', '3')).status).toBe(204);
+    await eventually(async () => expect((await put(node, 'again', '3')).status).toBe(204));
     // The operator's way out: remove the member.
     expect((await request(node.url('/v1/members/n9'), { method: 'DELETE' })).status).toBe(200);
     expect((await status(node)).members.addresses.n9).toBeUndefined();
@@ -122,5 +137,59 @@ describe('raftd responses', () => {
     expect(routed.status).toBe(503);
     expect((await request(n1.url('/health'))).status).toBe(200);
     expect(n1.running).toBe(true);
+  });
+});
+
+describe('raftd with a token', () => {
+  it('needs it on every route but /health, on the fast path and node:http; raftctl sends it, also through redirects', async () => {
+    cluster = await TestCluster.create(3, { token: 'the-secret' });
+    cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    const auth = { Authorization: 'Bearer the-secret' };
+    expect((await put(leader, 'k', 'v', auth)).status).toBe(204);
+
+    const routes: Array<[string, string]> = [
+      ['GET', '/v1/kv/k'], ['GET', '/v1/kv/k?stale=1'], ['PUT', '/v1/kv/k'], ['DELETE', '/v1/kv/k'], ['POST', '/v1/cas/k'],
+      ['GET', '/v1/log/entry?index=1'], ['GET', '/v1/log'], ['GET', '/v1/events'], ['GET', '/v1/status'], ['GET', '/v1/members'],
+      ['GET', '/v1/metrics'], ['POST', '/v1/snapshot'], ['POST', '/v1/fault'],
+    ];
+    for (const node of [leader, follower]) {
+      for (const [method, path] of routes) {
+        for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: 'the-secret' }] as Record<string, string>[]) {
+          const res = await request(node.url(path), { method, headers, body: method === 'GET' ? undefined : '{}' });
+          expect(res.status, `${method} ${path} ${JSON.stringify(headers)} on ${node.spec.id}`).toBe(401);
+          expect((await res.json()).error).toMatch(/needs the cluster token/);
+        }
+      }
+      // The same KV request framed for node:http (chunked) instead of the fast path.
+      const chunked = `PUT /v1/kv/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n`;
+      expect(await rawStatus(node, chunked)).toBe(401);
+      expect((await request(node.url('/health'))).status).toBe(200);
+    }
+    expect(await (await request(leader.url('/v1/kv/k'), { headers: auth })).text()).toBe('v');
+    expect((await request(leader.url('/v1/log/entry?index=1'), { headers: auth })).status).toBe(200);
+
+    // raftctl pointed at a follower: the redirect to the leader carries the token too.
+    const out: string[] = [];
+    const ctl = (...args: string[]) => raftctl(['--endpoints', follower.spec.client, ...args], (l) => out.push(l), (l) => out.push(l));
+    expect(await ctl('--token', 'the-secret', 'put', 'via', 'follower')).toBe(0);
+    expect(await ctl('--token', 'the-secret', 'get', 'via')).toBe(0);
+    expect(out).toContain('follower');
+    expect(await ctl('get', 'via')).toBe(1);
+    expect(out.at(-1)).toMatch(/401: this node needs the cluster token/);
+  });
+
+  it('answers a malformed percent-encoding with 400 on every route', async () => {
+    cluster = await TestCluster.create(1);
+    cluster.startAll();
+    const node = await cluster.waitForLeader();
+    expect((await request(node.url('/v1/kv/%E0%A4%A'))).status).toBe(400);
+    expect((await request(node.url('/v1/cas/%ZZ'), { method: 'POST', body: '{"from":null,"to":"x"}' })).status).toBe(400);
+    const remove = await request(node.url('/v1/members/%E0%A4%A'), { method: 'DELETE' });
+    expect(remove.status).toBe(400);
+    expect((await remove.json()).error).toBe('member id is not valid percent-encoding');
+    expect((await request(node.url('/v1/members/%ZZ/promote'), { method: 'POST' })).status).toBe(400);
+    expect((await request(node.url('/health'))).status).toBe(200);
   });
 });

@@ -35,6 +35,8 @@ export class RaftdProcess {
     readonly spec: NodeSpec,
     readonly dataDir: string,
     public args: string[],
+    /** The cluster token, sent with status requests. */
+    readonly token?: string,
   ) {}
 
   start(extra: string[] = []): void {
@@ -72,7 +74,8 @@ export class RaftdProcess {
 
   async status(): Promise<Status | null> {
     try {
-      const res = await fetch(this.url('/v1/status'), { signal: AbortSignal.timeout(2000) });
+      const headers: Record<string, string> = this.token ? { Authorization: `Bearer ${this.token}` } : {};
+      const res = await fetch(this.url('/v1/status'), { headers, signal: AbortSignal.timeout(2000) });
       return res.ok ? ((await res.json()) as Status) : null;
     } catch {
       return null;
@@ -108,7 +111,7 @@ export class TestCluster {
     const specs: NodeSpec[] = [];
     for (let i = 1; i <= size; i++) specs.push({ id: `n${i}`, peer: `127.0.0.1:${await freePort()}`, client: `127.0.0.1:${await freePort()}` });
     const clusterArg = specs.map((s) => `${s.id}=${s.peer}/${s.client}`).join(',');
-    for (const spec of specs) cluster.nodes.set(spec.id, new RaftdProcess(spec, join(root, spec.id), cluster.argsFor(spec, clusterArg)));
+    for (const spec of specs) cluster.nodes.set(spec.id, new RaftdProcess(spec, join(root, spec.id), cluster.argsFor(spec, clusterArg), options.token));
     return cluster;
   }
 
@@ -123,7 +126,7 @@ export class TestCluster {
   async addJoiner(id: string): Promise<RaftdProcess> {
     const spec = { id, peer: `127.0.0.1:${await freePort()}`, client: `127.0.0.1:${await freePort()}` };
     const all = [...[...this.nodes.values()].map((n) => n.spec), spec];
-    const proc = new RaftdProcess(spec, join(this.root, id), this.argsFor(spec, all.map((s) => `${s.id}=${s.peer}/${s.client}`).join(','), true));
+    const proc = new RaftdProcess(spec, join(this.root, id), this.argsFor(spec, all.map((s) => `${s.id}=${s.peer}/${s.client}`).join(','), true), this.token);
     this.nodes.set(id, proc);
     proc.start();
     return proc;

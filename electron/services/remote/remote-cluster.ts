@@ -1,0 +1,119 @@
+// Remote clusters: raftd nodes on other machines, reached over SSH. A cluster's definition names, for
+// each node, its host profile, its peer address on that host's own address (the only port other
+// machines must reach) and its client address on the host's loopback, which the console reaches
+// through a forwarded port. Everything else (operations, state feed, partitions, logs) is RaftdCluster's,
+// the same as for local clusters; only the NodeHost differs (RemoteProcesses).
+import { randomBytes } from 'node:crypto';
+import { ApiError } from '../../shared/api.js';
+import type { ClusterState } from '../../shared/api.js';
+import type { ClusterDriver } from '../cluster-driver.js';
+import type { ClusterKind, CreateParams } from '../cluster-kinds.js';
+import type { ClusterRecord, ClusterRegistry, NodeRecord } from '../cluster-registry.js';
+import { RaftdCluster } from '../raftd-cluster.js';
+import type { FeedOptions } from '../state-feed.js';
+import type { RemoteHost, RemoteHosts } from './remote-host.js';
+import { RemoteProcesses, type RemoteProcessesOptions } from './remote-processes.js';
+
+/** clusters.create for kind 'remote': hosts (node i on hosts[i % hosts.length]), uploadRuntime. */
+export type RemoteCreateParams = Extract<CreateParams, { kind: 'remote' }>;
+
+export interface RemoteKindOptions {
+  hosts: RemoteHosts;
+  processes?: RemoteProcessesOptions;
+  feed?: FeedOptions;
+}
+
+/** A per-cluster secret: peers prove it and raftd's admin routes require it. */
+function newToken(): string {
+  return randomBytes(16).toString('hex');
+}
+
+function portOf(address: string | undefined): number | undefined {
+  if (!address) return undefined;
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  return Number.isInteger(port) ? port : undefined;
+}
+
+export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
+  /** Where the next node added to a cluster goes, when the operator chose a host. */
+  private readonly placements = new Map<string, string>();
+
+  constructor(private readonly options: RemoteKindOptions) {}
+
+  /** raftd deployed on every host, two free ports per node on its host, a fresh token. */
+  async define(ids: string[], params: RemoteCreateParams, registry: ClusterRegistry): Promise<Pick<ClusterRecord, 'nodes' | 'token'>> {
+    if (params.hosts.length === 0) throw new ApiError('invalid-input', 'clusters.create: a remote cluster needs at least one host');
+    const profiles = [...new Set(params.hosts)];
+    const hosts = profiles.map((profile) => this.options.hosts.get(profile));
+    const deployed = await Promise.allSettled(hosts.map((host) => host.deployment(params.uploadRuntime ?? false)));
+    const failed = deployed.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
+    if (failed.length) throw new ApiError('unavailable', failed.join('; '));
+
+    const placed = ids.map((id, i) => ({ id, profile: params.hosts[i % params.hosts.length] }));
+    const nodes: NodeRecord[] = [];
+    const clientPorts = new Set<number>();
+    for (const host of hosts) {
+      const here = placed.filter((p) => p.profile === host.name);
+      const ports = await host.freePorts(here.length * 2, new Set([...portsOn(registry, host.name), ...clientPorts]));
+      here.forEach(({ id }, i) => {
+        clientPorts.add(ports[2 * i + 1]);
+        nodes.push(nodeOn(host, id, ports[2 * i], ports[2 * i + 1]));
+      });
+    }
+    return { nodes: ids.map((id) => nodes.find((n) => n.id === id) as NodeRecord), token: newToken() };
+  }
+
+  async attach(record: ClusterRecord, registry: ClusterRegistry, publish: (state: ClusterState) => void): Promise<ClusterDriver> {
+    // A retired node leaves the definition before its data is removed: its host is remembered here.
+    const hostNames = new Map<string, string>();
+    const hostOf = (nodeId: string): RemoteHost => {
+      const node = registry.find(record.id)?.nodes.find((n) => n.id === nodeId);
+      if (node?.host) hostNames.set(nodeId, node.host);
+      const name = hostNames.get(nodeId);
+      if (!name) throw new ApiError('not-found', `cluster ${record.id} has no remote node "${nodeId}"`);
+      return this.options.hosts.get(name);
+    };
+    const nodesOn = (host: RemoteHost) => (registry.find(record.id)?.nodes ?? []).filter((n) => n.host === host.name).map((n) => n.id);
+    const processes = new RemoteProcesses(record.id, hostOf, nodesOn, this.options.processes);
+    return RaftdCluster.open(record.id, registry, processes, publish, {
+      feed: this.options.feed,
+      defineNode: (nodeId) => this.defineNode(record.id, nodeId, registry),
+    });
+  }
+
+  /** The host the next node added to the cluster runs on (the guided "add node" flow); until then, its least used host. */
+  placeNextNode(clusterId: string, profile: string): void {
+    this.placements.set(clusterId, profile);
+  }
+
+  private async defineNode(clusterId: string, nodeId: string, registry: ClusterRegistry): Promise<NodeRecord> {
+    const record = registry.get(clusterId);
+    let profile = this.placements.get(clusterId);
+    this.placements.delete(clusterId);
+    if (!profile) {
+      const counts = new Map<string, number>();
+      for (const node of record.nodes) if (node.host) counts.set(node.host, (counts.get(node.host) ?? 0) + 1);
+      profile = [...counts.entries()].sort((a, b) => a[1] - b[1])[0]?.[0];
+    }
+    if (!profile) throw new ApiError('invalid-input', `cluster ${clusterId} has no host to add a node on; choose one`);
+    const host = this.options.hosts.get(profile);
+    const clientPorts = record.nodes.map((n) => portOf(n.client)).filter((p): p is number => p !== undefined);
+    const [peer, client] = await host.freePorts(2, new Set([...portsOn(registry, profile), ...clientPorts]));
+    return nodeOn(host, nodeId, peer, client);
+  }
+}
+
+function nodeOn(host: RemoteHost, id: string, peerPort: number, clientPort: number): NodeRecord {
+  // The client port listens on the host's loopback only: the console reaches it through SSH.
+  return { id, kind: 'remote', host: host.name, peer: `${host.peerAddress}:${peerPort}`, client: `127.0.0.1:${clientPort}` };
+}
+
+/** Ports saved nodes of any cluster are defined on, on this host: a stopped node keeps its ports. */
+function portsOn(registry: ClusterRegistry, profile: string): number[] {
+  return registry
+    .list()
+    .flatMap((c) => c.nodes)
+    .filter((n) => n.host === profile)
+    .flatMap((n) => [portOf(n.peer), portOf(n.client)])
+    .filter((p): p is number => p !== undefined);
+}
