@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TlsMaterial } from '../../../core/security/tls.js';
+import { createTestClusterTls, httpsRequest, nodeTlsArgs, type TestClusterTls } from './raftd-tls.js';
 
 export const RAFTD_BIN = fileURLToPath(new URL('../../../core/server/bin/raftd.mjs', import.meta.url));
 
@@ -68,13 +70,20 @@ export class RaftdProcess {
     return this.exited;
   }
 
+  /** With TLS on: the client certificate the harness presents (fetch cannot: use httpsRequest). */
+  tlsClient?: TlsMaterial;
+
   url(path: string): string {
-    return `http://${this.spec.client}${path}`;
+    return `${this.tlsClient ? 'https' : 'http'}://${this.spec.client}${path}`;
   }
 
   async status(): Promise<Status | null> {
     try {
       const headers: Record<string, string> = this.token ? { Authorization: `Bearer ${this.token}` } : {};
+      if (this.tlsClient) {
+        const reply = await httpsRequest(this.url('/v1/status'), this.tlsClient, { headers, timeoutMs: 2000 });
+        return reply.status === 200 ? (JSON.parse(reply.body) as Status) : null;
+      }
       const res = await fetch(this.url('/v1/status'), { headers, signal: AbortSignal.timeout(2000) });
       return res.ok ? ((await res.json()) as Status) : null;
     } catch {
@@ -105,14 +114,27 @@ export class TestCluster {
     readonly extraArgs: string[],
   ) {}
 
-  static async create(size: number, options: { token?: string; extraArgs?: string[] } = {}): Promise<TestCluster> {
+  /** Set when the cluster runs with mutual TLS (create's `tls` option). */
+  tls?: TestClusterTls;
+
+  static async create(size: number, options: { token?: string; extraArgs?: string[]; tls?: boolean } = {}): Promise<TestCluster> {
     const root = await mkdtemp(join(tmpdir(), 'raftd-test-'));
     const cluster = new TestCluster(root, options.token, options.extraArgs ?? ['--heartbeat-ms', '50', '--election-ms', '500']);
     const specs: NodeSpec[] = [];
     for (let i = 1; i <= size; i++) specs.push({ id: `n${i}`, peer: `127.0.0.1:${await freePort()}`, client: `127.0.0.1:${await freePort()}` });
     const clusterArg = specs.map((s) => `${s.id}=${s.peer}/${s.client}`).join(',');
     for (const spec of specs) cluster.nodes.set(spec.id, new RaftdProcess(spec, join(root, spec.id), cluster.argsFor(spec, clusterArg), options.token));
+    if (options.tls) {
+      cluster.tls = await createTestClusterTls(root);
+      for (const node of cluster.nodes.values()) await cluster.withTls(node);
+    }
     return cluster;
+  }
+
+  /** Gives a node its certificate (flags) and the harness's client certificate. */
+  private async withTls(node: RaftdProcess): Promise<void> {
+    node.args.push(...(await nodeTlsArgs(this.tls!, node.spec.id)));
+    node.tlsClient = this.tls!.client;
   }
 
   argsFor(spec: NodeSpec, clusterArg: string, join = false): string[] {
@@ -128,6 +150,7 @@ export class TestCluster {
     const all = [...[...this.nodes.values()].map((n) => n.spec), spec];
     const proc = new RaftdProcess(spec, join(this.root, id), this.argsFor(spec, all.map((s) => `${s.id}=${s.peer}/${s.client}`).join(','), true), this.token);
     this.nodes.set(id, proc);
+    if (this.tls) await this.withTls(proc);
     proc.start();
     return proc;
   }

@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseRaftdArgs, type RaftdOptions } from '../../../core/server/raftd.js';
 import { MessageType, type Message } from '../../../core/raft/types.js';
 import { TcpTransport } from '../../../core/transport/tcp.js';
+import { createClusterCa, issueClientCertificate } from '../../../core/security/pki.js';
+import { httpsRequest } from './raftd-tls.js';
 import { RAFTD_BIN, TestCluster, eventually, freePort, request, type RaftdProcess, type Status } from './raftd-harness.js';
 
 const TOKEN = 'peer-secret';
@@ -151,5 +153,48 @@ describe('raftd token and TLS flags', () => {
     }, 30_000);
     expect((await request(leader.url('/v1/kv/k'), { method: 'PUT', body: 'v', headers: auth })).status).toBe(204);
     expect(leader.args.join(' ')).not.toContain(TOKEN);
+  }, 60_000);
+});
+
+describe('raftd with mutual TLS', () => {
+  it('elects over TLS, serves HTTPS to clients of the cluster CA on the fast path and node:http, refuses everyone else', async () => {
+    cluster = await TestCluster.create(3, { token: TOKEN, tls: true });
+    cluster.startAll();
+    const leader = await cluster.waitForLeader(30_000);
+    const client = cluster.tls!.client;
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+
+    // KV routes are answered straight from the socket, the rest by node:http: both over TLS.
+    const put = await httpsRequest(leader.url('/v1/kv/greeting'), client, { method: 'PUT', body: 'hello', headers: auth });
+    expect(put.status).toBe(204);
+    expect((await httpsRequest(leader.url('/v1/kv/greeting'), client, { headers: auth })).body).toBe('hello');
+    const members = await httpsRequest(leader.url('/v1/members'), client, { headers: auth });
+    expect(members.status).toBe(200);
+    expect(JSON.parse(members.body).voters.sort()).toEqual(['n1', 'n2', 'n3']);
+    expect((await httpsRequest(follower.url('/v1/kv/greeting'), client, { headers: auth })).status).toBe(307);
+    // The value reached the follower over the TLS peer connections.
+    await eventually(async () => expect((await httpsRequest(follower.url('/v1/kv/greeting?stale=1'), client, { headers: auth })).body).toBe('hello'));
+
+    // No client certificate, one of another CA, or plain HTTP: no answer at all.
+    await expect(httpsRequest(leader.url('/v1/kv/greeting'), { ca: client.ca }, { headers: auth })).rejects.toThrow();
+    const otherCa = await createClusterCa({ clusterId: 'test' });
+    const stranger = { ...(await issueClientCertificate(otherCa, { name: 'test-client' })), ca: client.ca };
+    await expect(httpsRequest(leader.url('/v1/kv/greeting'), stranger, { headers: auth })).rejects.toThrow();
+    await expect(fetch(`http://${leader.spec.client}/v1/kv/greeting`, { headers: auth, signal: AbortSignal.timeout(5000) })).rejects.toThrow();
+    // And the server still serves its own clients afterwards.
+    expect((await httpsRequest(leader.url('/v1/kv/greeting'), client, { headers: auth })).body).toBe('hello');
+  }, 90_000);
+
+  it('refuses to start with a certificate its CA did not sign, saying which file', async () => {
+    cluster = await TestCluster.create(1, { tls: true });
+    const node = cluster.node('n1');
+    const other = await createClusterCa({ clusterId: 'test' });
+    const caFlag = node.args.indexOf('--tls-ca');
+    const otherCaFile = join(cluster.root, 'other-ca.crt');
+    await writeFile(otherCaFile, other.cert);
+    node.args[caFlag + 1] = otherCaFile;
+    node.start();
+    expect(await node.waitExit()).toBe(1);
+    expect(node.output).toContain(`raftd: ${join(cluster.root, 'tls', 'n1.crt')} is not signed by the CA in ${otherCaFile}`);
   }, 60_000);
 });
