@@ -6,7 +6,7 @@ import { RaftNode } from '../../../core/node/raft-node.js';
 import type { Entry, HardState } from '../../../core/raft/types.js';
 import { createHttpApi } from '../../../core/server/http-api.js';
 import type { ClientServer } from '../../../core/server/http-fast.js';
-import { RaftdStateMachine } from '../../../core/server/state-machine.js';
+import { RaftdStateMachine } from '../../../core/service/state-machine.js';
 import { MemoryLogStore, MemorySnapshotStore } from '../../../core/storage/memory.js';
 import { MemoryNetwork } from '../../../core/transport/memory.js';
 import { eventually, freePort } from './raftd-harness.js';

@@ -7,7 +7,7 @@ import { FileLogStore } from '../../../core/storage/index.js';
 import { confChangeCodec } from '../../../core/raft/codec.js';
 import { EntryType } from '../../../core/raft/types.js';
 import { wrap } from '../../../core/node/envelope.js';
-import { encodeMemberContext, type MemberContext } from '../../../core/server/state-machine.js';
+import { encodeMemberContext, type MemberContext } from '../../../core/service/state-machine.js';
 import { main as raftctl } from '../../../core/server/raftctl.js';
 import { TestCluster, eventually, request, type RaftdProcess, type Status } from './raftd-harness.js';
 
