@@ -2,6 +2,7 @@
 // server and the renderer. Requests are validated with these schemas wherever they cross a process
 // boundary (IPC or WebSocket); results and events are plain JSON.
 import { z } from 'zod';
+import { keyTooLarge, MAX_KEY_BYTES, MAX_VALUE_BYTES, valueTooLarge } from '../../core/kv/limits.js';
 
 export type NodeKind = 'embedded' | 'local' | 'remote';
 export type Role = 'follower' | 'candidate' | 'precandidate' | 'leader';
@@ -15,7 +16,12 @@ const id = z
   .refine((s) => s !== '.' && s !== '..', 'not . or ..: ids name folders');
 const clusterRef = z.object({ clusterId: id });
 const nodeRef = z.object({ clusterId: id, nodeId: id });
-const key = z.string().min(1).max(4096);
+const key = z
+  .string()
+  .min(1)
+  .refine((k) => keyTooLarge(k) === null, `a key is at most ${MAX_KEY_BYTES} bytes`);
+/** A KV value: at most MAX_VALUE_BYTES of UTF-8, the limit raftd's API has as well. */
+const value = z.string().refine((v) => valueTooLarge(v) === null, `a value is at most ${MAX_VALUE_BYTES} bytes`);
 /** What every kind of new cluster is asked for. */
 const newCluster = {
   name: z.string().min(1).max(80),
@@ -74,10 +80,10 @@ export const requestSchemas = {
     nodeId: id.optional(),
   }),
 
-  'kv.put': z.object({ clusterId: id, key, value: z.string().max(1 << 20) }),
+  'kv.put': z.object({ clusterId: id, key, value }),
   'kv.get': z.object({ clusterId: id, key, stale: z.boolean().default(false) }),
   'kv.delete': z.object({ clusterId: id, key }),
-  'kv.cas': z.object({ clusterId: id, key, from: z.string().nullable(), to: z.string() }),
+  'kv.cas': z.object({ clusterId: id, key, from: value.nullable(), to: value }),
 
   'log.entries': z.object({
     clusterId: id,

@@ -1,6 +1,8 @@
-// The KV console: put / get / delete / compare-and-swap, with where each write committed.
+// The KV console: put / get / delete / compare-and-swap, with where each write committed. Results are
+// kept per cluster: what one cluster answered never shows under another.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
+import { keyTooLarge, valueTooLarge } from '../../../core/kv/limits';
 import type { KvResult } from '../../../electron/shared/api';
 import { useClusterStateStore } from './clusterState';
 import { useConnectionStore } from './connection';
@@ -19,6 +21,8 @@ export interface KvHistoryItem {
   error?: string;
 }
 
+const KEPT = 200;
+
 export const useKvStore = defineStore('kv', () => {
   const connection = useConnectionStore();
   const operations = useOperationsStore();
@@ -30,14 +34,25 @@ export const useKvStore = defineStore('kv', () => {
   /** CAS "from nothing": succeed only if the key does not exist. */
   const casFromAbsent = ref(false);
   const stale = ref(false);
-  const history = ref<KvHistoryItem[]>([]);
+  const histories = ref<Record<string, KvHistoryItem[]>>({});
   const submitting = ref(false);
   let nextId = 1;
 
+  const history = computed(() => {
+    const clusterId = clusterState.current?.clusterId;
+    return clusterId ? histories.value[clusterId] ?? [] : [];
+  });
+
+  /** Why the command cannot be sent as it is, checked before sending with the API's own limits. */
   const problem = computed(() => {
     if (!clusterState.current) return 'Open a cluster first.';
     if (!key.value) return 'Enter a key.';
-    if (key.value.length > 4096) return 'Keys are at most 4096 characters.';
+    const tooLong = keyTooLarge(key.value);
+    if (tooLong) return tooLong;
+    if (op.value === 'put' || op.value === 'cas') {
+      const tooLarge = valueTooLarge(value.value) ?? (op.value === 'cas' && !casFromAbsent.value ? valueTooLarge(casFrom.value) : null);
+      if (tooLarge) return tooLarge;
+    }
     return null;
   });
 
@@ -54,9 +69,13 @@ export const useKvStore = defineStore('kv', () => {
     }
   }
 
+  function record(clusterId: string, item: KvHistoryItem) {
+    histories.value = { ...histories.value, [clusterId]: [item, ...(histories.value[clusterId] ?? [])].slice(0, KEPT) };
+  }
+
   async function submit() {
     const clusterId = clusterState.current?.clusterId;
-    if (!clusterId || problem.value) return;
+    if (!clusterId || problem.value || submitting.value) return;
     const item: KvHistoryItem = { id: nextId++, at: Date.now(), op: op.value, key: key.value };
     if (op.value === 'put') item.argument = value.value;
     if (op.value === 'cas') item.argument = `${casFromAbsent.value ? '(absent)' : casFrom.value} → ${value.value}`;
@@ -65,11 +84,13 @@ export const useKvStore = defineStore('kv', () => {
     submitting.value = false;
     if (outcome.ok) item.result = outcome.value;
     else item.error = outcome.error;
-    history.value = [item, ...history.value].slice(0, 200);
+    // Filed under the cluster that answered, even if the user has moved to another meanwhile.
+    record(clusterId, item);
   }
 
   function clearHistory() {
-    history.value = [];
+    const clusterId = clusterState.current?.clusterId;
+    if (clusterId) histories.value = { ...histories.value, [clusterId]: [] };
   }
 
   return { op, key, value, casFrom, casFromAbsent, stale, history, submitting, problem, submit, clearHistory };

@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 import { mount } from '@vue/test-utils';
 import { describe, expect, it } from 'vitest';
+import KvForm from '../../../renderer/src/components/KvForm.vue';
 import NodeCard from '../../../renderer/src/components/NodeCard.vue';
 import TopologyDiagram from '../../../renderer/src/components/TopologyDiagram.vue';
 import { makeNode } from '../fakeApi';
@@ -64,5 +65,18 @@ describe('TopologyDiagram', () => {
     expect(w.find('[data-testid="link-cut-n1-n2"]').exists()).toBe(true);
     expect(w.find('[data-testid="link-cut-n2-n3"]').exists()).toBe(false);
     expect(w.find('[data-testid="election-timer-n2"]').exists()).toBe(false);
+  });
+});
+
+describe('KvForm', () => {
+  it('sends on Enter in the value box and adds a line on Shift+Enter, saying so', async () => {
+    const props = { op: 'put' as const, keyName: 'k', value: 'v', casFrom: '', casFromAbsent: false, stale: false, problem: null, submitting: false };
+    const w = mount(KvForm, { props });
+    const box = w.find('[data-testid="kv-value"] textarea');
+    await box.trigger('keydown', { key: 'Enter', shiftKey: true });
+    expect(w.emitted('submit')).toBeUndefined();
+    await box.trigger('keydown', { key: 'Enter' });
+    expect(w.emitted('submit')).toHaveLength(1);
+    expect(w.find('[data-testid="kv-value-hint"]').text()).toBe('Enter sends · Shift+Enter adds a line');
   });
 });

@@ -5,7 +5,8 @@ import { useClusterStateStore } from '../../../renderer/src/stores/clusterState'
 import { useKvStore } from '../../../renderer/src/stores/kv';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import { useNodeLogsStore } from '../../../renderer/src/stores/nodeLogs';
-import { apiWithCluster, flush, setupStores, type FakeApi } from '../fakeApi';
+import { MAX_VALUE_BYTES } from '../../../core/kv/limits';
+import { apiWithCluster, flush, makeState, setupStores, type FakeApi } from '../fakeApi';
 
 vi.mock('../../../renderer/src/api/download', () => ({ saveText: vi.fn() }));
 const { saveText } = await import('../../../renderer/src/api/download');
@@ -67,6 +68,37 @@ describe('kv store', () => {
     expect(kv.problem).toBe('Enter a key.');
     await kv.submit();
     expect(kv.history).toEqual([]);
+  });
+
+  it('refuses a value over the API limit before sending, in plain words', async () => {
+    const kv = useKvStore();
+    kv.key = 'big';
+    kv.value = 'x'.repeat(MAX_VALUE_BYTES);
+    expect(kv.problem).toBeNull();
+    // One byte over the limit; "é" is two bytes of UTF-8, so half as many characters fill it.
+    kv.value = 'x'.repeat(MAX_VALUE_BYTES + 1);
+    expect(kv.problem).toBe('The value is 1.00 MiB; a value can be at most 1 MiB.');
+    kv.value = 'é'.repeat(MAX_VALUE_BYTES / 2 + 1);
+    expect(kv.problem).toMatch(/^The value is .* MiB; a value can be at most 1 MiB\.$/);
+    await kv.submit();
+    expect(api.callsOf('kv.put')).toEqual([]);
+  });
+
+  it('keeps results per cluster', async () => {
+    api.handle('cluster.state', (p) => makeState({ clusterId: p.clusterId, name: p.clusterId }));
+    const kv = useKvStore();
+    kv.key = 'a';
+    kv.value = '1';
+    await kv.submit();
+    expect(kv.history).toHaveLength(1);
+    useNavigationStore().go('kv', 'other');
+    await flush();
+    expect(useClusterStateStore().current?.clusterId).toBe('other');
+    expect(kv.history).toEqual([]);
+    kv.clearHistory();
+    useNavigationStore().go('kv', 'demo');
+    await flush();
+    expect(kv.history.map((h) => h.key)).toEqual(['a']);
   });
 });
 
