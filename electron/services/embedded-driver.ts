@@ -9,10 +9,11 @@ import type { RaftLogger } from '../../core/raft/types.js';
 import { decodeEntry, entryView } from '../../core/server/entries.js';
 import { decodeMemberContext, encodeMemberContext } from '../../core/server/state-machine.js';
 import { ApiError } from '../shared/api.js';
-import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine, NodeView } from '../shared/api.js';
+import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
 import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import type { ClusterRecord, ClusterRegistry } from './cluster-registry.js';
-import { clusterState, lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
+import { clusterState, membersFrom, mostAuthoritative } from './cluster-view.js';
+import { nodeView } from './node-view.js';
 import type { NodeLogQuery } from './node-host.js';
 import { createNodeLogStream, followLog, readNodeLogs, type LogRotation, type LogSource } from './node-logs.js';
 import type { DataLayout } from './paths.js';
@@ -123,36 +124,23 @@ export class EmbeddedDriver implements ClusterDriver {
     const leaderStatus = reference?.role === 'leader' ? reference : undefined;
     const now = this.cluster.clock.now();
 
-    const nodes: NodeView[] = ids.map((id) => {
-      const s = statuses.get(id);
-      const membership = membershipOf(members, id);
-      if (!s) {
-        return { id, kind: 'embedded', process: 'crashed', reachable: false, lastSeen: 0, error: 'crashed', role: 'unknown', membership, term: 0, vote: '', leader: '', commitIndex: 0, appliedIndex: 0, lastIndex: 0, firstIndex: 1, snapshotIndex: 0, lag: 0, logTail: [] };
-      }
-      const match = leaderStatus?.progress?.[id]?.match;
-      const tail = this.cluster.node(id)!.entries(Math.max(1, s.lastIndex - TAIL + 1), TAIL).map(entryView);
-      return {
-        id,
-        kind: 'embedded',
-        process: 'running',
-        reachable: true,
-        lastSeen: now,
-        role: s.role,
-        membership,
-        term: s.term,
-        vote: s.vote,
-        leader: s.leader,
-        commitIndex: s.commitIndex,
-        appliedIndex: s.appliedIndex,
-        lastIndex: s.lastIndex,
-        firstIndex: s.firstIndex,
-        snapshotIndex: s.snapshotIndex,
-        ...(match !== undefined && { matchIndex: match }),
-        lag: lagBehind(leaderStatus, id, s.lastIndex),
-        logTail: tail,
-        ...(s.electionElapsed !== undefined && { electionElapsed: s.electionElapsed }),
-        ...(s.randomizedElectionTimeout !== undefined && { electionTimeout: s.randomizedElectionTimeout }),
-      };
+    const nodes = ids.map((id) => {
+      const status = statuses.get(id);
+      const up = status !== undefined;
+      return nodeView(
+        {
+          id,
+          kind: 'embedded',
+          process: up ? 'running' : 'crashed',
+          reachable: up,
+          lastSeen: up ? now : 0,
+          ...(!up && { error: 'crashed' }),
+          ...(status && { status }),
+          logTail: up ? this.cluster.node(id)!.entries(Math.max(1, status.lastIndex - TAIL + 1), TAIL).map(entryView) : [],
+        },
+        members,
+        leaderStatus,
+      );
     });
     return {
       ...clusterState({ clusterId: this.clusterId, name: this.record.name, kind: 'embedded' }, this.timeline, members, nodes, this.cluster.network.partitions()),

@@ -3,7 +3,8 @@
 // the results are folded into one ClusterState. A node that does not answer is shown unreachable,
 // with role 'unknown', so a dead leader is never displayed as leading.
 import type { ClusterState, LogEntryView, MembershipView, NodeKind, NodeView } from '../shared/api.js';
-import { clusterState, lagBehind, membersFrom, membershipOf, mostAuthoritative } from './cluster-view.js';
+import { clusterState, membersFrom, mostAuthoritative } from './cluster-view.js';
+import { nodeView } from './node-view.js';
 import type { NodeProcessInfo } from './node-host.js';
 import { RaftdClient, type RaftdStatus } from './raftd-client.js';
 import { Timeline } from './timeline.js';
@@ -242,35 +243,26 @@ export class RaftdFeed {
   }
 
   private nodeView(t: Tracked, members: MembershipView, leader: RaftdStatus | undefined): NodeView {
-    const id = t.member.id;
     const proc = t.proc;
-    const s = t.status;
     const starting = proc?.state === 'running' && t.seenSincePid !== proc.pid;
-    // The process check is current, the last poll may not be: a node just stopped or paused is unreachable now.
+    // The process as last looked at wins over the last poll: a node just stopped or paused is unreachable now.
     const down = downReason(proc);
     const reachable = t.reachable && !down;
     const error = t.error || down;
-    return {
-      id,
-      kind: t.member.kind,
-      process: starting && !reachable ? 'starting' : (proc?.state ?? (reachable ? 'running' : 'unknown')),
-      reachable,
-      lastSeen: t.lastSeen,
-      ...(error && { error }),
-      role: reachable && s ? s.role : 'unknown',
-      membership: membershipOf(members, id),
-      term: s?.term ?? 0,
-      vote: s?.vote ?? '',
-      leader: s?.leader ?? '',
-      commitIndex: s?.commitIndex ?? 0,
-      appliedIndex: s?.appliedIndex ?? 0,
-      lastIndex: s?.lastIndex ?? 0,
-      firstIndex: s?.firstIndex ?? (s?.snapshotIndex ?? 0) + 1,
-      snapshotIndex: s?.snapshotIndex ?? 0,
-      ...(leader?.progress?.[id] && { matchIndex: leader.progress[id].match }),
-      lag: s ? lagBehind(leader, id, s.lastIndex) : 0,
-      logTail: t.tail,
-    };
+    return nodeView(
+      {
+        id: t.member.id,
+        kind: t.member.kind,
+        process: starting && !reachable ? 'starting' : (proc?.state ?? (reachable ? 'running' : 'unknown')),
+        reachable,
+        lastSeen: t.lastSeen,
+        ...(error && { error }),
+        ...(t.status && { status: t.status }),
+        logTail: t.tail,
+      },
+      members,
+      leader,
+    );
   }
 }
 

@@ -1,0 +1,66 @@
+// A node as the console shows it (NodeView), built one way for every kind of cluster from what is
+// known of its process and the status it last reported.
+import type { LogEntryView, MembershipView, NodeKind, NodeView, ProcessState, Role } from '../shared/api.js';
+import { lagBehind, membershipOf } from './cluster-view.js';
+
+/** What a node reports of itself: raftd's /v1/status, or an embedded RaftNode's status(). */
+export interface ReportedStatus {
+  role: Role;
+  term: number;
+  vote: string;
+  leader: string;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  firstIndex?: number;
+  snapshotIndex: number;
+  electionElapsed?: number;
+  randomizedElectionTimeout?: number;
+}
+
+/** The leader's own report, against which every node's replication is measured. */
+export interface LeaderReport {
+  lastIndex: number;
+  progress?: Record<string, { match: number }>;
+}
+
+export interface NodeObservation {
+  id: string;
+  kind: NodeKind;
+  process: ProcessState;
+  /** The node answers now; when false, `status` is its last known report (or none). */
+  reachable: boolean;
+  lastSeen: number;
+  error?: string;
+  status?: ReportedStatus;
+  logTail: LogEntryView[];
+}
+
+export function nodeView(o: NodeObservation, members: MembershipView, leader: LeaderReport | undefined): NodeView {
+  const { id, status: s } = o;
+  const match = leader?.progress?.[id]?.match;
+  return {
+    id,
+    kind: o.kind,
+    process: o.process,
+    reachable: o.reachable,
+    lastSeen: o.lastSeen,
+    ...(o.error && { error: o.error }),
+    // Only a node that answers now can be said to lead: a dead leader is never shown leading.
+    role: o.reachable && s ? s.role : 'unknown',
+    membership: membershipOf(members, id),
+    term: s?.term ?? 0,
+    vote: s?.vote ?? '',
+    leader: s?.leader ?? '',
+    commitIndex: s?.commitIndex ?? 0,
+    appliedIndex: s?.appliedIndex ?? 0,
+    lastIndex: s?.lastIndex ?? 0,
+    firstIndex: s?.firstIndex ?? (s?.snapshotIndex ?? 0) + 1,
+    snapshotIndex: s?.snapshotIndex ?? 0,
+    ...(match !== undefined && { matchIndex: match }),
+    lag: s ? lagBehind(leader, id, s.lastIndex) : 0,
+    logTail: o.logTail,
+    ...(s?.electionElapsed !== undefined && { electionElapsed: s.electionElapsed }),
+    ...(s?.randomizedElectionTimeout !== undefined && { electionTimeout: s.randomizedElectionTimeout }),
+  };
+}
