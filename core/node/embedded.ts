@@ -7,8 +7,9 @@ import type { NodeId, RaftLogger } from '../raft/types.js';
 import { MemoryLogStore, MemorySnapshotStore } from '../storage/memory.js';
 import { MemoryNetwork, type Latency } from '../transport/memory.js';
 import { RaftNode, type RaftNodeEvent } from './raft-node.js';
-import { RaftdStateMachine, encodeMemberContext, type MemberContext } from '../server/state-machine.js';
-import { encodeKvCommand, type KvCommand, type KvResult } from '../kv/kv-store.js';
+import { RaftdStateMachine, type MemberAddress, type MemberContext } from '../service/state-machine.js';
+import { RaftdService } from '../service/raftd-service.js';
+import type { KvCommand, KvResult } from '../kv/kv-store.js';
 
 export interface EmbeddedClusterOptions {
   ids: NodeId[];
@@ -26,6 +27,8 @@ export interface EmbeddedClusterOptions {
 interface Member {
   id: NodeId;
   node: RaftNode | null;
+  /** raftd's operations on this node, while it is up. */
+  service: RaftdService | null;
   logStore: MemoryLogStore;
   snapshotStore: MemorySnapshotStore;
   stateMachine: RaftdStateMachine;
@@ -77,6 +80,11 @@ export class EmbeddedCluster {
 
   node(id: NodeId): RaftNode | null {
     return this.member(id).node;
+  }
+
+  /** raftd's operations on the node (the same the HTTP API runs), or null while it is down. */
+  service(id: NodeId): RaftdService | null {
+    return this.member(id).service;
   }
 
   stateMachine(id: NodeId): RaftdStateMachine {
@@ -150,6 +158,7 @@ export class EmbeddedCluster {
     if (!m.node) return;
     const node = m.node;
     m.node = null;
+    m.service = null;
     m.unsubscribe();
     this.options.logger?.(id).warn(`${id} crashed: it loses everything it had not written to its log store`);
     await node.stop();
@@ -178,16 +187,16 @@ export class EmbeddedCluster {
     this.members.delete(id);
   }
 
-  memberContext(id: NodeId): Uint8Array {
-    return encodeMemberContext({ [id]: addressOf(id) });
+  /** The node's addresses as membership changes carry them (symbolic in-process). */
+  address(id: NodeId): MemberAddress {
+    return addressOf(id);
   }
 
   /** Propose a KV command on the current leader. */
   async propose(command: KvCommand): Promise<{ index: number; term: number; result: KvResult }> {
     const leader = this.leader();
     if (!leader) throw new Error('no leader right now; let time run until one is elected');
-    const out = await this.member(leader).node!.propose(encodeKvCommand(command));
-    return { index: out.index, term: out.term, result: out.result as KvResult };
+    return this.member(leader).service!.propose(command);
   }
 
   async close(): Promise<void> {
@@ -206,6 +215,7 @@ export class EmbeddedCluster {
     return {
       id,
       node: null,
+      service: null,
       logStore: new MemoryLogStore(),
       snapshotStore: new MemorySnapshotStore(),
       stateMachine: new RaftdStateMachine(directory),
@@ -240,6 +250,7 @@ export class EmbeddedCluster {
       logger: this.options.logger?.(id),
     });
     m.node = node;
+    m.service = new RaftdService(node, m.stateMachine, this.clock);
     m.unsubscribe = node.on((event) => {
       const tagged = { ...event, node: id, at: this.clock.now() } as EmbeddedEvent;
       for (const listener of this.listeners) listener(tagged);

@@ -1,6 +1,6 @@
 // Parsing of raftd's address arguments, shared by raftd, raftctl and the console.
 import { parseHostPort } from '../net/address.js';
-import type { MemberContext } from './state-machine.js';
+import type { MemberContext } from '../service/state-machine.js';
 
 export { parseHostPort };
 

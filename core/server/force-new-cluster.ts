@@ -8,7 +8,7 @@ import { rename } from 'node:fs/promises';
 import { EntryType } from '../raft/types.js';
 import { unwrap } from '../node/envelope.js';
 import { FileLogStore, FileSnapshotStore } from '../storage/index.js';
-import { RaftdStateMachine, type MemberAddress, type MemberContext } from './state-machine.js';
+import { RaftdStateMachine, type MemberAddress, type MemberContext } from '../service/state-machine.js';
 
 export async function forceNewCluster(options: {
   id: string;

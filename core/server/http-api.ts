@@ -5,9 +5,10 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import * as z from '../validation.js';
 import { ProposalRejected, type ConfChange, type NodeId } from '../raft/types.js';
 import { RequestTimeoutError, NodeStoppedError, type RaftNode, type RaftNodeEvent } from '../node/raft-node.js';
-import { encodeKvCommand, type KvCommand, type KvResult } from '../kv/kv-store.js';
-import { decodeEntry, entryView } from './entries.js';
-import { encodeMemberContext, type MemberContext, type RaftdStateMachine } from './state-machine.js';
+import type { KvCommand, KvResult } from '../kv/kv-store.js';
+import { systemClock } from '../clock.js';
+import { RaftdService, ServiceError } from '../service/raftd-service.js';
+import type { RaftdStateMachine } from '../service/state-machine.js';
 import { ClientServer, type Reply } from './http-fast.js';
 import { hostPortString, isHostPort } from '../net/address.js';
 
@@ -92,46 +93,11 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     throw new HttpError(307, `not the leader; the leader is ${leaderId}`, { Location: `http://${leader.client}${target}` });
   }
 
-  async function propose(command: KvCommand): Promise<{ index: number; term: number; result: KvResult }> {
-    const outcome = await node.propose(encodeKvCommand(command));
-    return { index: outcome.index, term: outcome.term, result: outcome.result as KvResult };
-  }
-
-  async function changeMembers(change: ConfChange, members: MemberContext = {}): Promise<{ index: number }> {
-    const { index } = await node.changeMembership({ ...change, context: encodeMemberContext(members) });
-    return { index };
-  }
-
-  function membersView() {
-    const s = node.status();
-    return {
-      voters: s.confState.voters,
-      votersOutgoing: s.confState.votersOutgoing,
-      learners: s.confState.learners,
-      addresses: stateMachine.members(),
-    };
-  }
-
-  function statusView() {
-    const s = node.status();
-    return {
-      id: s.id,
-      role: s.role,
-      term: s.term,
-      vote: s.vote,
-      leader: s.leader,
-      commitIndex: s.commitIndex,
-      appliedIndex: s.appliedIndex,
-      lastIndex: s.lastIndex,
-      firstIndex: s.firstIndex,
-      snapshotIndex: s.snapshotIndex,
-      members: membersView(),
-      progress: s.progress,
-      leadTransferee: s.leadTransferee,
-      droppedPeers: ctx.droppedPeers(),
-      revision: stateMachine.kv.currentRevision(),
-    };
-  }
+  // The operations themselves live in core/service; this file frames them as HTTP.
+  const service = new RaftdService(node, stateMachine, systemClock, () => ctx.droppedPeers());
+  const propose = (command: KvCommand): Promise<{ index: number; term: number; result: KvResult }> => service.propose(command);
+  const membersView = () => service.members();
+  const statusView = () => service.status();
 
   function keyOf(path: string, prefix: string): string {
     const key = decodeSegment(path.slice(prefix.length), 'key');
@@ -145,11 +111,9 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     const query = target.indexOf('?');
     const key = keyOf(query < 0 ? target : target.slice(0, query), '/v1/kv/');
     if (method === 'GET') {
-      if (query < 0 || new URLSearchParams(target.slice(query + 1)).get('stale') !== '1') {
-        requireLeader(target);
-        await node.readBarrier();
-      }
-      const value = stateMachine.kv.get(key);
+      const stale = query >= 0 && new URLSearchParams(target.slice(query + 1)).get('stale') === '1';
+      if (!stale) requireLeader(target);
+      const value = await service.read(key, stale);
       if (value === undefined) return jsonReply(404, { error: `key "${key}" not found` });
       return { status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: value };
     }
@@ -198,18 +162,13 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     }
 
     if (path === '/v1/log' && method === 'GET') {
-      const s = node.status();
-      const from = intParam(query, 'from', Math.max(s.firstIndex, s.lastIndex - 99));
+      const from = query.has('from') ? intParam(query, 'from', 0) : undefined;
       const limit = Math.min(intParam(query, 'limit', 100), 5000);
-      const entries = node.entries(Math.max(from, 1), limit).map(entryView);
-      return sendJson(res, 200, { firstIndex: s.firstIndex, lastIndex: s.lastIndex, snapshotIndex: s.snapshotIndex, commitIndex: s.commitIndex, entries });
+      return sendJson(res, 200, service.log(from, limit));
     }
 
     if (path === '/v1/log/entry' && method === 'GET') {
-      const index = intParam(query, 'index', 0);
-      const [entry] = node.entries(index, 1);
-      if (!entry) throw new HttpError(404, `entry ${index} is not in the log (compacted or not yet written)`);
-      return sendJson(res, 200, { ...entryView(entry), decoded: decodeEntry(entry) });
+      return sendJson(res, 200, service.entry(intParam(query, 'index', 0)));
     }
 
     if (path === '/v1/members' && method === 'GET') return sendJson(res, 200, membersView());
@@ -217,39 +176,35 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     if (path === '/v1/members' && method === 'POST') {
       const m = parseJson(memberBody, body);
       requireLeader(target);
-      const out = await changeMembers({ changes: [{ type: m.learner ? 'addLearner' : 'addVoter', id: m.id }] }, { [m.id]: { peer: m.peer, client: m.client } });
+      const out = await service.addMember(m, m.learner ?? false);
       return sendJson(res, 200, { ...out, members: membersView() });
     }
 
     const promote = /^\/v1\/members\/([^/]+)\/promote$/.exec(path);
     if (promote && method === 'POST') {
       requireLeader(target);
-      const out = await changeMembers({ changes: [{ type: 'addVoter', id: decodeSegment(promote[1], 'member id') }] });
+      const out = await service.promote(decodeSegment(promote[1], 'member id'));
       return sendJson(res, 200, { ...out, members: membersView() });
     }
 
     if (path === '/v1/members/joint' && method === 'POST') {
       const j = parseJson(jointBody, body);
       requireLeader(target);
-      const members: MemberContext = Object.fromEntries(j.add.map((m) => [m.id, { peer: m.peer, client: m.client }]));
-      const changes = [...j.add.map((m) => ({ type: 'addVoter' as const, id: m.id })), ...j.remove.map((id) => ({ type: 'remove' as const, id }))];
-      if (changes.length === 0) throw new HttpError(400, 'a joint change needs at least one server to add or remove');
-      const out = await changeMembers({ changes, transition: 'joint' }, members);
+      const out = await service.joint(j.add, j.remove);
       return sendJson(res, 200, { ...out, members: membersView() });
     }
 
     const member = /^\/v1\/members\/([^/]+)$/.exec(path);
     if (member && method === 'DELETE') {
       requireLeader(target);
-      const out = await changeMembers({ changes: [{ type: 'remove', id: decodeSegment(member[1], 'member id') }] });
+      const out = await service.removeMember(decodeSegment(member[1], 'member id'));
       return sendJson(res, 200, { ...out, members: membersView() });
     }
 
     if (path === '/v1/leader/transfer' && method === 'POST') {
       const { to } = parseJson(transferBody, body);
       requireLeader(target);
-      await transferLeadership(to);
-      return sendJson(res, 200, { leader: node.status().leader, term: node.status().term });
+      return sendJson(res, 200, await service.transferLeader(to));
     }
 
     if (path === '/v1/fault' && method === 'POST') {
@@ -269,26 +224,6 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     if (path === '/v1/metrics' && method === 'GET') return sendJson(res, 200, ctx.metrics());
 
     throw new HttpError(404, `no route for ${method} ${path}`);
-  }
-
-  function transferLeadership(to: NodeId): Promise<void> {
-    const s = node.status();
-    if (!s.confState.voters.includes(to)) return Promise.reject(new HttpError(400, `${to} is not a voter`));
-    if (to === node.id) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new HttpError(504, `leadership did not move to ${to} in time; is it caught up and reachable?`));
-      }, 5000);
-      const off = node.on((e) => {
-        if (e.type === 'role' && e.leader === to) {
-          clearTimeout(timer);
-          off();
-          resolve();
-        }
-      });
-      node.transferLeadership(to);
-    });
   }
 
   function streamEvents(res: http.ServerResponse): void {
@@ -361,6 +296,8 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
   );
 }
 
+const serviceStatus: Record<ServiceError['kind'], number> = { invalid: 400, 'not-found': 404, timeout: 504 };
+
 function stoppedMessage(failure: Error): string {
   return `node stopped after a storage failure: ${failure.message}; fix the cause and restart it`;
 }
@@ -387,6 +324,7 @@ function jsonReply(status: number, body: unknown, headers: Record<string, string
 
 function errorReply(error: unknown): Reply {
   if (error instanceof HttpError) return jsonReply(error.status, { error: error.message }, error.headers);
+  if (error instanceof ServiceError) return jsonReply(serviceStatus[error.kind], { error: error.message });
   if (error instanceof ProposalRejected) return jsonReply(409, { error: error.reason });
   if (error instanceof RequestTimeoutError) return jsonReply(504, { error: error.message });
   if (error instanceof NodeStoppedError) return jsonReply(503, { error: error.message }, { 'Retry-After': '1' });

@@ -6,8 +6,8 @@ import { dirname } from 'node:path';
 import type { RotatingFileStream } from 'rotating-file-stream';
 import { EmbeddedCluster } from '../../core/node/embedded.js';
 import type { RaftLogger } from '../../core/raft/types.js';
-import { decodeEntry, entryView } from '../../core/server/entries.js';
-import { decodeMemberContext, encodeMemberContext } from '../../core/server/state-machine.js';
+import { entryView } from '../../core/service/entries.js';
+import { RaftdService, ServiceError } from '../../core/service/raftd-service.js';
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
 import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
@@ -232,10 +232,11 @@ export class EmbeddedDriver implements ClusterDriver {
     this.changed();
   }
 
-  private leaderNode() {
+  /** raftd's operations on the leader: the same code the HTTP API runs. */
+  private leaderService(): RaftdService {
     const leader = this.cluster.leader();
     if (!leader) throw new ApiError('unavailable', 'no leader right now; let time run until one is elected');
-    return this.cluster.node(leader)!;
+    return this.cluster.service(leader)!;
   }
 
   private timeMoves<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -248,10 +249,9 @@ export class EmbeddedDriver implements ClusterDriver {
   }
 
   async kvGet(key: string, stale: boolean): Promise<KvResult> {
-    const node = stale ? this.cluster.node(this.cluster.ids().find((id) => this.cluster.isUp(id)) ?? '') : this.leaderNode();
-    if (!node) throw new ApiError('unavailable', 'no node is running');
-    if (!stale) await this.timeMoves(node.readBarrier(), 'the read');
-    const value = this.cluster.stateMachine(node.id).kv.get(key);
+    const service = stale ? this.cluster.service(this.cluster.ids().find((id) => this.cluster.isUp(id)) ?? '') : this.leaderService();
+    if (!service) throw new ApiError('unavailable', 'no node is running');
+    const value = await this.timeMoves(service.read(key, stale), 'the read');
     return { value: value === undefined ? null : new TextDecoder().decode(value) };
   }
 
@@ -266,21 +266,23 @@ export class EmbeddedDriver implements ClusterDriver {
     return { index: out.index, term: out.term, succeeded: out.result.succeeded };
   }
 
-  private upNode(nodeId: string) {
+  private upService(nodeId: string): RaftdService {
     this.assertNode(nodeId);
-    const node = this.cluster.node(nodeId);
-    if (!node) throw new ApiError('unavailable', `node ${nodeId} is crashed; start it to read its log`);
-    return node;
+    const service = this.cluster.service(nodeId);
+    if (!service) throw new ApiError('unavailable', `node ${nodeId} is crashed; start it to read its log`);
+    return service;
   }
 
   async logEntries(nodeId: string, from: number, limit: number): Promise<LogEntryView[]> {
-    return this.upNode(nodeId).entries(from, limit).map(entryView);
+    return this.upService(nodeId).log(from, limit).entries;
   }
 
   async logEntry(nodeId: string, index: number): Promise<LogEntryDetail> {
-    const [entry] = this.upNode(nodeId).entries(index, 1);
-    if (!entry) throw new ApiError('not-found', `entry ${index} is not in ${nodeId}'s log (compacted or not yet written)`);
-    return { ...entryView(entry), decoded: decodeEntry(entry) };
+    try {
+      return this.upService(nodeId).entry(index);
+    } catch (error) {
+      throw apiError(error);
+    }
   }
 
   private logSources(nodeId?: string): LogSource[] {
@@ -321,48 +323,38 @@ export class EmbeddedDriver implements ClusterDriver {
     this.changed();
   }
 
-  private async change(changes: Array<{ type: 'addVoter' | 'addLearner' | 'remove'; id: string }>, joint = false): Promise<number> {
-    // The addresses of every node joining, as raftd carries them (symbolic in-process).
-    const joining = changes.filter((c) => c.type !== 'remove').map((c) => decodeMemberContext(this.cluster.memberContext(c.id)));
-    const context = joining.length ? encodeMemberContext(Object.assign({}, ...joining)) : undefined;
-    const out = await this.timeMoves(
-      this.leaderNode().changeMembership({ changes, ...(joint && { transition: 'joint' as const }), ...(context && { context }) }),
-      'the membership change',
-    ).catch((error: Error) => {
+  /** A membership change on the leader, in simulated time; its configuration entry's index. */
+  private async change(request: (leader: RaftdService) => Promise<{ index: number }>): Promise<number> {
+    const out = await this.timeMoves(request(this.leaderService()), 'the membership change').catch((error: Error) => {
       throw error instanceof ApiError ? error : new ApiError('refused', error.message);
     });
     this.changed();
     return out.index;
   }
 
+  private member(id: string) {
+    return { id, ...this.cluster.address(id) };
+  }
+
   addLearner(nodeId: string): Promise<number> {
-    return this.change([{ type: 'addLearner', id: nodeId }]);
+    return this.change((leader) => leader.addMember(this.member(nodeId), true));
   }
 
   promote(nodeId: string): Promise<number> {
-    return this.change([{ type: 'addVoter', id: nodeId }]);
+    return this.change((leader) => leader.promote(nodeId));
   }
 
   remove(nodeId: string): Promise<number> {
-    return this.change([{ type: 'remove', id: nodeId }]);
+    return this.change((leader) => leader.removeMember(nodeId));
   }
 
   joint(addVoters: string[], removeVoters: string[]): Promise<number> {
-    return this.change([...addVoters.map((id) => ({ type: 'addVoter' as const, id })), ...removeVoters.map((id) => ({ type: 'remove' as const, id }))], true);
+    return this.change((leader) => leader.joint(addVoters.map((id) => this.member(id)), removeVoters));
   }
 
   async transferLeader(to: string): Promise<void> {
     this.assertNode(to);
-    const node = this.leaderNode();
-    if (node.id === to) return;
-    let off = () => {};
-    const moved = new Promise<void>((resolve) => {
-      off = this.cluster.on((e) => {
-        if (e.type === 'role' && e.role === 'leader' && e.node === to) resolve();
-      });
-    });
-    node.transferLeadership(to);
-    await this.timeMoves(moved, `moving leadership to ${to}`).finally(off);
+    await this.timeMoves(this.leaderService().transferLeader(to), `moving leadership to ${to}`);
   }
 
   async close(): Promise<void> {
@@ -388,9 +380,16 @@ function withinWallTime<T>(promise: Promise<T>, message: string): Promise<T> {
       },
       (error: Error) => {
         clearTimeout(timer);
-        reject(error instanceof ApiError ? error : new ApiError('unavailable', error.message));
+        reject(apiError(error));
       },
     );
   });
 }
 
+
+/** A service refusal as the console API says it; any other failure of a request that needs time to move is 'unavailable'. */
+function apiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ServiceError) return new ApiError(error.kind === 'invalid' ? 'invalid-input' : error.kind === 'not-found' ? 'not-found' : 'unavailable', error.message);
+  return new ApiError('unavailable', (error as Error).message);
+}

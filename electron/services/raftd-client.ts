@@ -1,30 +1,8 @@
 // raftd's HTTP API as the console uses it. Failures become ApiErrors with raftd's own message;
 // redirects to the leader are followed here so the cluster token is sent only to cluster members.
 import { ApiError } from '../shared/api.js';
-import type { ApiErrorShape, LogEntryDetail, LogEntryView, Role } from '../shared/api.js';
-
-export interface RaftdMembers {
-  voters: string[];
-  votersOutgoing: string[];
-  learners: string[];
-  addresses: Record<string, { peer: string; client: string }>;
-}
-
-export interface RaftdStatus {
-  id: string;
-  role: Role;
-  term: number;
-  vote: string;
-  leader: string;
-  commitIndex: number;
-  appliedIndex: number;
-  lastIndex: number;
-  firstIndex?: number;
-  snapshotIndex: number;
-  members: RaftdMembers;
-  progress?: Record<string, { match: number; next: number; state: string }>;
-  droppedPeers?: string[];
-}
+import type { EntryDetail, EntryView, LogPage, StatusView } from '../../core/service/wire.js';
+import type { ApiErrorShape } from '../shared/api.js';
 
 export interface RaftdEvent {
   event: string;
@@ -53,16 +31,16 @@ export class RaftdClient {
     private readonly route: (address: string) => string = (address) => address,
   ) {}
 
-  status(timeoutMs?: number): Promise<RaftdStatus> {
+  status(timeoutMs?: number): Promise<StatusView> {
     return this.json('GET', '/v1/status', undefined, timeoutMs);
   }
 
-  async log(from: number, limit: number): Promise<LogEntryView[]> {
-    const body = await this.json<{ entries: LogEntryView[] }>('GET', `/v1/log?from=${from}&limit=${limit}`);
+  async log(from: number, limit: number): Promise<EntryView[]> {
+    const body = await this.json<LogPage>('GET', `/v1/log?from=${from}&limit=${limit}`);
     return body.entries;
   }
 
-  entry(index: number): Promise<LogEntryDetail> {
+  entry(index: number): Promise<EntryDetail> {
     return this.json('GET', `/v1/log/entry?index=${index}`);
   }
 

@@ -6,7 +6,8 @@ import type { ClusterState, LogEntryView, MembershipView, NodeKind, NodeView } f
 import { clusterState, membersFrom, mostAuthoritative } from './cluster-view.js';
 import { nodeView } from './node-view.js';
 import type { NodeProcessInfo } from './node-host.js';
-import { RaftdClient, type RaftdStatus } from './raftd-client.js';
+import type { StatusView } from '../../core/service/wire.js';
+import { RaftdClient } from './raftd-client.js';
 import { Timeline } from './timeline.js';
 
 export interface FeedMember {
@@ -38,7 +39,7 @@ export interface FeedOptions {
 interface Tracked {
   member: FeedMember;
   client: RaftdClient;
-  status?: RaftdStatus;
+  status?: StatusView;
   reachable: boolean;
   /** The process as last looked at (each poll, and at once after the driver starts or signals it). */
   proc: NodeProcessInfo | null;
@@ -231,18 +232,18 @@ export class RaftdFeed {
   private build(): ClusterState {
     const tracked = [...this.nodes.values()];
     const reachable = tracked.filter((t) => t.reachable && t.status);
-    const reference = mostAuthoritative(reachable.map((t) => t.status as RaftdStatus));
+    const reference = mostAuthoritative(reachable.map((t) => t.status as StatusView));
     const members = membersFrom(reference?.members, this.source.members().map((m) => m.id));
     const leaderStatus = reference?.role === 'leader' ? reference : undefined;
 
     const nodes = tracked.map((t) => this.nodeView(t, members, leaderStatus));
     const injected = this.source.partitions();
-    const partitions = injected.length ? injected : partitionsFromDrops(reachable.map((t) => t.status as RaftdStatus), tracked.map((t) => t.member.id));
+    const partitions = injected.length ? injected : partitionsFromDrops(reachable.map((t) => t.status as StatusView), tracked.map((t) => t.member.id));
     const { clusterId, name, kind } = this.source;
     return clusterState({ clusterId, name, kind }, this.timeline, members, nodes, partitions);
   }
 
-  private nodeView(t: Tracked, members: MembershipView, leader: RaftdStatus | undefined): NodeView {
+  private nodeView(t: Tracked, members: MembershipView, leader: StatusView | undefined): NodeView {
     const proc = t.proc;
     const starting = proc?.state === 'running' && t.seenSincePid !== proc.pid;
     // The process as last looked at wins over the last poll: a node just stopped or paused is unreachable now.
@@ -284,7 +285,7 @@ function downReason(proc: NodeProcessInfo | null): string | undefined {
  * The partition the nodes themselves report (their fault drop lists), for faults the console did
  * not inject in this session (e.g. before it restarted): each node's group is everyone it does not drop.
  */
-export function partitionsFromDrops(statuses: RaftdStatus[], ids: string[]): string[][] {
+export function partitionsFromDrops(statuses: StatusView[], ids: string[]): string[][] {
   const groups = new Map<string, string[]>();
   for (const s of statuses) {
     if (!s.droppedPeers?.length) continue;

@@ -2,10 +2,12 @@
 // server and the renderer. Requests are validated with these schemas wherever they cross a process
 // boundary (IPC or WebSocket); results and events are plain JSON.
 import { z } from 'zod';
+import type { Role } from '../../core/raft/types.js';
+import type { EntryDetail as LogEntryDetail, EntryView as LogEntryView } from '../../core/service/wire.js';
 import { keyTooLarge, MAX_KEY_BYTES, MAX_VALUE_BYTES, valueTooLarge } from '../../core/kv/limits.js';
 
 export type NodeKind = 'embedded' | 'local' | 'remote';
-export type Role = 'follower' | 'candidate' | 'precandidate' | 'leader';
+export type { Role };
 export type ProcessState = 'running' | 'starting' | 'stopped' | 'paused' | 'killed' | 'crashed' | 'unknown';
 
 const id = z
@@ -139,17 +141,8 @@ export interface NodeDefinition {
   host?: string;
 }
 
-export interface LogEntryView {
-  index: number;
-  term: number;
-  type: 'normal' | 'noop' | 'config';
-  summary: string;
-}
-
-export interface LogEntryDetail extends LogEntryView {
-  /** Decoded content: a KV operation, a no-op, or a configuration change. */
-  decoded: unknown;
-}
+/** Log entries as raftd serves them (core/service/wire.ts): one definition for raftd and the console. */
+export type { LogEntryDetail, LogEntryView };
 
 export interface NodeView {
   id: string;

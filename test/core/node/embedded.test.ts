@@ -2,6 +2,7 @@
 // simulated time. Everything here is deterministic for a seed.
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedCluster } from '../../../core/node/embedded.js';
+import { encodeMemberContext } from '../../../core/service/state-machine.js';
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -128,7 +129,7 @@ describe('EmbeddedCluster', () => {
     for (let i = 0; i < 30; i++) await during(cluster, cluster.propose({ op: 'put', key: `k${i}`, value: bytes(`v${i}`) }));
     await cluster.addEmptyNode('d');
     const node = cluster.node(leader)!;
-    await during(cluster, node.changeMembership({ changes: [{ type: 'addLearner', id: 'd' }], context: cluster.memberContext('d') }));
+    await during(cluster, node.changeMembership({ changes: [{ type: 'addLearner', id: 'd' }], context: encodeMemberContext({ d: cluster.address('d') }) }));
     await cluster.step(2000);
     expect(text(cluster.stateMachine('d').kv.get('k29'))).toBe('v29');
     expect(cluster.node('d')!.status().snapshotIndex).toBeGreaterThan(0); // caught up through a snapshot

@@ -6,7 +6,7 @@ import { encodeKvCommand } from '../../../core/kv/kv-store.js';
 import { RaftNode, SnapshotNotSavedError } from '../../../core/node/raft-node.js';
 import type { RaftLogger, Snapshot } from '../../../core/raft/types.js';
 import { seededRandom } from '../../../core/random.js';
-import { RaftdStateMachine } from '../../../core/server/state-machine.js';
+import { RaftdStateMachine } from '../../../core/service/state-machine.js';
 import { MemoryLogStore, MemorySnapshotStore } from '../../../core/storage/memory.js';
 import { MemoryNetwork } from '../../../core/transport/memory.js';
 

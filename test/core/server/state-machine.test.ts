@@ -3,7 +3,7 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { encodeKvCommand } from '../../../core/kv/kv-store.js';
-import { RaftdStateMachine, encodeMemberContext, type MemberContext } from '../../../core/server/state-machine.js';
+import { RaftdStateMachine, encodeMemberContext, type MemberContext } from '../../../core/service/state-machine.js';
 import { EntryType, type ConfState } from '../../../core/raft/types.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeProcessInfo as ProcessInfo } from '../../../electron/services/node-host.js';
-import type { RaftdStatus } from '../../../electron/services/raftd-client.js';
+import type { StatusView } from '../../../core/service/wire.js';
 import { partitionsFromDrops, RaftdFeed } from '../../../electron/services/state-feed.js';
 
-const status = (id: string, droppedPeers: string[]) => ({ id, droppedPeers }) as unknown as RaftdStatus;
+const status = (id: string, droppedPeers: string[]) => ({ id, droppedPeers }) as unknown as StatusView;
 
 describe('partitions reported by the nodes', () => {
   const ids = ['a', 'b', 'c', 'd', 'e'];

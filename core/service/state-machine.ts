@@ -6,16 +6,14 @@ import type { ConfChange, ConfState, Entry, NodeId } from '../raft/types.js';
 import { KvStore, decodeKvCommand, type KvResult } from '../kv/kv-store.js';
 import type { StateMachine } from '../node/raft-node.js';
 import { addressProblem } from '../net/address.js';
+import type { MemberAddress } from './wire.js';
 
 const packr = new Packr({ useRecords: false });
 
 /** Starts every snapshot of the binary layout; no msgpack map of the older one starts so. */
 const SNAPSHOT_MAGIC = Buffer.from('RSM\x01', 'latin1');
 
-export interface MemberAddress {
-  peer: string;
-  client: string;
-}
+export type { MemberAddress } from './wire.js';
 
 /** What a membership change carries in its context. */
 export type MemberContext = Record<NodeId, MemberAddress>;

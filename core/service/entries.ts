@@ -1,17 +1,13 @@
 // How log entries read to people: a one-line view for log lists, and the decoded content of one
-// entry. Shared by raftd's /v1/log and the console's embedded clusters.
+// entry. Shared by raftd's /v1/log and the console's embedded clusters (through RaftdService).
 import { confChangeCodec } from '../raft/codec.js';
 import { EntryType, type Entry } from '../raft/types.js';
 import { unwrap } from '../node/envelope.js';
 import { decodeKvCommand, describeKvCommand } from '../kv/kv-store.js';
 import { decodeMemberContext } from './state-machine.js';
+import type { EntryView } from './wire.js';
 
-export interface EntryView {
-  index: number;
-  term: number;
-  type: 'normal' | 'noop' | 'config';
-  summary: string;
-}
+export type { EntryView } from './wire.js';
 
 export function entryView(entry: Entry): EntryView {
   if (entry.type === EntryType.ConfChange) {
