@@ -1,11 +1,15 @@
 // raftctl: a command line client for raftd's HTTP API. Exit codes: 0 ok, 1 request failed,
 // 2 usage error, 3 key not found / cas not applied.
+import https from 'node:https';
 import { parseArgs } from 'node:util';
 import { addressProblem } from '../net/address.js';
+import { loadTlsFiles, type TlsMaterial } from '../security/tls.js';
+import { resolveToken } from '../security/token.js';
 
 export const HELP = `raftctl: talk to a raftd cluster
 
-Usage: raftctl [--endpoints host:port,...] [--token SECRET] [--json] <command> [args]
+Usage: raftctl [--endpoints host:port,...] [--token-file PATH] [--tls-cert PATH --tls-key PATH --tls-ca PATH]
+               [--json] <command> [args]
 
 Commands:
   status                         status of every endpoint
@@ -20,7 +24,16 @@ Commands:
   transfer-leader ID             hand leadership to ID
   snapshot                       snapshot and compact the log of the first endpoint
 
-Endpoints default to $RAFTCTL_ENDPOINTS or 127.0.0.1:8001. Requests follow redirects to the leader.`;
+Options:
+  --endpoints LIST               host:port of raftd client ports (default $RAFTCTL_ENDPOINTS or 127.0.0.1:8001)
+  --token-file PATH              the cluster token, from a file (else $RAFTD_TOKEN)
+  --token SECRET                 the same on the command line (visible in \`ps\`: prefer the two above)
+  --tls-cert, --tls-key, --tls-ca PATH
+                                 HTTPS with this client certificate and key, trusting the cluster CA
+                                 (for a raftd started with --tls-*)
+  --json                         machine-readable output
+
+Requests follow redirects to the leader.`;
 
 export class CliError extends Error {
   constructor(
@@ -34,6 +47,8 @@ export class CliError extends Error {
 interface Ctx {
   endpoints: string[];
   token?: string;
+  /** HTTPS with a client certificate, when raftd runs with mutual TLS. */
+  tls?: TlsMaterial;
   json: boolean;
   out: (line: string) => void;
 }
@@ -49,7 +64,7 @@ async function call(ctx: Ctx, method: string, path: string, body?: Body, endpoin
       if (ctx.token) headers.Authorization = `Bearer ${ctx.token}`;
       if (body && 'json' in body) headers['Content-Type'] = 'application/json';
       const payload = body === undefined ? undefined : 'json' in body ? JSON.stringify(body.json) : body.raw;
-      const res = await fetchFollowingLeader(`http://${target}${path}`, { method, body: payload, headers, signal: AbortSignal.timeout(10_000) });
+      const res = await fetchFollowingLeader(ctx, `${ctx.tls ? 'https' : 'http'}://${target}${path}`, { method, body: payload, headers, signal: AbortSignal.timeout(10_000) });
       if (res.status === 503 && targets.length > 1) {
         lastError = new CliError(await errorText(res));
         continue;
@@ -66,14 +81,37 @@ async function call(ctx: Ctx, method: string, path: string, body?: Body, endpoin
 const MAX_REDIRECTS = 3;
 
 /** Follows raftd's redirects to the leader itself: fetch drops Authorization on a redirect to another port. */
-async function fetchFollowingLeader(url: string, init: RequestInit): Promise<Response> {
+async function fetchFollowingLeader(ctx: Ctx, url: string, init: RequestInit): Promise<Response> {
   for (let hop = 0; ; hop++) {
-    const res = await fetch(url, { ...init, redirect: 'manual' });
+    const res = ctx.tls ? await httpsFetch(url, init, ctx.tls) : await fetch(url, { ...init, redirect: 'manual' });
     const location = res.headers.get('location');
     if ((res.status !== 307 && res.status !== 308) || !location || hop === MAX_REDIRECTS) return res;
     await res.body?.cancel();
-    url = new URL(location, url).href;
+    const next = new URL(location, url);
+    // Under TLS every member serves HTTPS, whatever scheme the redirect names.
+    if (ctx.tls) next.protocol = 'https:';
+    url = next.href;
   }
+}
+
+/** fetch's contract over node:https, which (unlike fetch) can present a client certificate. */
+function httpsFetch(url: string, init: RequestInit, tls: TlsMaterial): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: init.method, headers: init.headers as Record<string, string>, ...tls, signal: init.signal ?? undefined, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const status = res.statusCode ?? 502;
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+        const nullBody = status === 204 || status === 205 || status === 304;
+        resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers }));
+      });
+    });
+    req.on('error', reject);
+    req.end(init.body as string | undefined);
+  });
 }
 
 async function errorText(res: Response): Promise<string> {
@@ -104,6 +142,10 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       options: {
         endpoints: { type: 'string' },
         token: { type: 'string' },
+        'token-file': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
         json: { type: 'boolean', default: false },
         stale: { type: 'boolean', default: false },
         learner: { type: 'boolean', default: false },
@@ -120,12 +162,23 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
     out(HELP);
     return values.help ? 0 : 2;
   }
-  const ctx: Ctx = {
-    endpoints: (values.endpoints ?? process.env.RAFTCTL_ENDPOINTS ?? '127.0.0.1:8001').split(',').map((e) => e.trim()).filter(Boolean),
-    token: values.token ?? process.env.RAFTD_TOKEN,
-    json: values.json!,
-    out,
-  };
+  let ctx: Ctx;
+  try {
+    const tlsFlags = [values['tls-cert'], values['tls-key'], values['tls-ca']];
+    if (tlsFlags.some((f) => f !== undefined) && !tlsFlags.every((f) => f !== undefined)) {
+      throw new CliError('HTTPS needs all three of --tls-cert, --tls-key and --tls-ca', 2);
+    }
+    ctx = {
+      endpoints: (values.endpoints ?? process.env.RAFTCTL_ENDPOINTS ?? '127.0.0.1:8001').split(',').map((e) => e.trim()).filter(Boolean),
+      token: resolveToken({ token: values.token, tokenFile: values['token-file'] }),
+      tls: values['tls-cert'] ? await loadTlsFiles({ cert: values['tls-cert'], key: values['tls-key']!, ca: values['tls-ca']! }) : undefined,
+      json: values.json!,
+      out,
+    };
+  } catch (error) {
+    err(`raftctl: ${(error as Error).message}`);
+    return 2;
+  }
   try {
     await run(ctx, positionals, values);
     return 0;

@@ -1,6 +1,5 @@
 // raftd: one Raft node per process, with a WAL on disk, TCP to its peers and an HTTP client API.
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, open, rm } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -13,7 +12,9 @@ import { RaftNode } from '../node/raft-node.js';
 import { FileLogStore, FileSnapshotStore } from '../storage/index.js';
 import { TcpTransport, isLoopbackHost } from '../transport/index.js';
 import { loadTlsFiles, type TlsFiles, type TlsMaterial } from '../security/tls.js';
+import { resolveToken } from '../security/token.js';
 import { createHttpApi } from './http-api.js';
+import { DEFAULT_CLIENT_LIMITS, RESERVED_DESCRIPTORS, clientConnectionCap } from './http-fast.js';
 import { FaultFilter } from './fault-filter.js';
 import { RaftdStateMachine, type MemberContext } from '../service/state-machine.js';
 import { parseClusterSpec, parseHostPort } from './cluster-spec.js';
@@ -51,6 +52,9 @@ Options:
   --snapshot-entries N    snapshot and compact after N applied entries (default 10000)
   --force-new-cluster     recover from a lost quorum: rewrite the persisted membership to this node
                           alone (keeps a backup of the old WAL). Other members' unreplicated writes are lost.
+  --max-client-connections N
+                          open client connections at most (default 4096); fewer if the open-file
+                          limit is low: ${RESERVED_DESCRIPTORS} descriptors stay free for the WAL, snapshots and peers
   --log-level LEVEL       debug, info, warn, error (default info)
   -h, --help              show this help
 
@@ -69,6 +73,7 @@ export interface RaftdOptions {
   heartbeatMs: number;
   electionMs: number;
   snapshotEntries: number;
+  maxClientConnections: number;
   join: boolean;
   forceNewCluster: boolean;
   logLevel: string;
@@ -95,6 +100,7 @@ export function parseRaftdArgs(argv: string[]): RaftdOptions | 'help' {
       'snapshot-entries': { type: 'string', default: '10000' },
       join: { type: 'boolean', default: false },
       'force-new-cluster': { type: 'boolean', default: false },
+      'max-client-connections': { type: 'string', default: String(DEFAULT_CLIENT_LIMITS.maxConnections) },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -107,9 +113,7 @@ export function parseRaftdArgs(argv: string[]): RaftdOptions | 'help' {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new Error(`--id "${id}": use letters, digits, _ . - (at most 64)`);
   const peerHost = parseHostPort(values.peer!, '--peer').host;
   parseHostPort(values.client!, '--client');
-  if (values.token !== undefined && values['token-file'] !== undefined) throw new Error('give the token once: --token or --token-file, not both');
-  const token = values['token-file'] !== undefined ? readTokenFile(values['token-file']) : (values.token ?? (process.env.RAFTD_TOKEN || undefined));
-  if (token !== undefined && token.length === 0) throw new Error('the token is empty');
+  const token = resolveToken({ token: values.token, tokenFile: values['token-file'] });
   if (!token && !isLoopbackHost(peerHost)) {
     throw new Error(
       `--peer ${values.peer} is not a loopback address, and peers reachable from other machines must authenticate: ` +
@@ -138,24 +142,11 @@ export function parseRaftdArgs(argv: string[]): RaftdOptions | 'help' {
     heartbeatMs,
     electionMs,
     snapshotEntries: positiveInt(values['snapshot-entries']!, '--snapshot-entries'),
+    maxClientConnections: positiveInt(values['max-client-connections']!, '--max-client-connections'),
     join: values.join!,
     forceNewCluster: values['force-new-cluster']!,
     logLevel: values['log-level']!,
   };
-}
-
-/** The file's text without a trailing newline (files made with echo have one). */
-function readTokenFile(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read --token-file ${path}: ${(error as Error).message}`);
-  }
-  const token = text.replace(/\r?\n$/, '');
-  if (token.length === 0) throw new Error(`--token-file ${path} is empty`);
-  if (/[\r\n]/.test(token)) throw new Error(`--token-file ${path} holds more than one line`);
-  return token;
 }
 
 function positiveInt(text: string, flag: string): number {
@@ -315,11 +306,12 @@ export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise
       return { walSyncs: wal.syncs, walRecords: wal.records, walBytes: wal.bytes, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed };
     },
     logger,
+    clientLimits: { maxConnections: clientConnectionCap(options.maxClientConnections), warn: (message) => logger.warn(message) },
   });
   const clientAddr = parseHostPort(options.client, '--client');
   const httpsServer = tlsMaterial ? await listenHttps(http, tlsMaterial, clientAddr, logger) : undefined;
   if (!httpsServer) await http.listen(clientAddr.port, clientAddr.host);
-  logger.info({ peer: options.peer, client: options.client, firstStart, join: options.join }, `raftd ${options.id} serving`);
+  logger.info({ peer: options.peer, client: options.client, firstStart, join: options.join, maxClientConnections: http.connections().max }, `raftd ${options.id} serving`);
 
   let stopping: Promise<void> | null = null;
   return {

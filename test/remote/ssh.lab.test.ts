@@ -223,6 +223,13 @@ describe('operations', () => {
     expect((await shell.exec('echo still usable')).stdout).toBe('still usable\n');
   });
 
+  it('more commands at once than OpenSSH allows sessions per connection (10) all run, on the one connection', async () => {
+    const shell = pool().shell(profile('many', h1, key()));
+    const results = await Promise.all(Array.from({ length: 14 }, (_, i) => shell.exec(`sleep 0.3; echo ${i} $SSH_CONNECTION`)));
+    expect(results.map((r) => r.stdout.split(' ')[0])).toEqual(Array.from({ length: 14 }, (_, i) => String(i)));
+    expect(new Set(results.map((r) => r.stdout.split(' ').slice(1).join(' '))).size).toBe(1);
+  });
+
   it('reaches a host through a jump host (ProxyJump)', async () => {
     const connections = pool();
     profile('jump', h1, key());
@@ -350,6 +357,10 @@ describe('a cut link', () => {
     expect(error.code).toBe('connection-lost');
     expect(error.message).toContain('sleep 60');
     expect(shell.state).toBe('reconnecting');
+    // While it reconnects with backoff, a new command is answered at once, not queued behind the outage.
+    const meanwhile = await failure(shell.exec('true'));
+    expect(meanwhile.code).toBe('connection-lost');
+    expect(meanwhile.message).toMatch(/reconnecting/);
     linkUp(h1);
     await expect.poll(() => shell.state, { timeout: 30_000 }).toBe('connected');
     expect(states[0]).toBe('reconnecting');

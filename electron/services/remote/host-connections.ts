@@ -82,6 +82,9 @@ export interface ConnectionTestReport {
   diskFreeBytes?: number;
 }
 
+/** Concurrent exec channels per connection: OpenSSH's MaxSessions is 10, one goes to SFTP, one spare. */
+export const MAX_EXEC_SESSIONS = 8;
+
 const TEST_STEPS: TestStepName[] = ['tcp', 'host-key', 'auth', 'node', 'os', 'disk'];
 
 function errorView(error: RemoteError): NonNullable<HostStateView['error']> {
@@ -215,9 +218,12 @@ export class HostConnections {
       return report();
     }
     const result: ConnectionTestReport = report();
+    let up = true;
+    client.on('close', () => (up = false));
+    client.on('error', () => (up = false));
     const run = async (step: TestStepName, cmd: string, read: (out: ExecResult) => string): Promise<void> => {
       try {
-        const out = await execOn(client, cmd, { timeoutMs: 20_000 }, label);
+        const out = await execOn(client, cmd, { timeoutMs: 20_000 }, label, () => up);
         steps.set(step, { step, status: 'ok', detail: read(out) });
       } catch (error) {
         const remote = isRemoteError(error) ? error : new RemoteError('io', String(error));
@@ -254,7 +260,7 @@ export class HostConnections {
 type Abort = (error: RemoteError) => void;
 
 /** Runs one command on a connected client; the caller handles a lost link through `aborts`. */
-function execOn(client: Client, cmd: string, opts: ExecOptions, label: string, aborts?: Set<Abort>): Promise<ExecResult> {
+function execOn(client: Client, cmd: string, opts: ExecOptions, label: string, isUp: () => boolean, aborts?: Set<Abort>): Promise<ExecResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     let stream: ClientChannel | undefined;
@@ -285,7 +291,8 @@ function execOn(client: Client, cmd: string, opts: ExecOptions, label: string, a
     }, timeoutMs);
     client.exec(cmd, (error, channel) => {
       if (error) {
-        finish(new RemoteError('connection-lost', `cannot start a command on ${label}: ${error.message}`, { cause: error.message }));
+        // Refused while the link is up: a channel limit; else the link went away under us.
+        finish(new RemoteError(isUp() ? 'io' : 'connection-lost', `cannot start a command on ${label}: ${error.message}`, { cause: error.message }));
         return;
       }
       stream = channel;
@@ -328,6 +335,10 @@ export class SshShell implements RemoteShell {
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay: number;
+  private retryAt = 0;
+  /** Session channels (exec) in use: OpenSSH allows 10 per connection (MaxSessions); SFTP holds one. */
+  private sessionsInUse = 0;
+  private readonly sessionWaiters: (() => void)[] = [];
   labelValue: string;
 
   constructor(
@@ -368,6 +379,12 @@ export class SshShell implements RemoteShell {
   client(): Promise<Client> {
     if (this.closed) return Promise.reject(new RemoteError('closed', `the connection to ${this.label} was closed by the console`));
     if (this.current) return Promise.resolve(this.current);
+    if (this.retryTimer && !this.connecting) {
+      // Reconnecting with backoff: answer at once rather than hammer a host that is down.
+      const seconds = Math.max(0, Math.ceil((this.retryAt - Date.now()) / 1000));
+      const why = this.errorValue ? `: ${this.errorValue.message}` : '';
+      return Promise.reject(new RemoteError('connection-lost', `${this.label} is reconnecting (next attempt in ${seconds} s)${why}`));
+    }
     if (!this.connecting) {
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
@@ -431,7 +448,8 @@ export class SshShell implements RemoteShell {
   private scheduleRetry(): void {
     if (this.closed || this.retryTimer) return;
     const delay = this.retryDelay;
-    this.retryDelay = Math.min(delay * 2, this.pool.opts.reconnectMaxMs ?? 30_000);
+    this.retryDelay = Math.min(delay * 2, this.pool.opts.reconnectMaxMs ?? 10_000);
+    this.retryAt = Date.now() + delay;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.client().catch(() => undefined); // failures are logged and rescheduled by connect()
@@ -484,7 +502,29 @@ export class SshShell implements RemoteShell {
 
   async exec(cmd: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.client();
-    return execOn(client, cmd, opts, this.label, this.aborts);
+    await this.acquireSession();
+    try {
+      return await execOn(client, cmd, opts, this.label, () => this.current === client, this.aborts);
+    } catch (error) {
+      if (isRemoteError(error, 'command-timeout')) this.pool.log({ level: 'warn', hostId: this.id, host: this.label, message: error.message, code: error.code });
+      throw error;
+    } finally {
+      this.releaseSession();
+    }
+  }
+
+  private acquireSession(): Promise<void> {
+    if (this.sessionsInUse < MAX_EXEC_SESSIONS) {
+      this.sessionsInUse++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.sessionWaiters.push(() => resolve()));
+  }
+
+  private releaseSession(): void {
+    const next = this.sessionWaiters.shift();
+    if (next) next(); // the slot passes straight to the next waiter
+    else this.sessionsInUse--;
   }
 
   private sftp(client: Client): Promise<SFTPWrapper> {

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseRaftdArgs, type RaftdOptions } from '../../../core/server/raftd.js';
 import { MessageType, type Message } from '../../../core/raft/types.js';
 import { TcpTransport } from '../../../core/transport/tcp.js';
-import { createClusterCa, issueClientCertificate } from '../../../core/security/pki.js';
+import { createClusterCa, issueClientCertificate, writeTlsFiles } from '../../../core/security/pki.js';
+import { main as raftctl } from '../../../core/server/raftctl.js';
 import { httpsRequest } from './raftd-tls.js';
 import { RAFTD_BIN, TestCluster, eventually, freePort, request, type RaftdProcess, type Status } from './raftd-harness.js';
 
@@ -183,6 +184,24 @@ describe('raftd with mutual TLS', () => {
     await expect(fetch(`http://${leader.spec.client}/v1/kv/greeting`, { headers: auth, signal: AbortSignal.timeout(5000) })).rejects.toThrow();
     // And the server still serves its own clients afterwards.
     expect((await httpsRequest(leader.url('/v1/kv/greeting'), client, { headers: auth })).body).toBe('hello');
+
+    // raftctl over HTTPS, token from a file, pointed at a follower: it follows the redirect to the leader.
+    const files = await writeTlsFiles(join(cluster.root, 'raftctl'), 'raftctl', client);
+    await writeFile(join(cluster.root, 'token'), `${TOKEN}\n`);
+    const ctl = async (...args: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const tlsArgs = ['--tls-cert', files.cert, '--tls-key', files.key, '--tls-ca', files.ca];
+      const code = await raftctl(['--endpoints', follower.spec.client, '--token-file', join(cluster!.root, 'token'), ...tlsArgs, ...args], (l) => out.push(l), (l) => err.push(l));
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    expect(await ctl('put', 'via-raftctl', 'yes')).toMatchObject({ code: 0, out: expect.stringMatching(/^OK index \d+ term \d+$/) });
+    expect(await ctl('get', 'via-raftctl')).toMatchObject({ code: 0, out: 'yes' });
+    expect((await ctl('members', 'list')).out).toMatch(/n1\s+voter/);
+    const half = await raftctl(['--endpoints', follower.spec.client, '--tls-cert', files.cert, 'get', 'x'], () => {}, () => {});
+    expect(half).toBe(2);
+    const plain: string[] = [];
+    expect(await raftctl(['--endpoints', follower.spec.client, '--token', TOKEN, 'get', 'via-raftctl'], () => {}, (l) => plain.push(l))).toBe(1);
   }, 90_000);
 
   it('refuses to start with a certificate its CA did not sign, saying which file', async () => {
