@@ -342,6 +342,8 @@ async function listenHttps(client: ReturnType<typeof createHttpApi>, material: T
     { ...material, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 },
     (socket) => plain.emit('connection', socket),
   );
+  // Connections still in their TLS handshake count against the client cap too.
+  server.maxConnections = client.connections().max;
   server.on('tlsClientError', (err, socket) => logger.debug(`refused HTTPS client ${socket.remoteAddress}: ${err.message}`));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
