@@ -4,6 +4,7 @@
 // route or method, HTTP/1.0, chunked or doubtful framing, Expect, Upgrade, a huge head or body)
 // hands its connection, from that request on and byte for byte, to the node:http server, which
 // then keeps it. Requests on one connection are answered one at a time, in order.
+import { readFileSync } from 'node:fs';
 import { STATUS_CODES, type Server as HttpServer } from 'node:http';
 import net from 'node:net';
 
@@ -17,8 +18,47 @@ export interface Reply {
 /** Answers one KV request: method, raw request target (path and query), body, Authorization header. */
 export type KvHandler = (method: string, target: string, body: Buffer, authorization: string | undefined) => Promise<Reply>;
 
+/** Bounds on what clients can hold: connections, and time to send a request. */
+export interface ClientLimits {
+  /** Open client connections at most (fast or handed over); more are closed as they arrive. */
+  maxConnections: number;
+  /** From the first byte of a request to the end of its head: a trickled head is cut off. */
+  headTimeoutMs: number;
+  /** From the first byte of a request to the end of its body. */
+  requestTimeoutMs: number;
+  /** Hears about refused connections, at most once per REFUSAL_REPORT_MS. */
+  warn?: (message: string) => void;
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = { maxConnections: 4096, headTimeoutMs: 10_000, requestTimeoutMs: 60_000 };
+
+/** Descriptors no client may take: WAL segments, snapshots, peers and their handshakes, logs. */
+export const RESERVED_DESCRIPTORS = 256;
+
+/** The process's limit on open files (Linux), or Infinity where it cannot be read. */
+export function openFileLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s+/)[3]);
+    return Number.isSafeInteger(soft) && soft > 0 ? soft : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
+/**
+ * How many client connections to allow: what was asked, but never so many that clients could take
+ * the descriptors the WAL needs for its next segment (which would stop the node for good).
+ */
+export function clientConnectionCap(requested: number, fileLimit = openFileLimit()): number {
+  const reserve = Math.min(RESERVED_DESCRIPTORS, Math.floor(fileLimit / 2));
+  return Math.max(1, Math.min(requested, fileLimit - reserve));
+}
+
+const REFUSAL_REPORT_MS = 10_000;
 const MAX_HEAD_BYTES = 16 * 1024;
 const IDLE_TIMEOUT_MS = 60_000;
+const REQUEST_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 /** As node:http says it: clients then drop idle connections before we close them. */
 const KEEP_ALIVE = `Connection: keep-alive\r\nKeep-Alive: timeout=${IDLE_TIMEOUT_MS / 1000}\r\n`;
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -28,13 +68,22 @@ const DIGITS = /^[0-9]{1,10}$/;
 export class ClientServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly limits: ClientLimits;
+  /** Client connections open now, fast or handed over. */
+  private open = 0;
+  private refused = 0;
+  private refusalReportedAt = 0;
 
   constructor(
     private readonly fallback: HttpServer,
     private readonly kv: KvHandler,
     private readonly maxBodyBytes: number,
+    limits: Partial<ClientLimits> = {},
   ) {
+    this.limits = { ...DEFAULT_CLIENT_LIMITS, ...limits };
     fallback.keepAliveTimeout = IDLE_TIMEOUT_MS;
+    fallback.headersTimeout = this.limits.headTimeoutMs;
+    fallback.requestTimeout = Math.max(this.limits.requestTimeoutMs, this.limits.headTimeoutMs);
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     // node:http starts tracking its connections (header and request timeouts) when it "listens".
     this.server.on('listening', () => fallback.emit('listening'));
@@ -58,10 +107,20 @@ export class ClientServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Connections open now and refused so far (over the cap). */
+  connections(): { open: number; refused: number; max: number } {
+    return { open: this.open, refused: this.refused, max: this.limits.maxConnections };
+  }
+
   private accept(socket: net.Socket): void {
+    if (this.open >= this.limits.maxConnections) return this.refuse(socket);
+    this.open++;
     this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    new Connection(socket, this.kv, this.maxBodyBytes, (rest) => {
+    socket.on('close', () => {
+      this.open--;
+      this.sockets.delete(socket);
+    });
+    new Connection(socket, this.kv, this.maxBodyBytes, this.limits, (rest) => {
       this.sockets.delete(socket);
       // Paused, the unread bytes go back in front of the stream; on resume node:http's parser
       // takes them before anything new can arrive from the socket.
@@ -70,6 +129,16 @@ export class ClientServer {
       socket.resume();
     });
   }
+
+  private refuse(socket: net.Socket): void {
+    socket.on('error', () => {});
+    socket.destroy();
+    this.refused++;
+    const now = Date.now();
+    if (now - this.refusalReportedAt < REFUSAL_REPORT_MS) return;
+    this.refusalReportedAt = now;
+    this.limits.warn?.(`client connections at the cap (${this.limits.maxConnections}): refusing new ones (${this.refused} so far)`);
+  }
 }
 
 class Connection {
@@ -77,15 +146,21 @@ class Connection {
   private pending: Buffer | null = null;
   private busy = false;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  /** Closes the connection if the request being received is not complete in time. */
+  private deadline: NodeJS.Timeout | null = null;
+  private deadlinePhase: 'head' | 'body' = 'head';
+  private requestStartedAt = 0;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly kv: KvHandler,
     private readonly maxBodyBytes: number,
+    private readonly limits: ClientLimits,
     private readonly handOver: (rest: Buffer | null) => void,
   ) {
     socket.on('data', this.onData);
     socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.clearDeadline());
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
   }
 
@@ -103,12 +178,13 @@ class Connection {
     const headEnd = data.indexOf(HEAD_END);
     if ((headEnd < 0 ? data.length : headEnd) > MAX_HEAD_BYTES) return this.giveUp();
     // Lines ended by a bare LF never make a CRLF CRLF: node:http refuses them at once.
-    if (headEnd < 0) return hasBareLineFeed(data) ? this.giveUp() : undefined;
+    if (headEnd < 0) return hasBareLineFeed(data) ? this.giveUp() : this.awaitRest('head');
     const request = parseHead(data.toString('latin1', 0, headEnd), this.maxBodyBytes);
     if (!request) return this.giveUp();
     const bodyStart = headEnd + HEAD_END.length;
     const end = bodyStart + request.contentLength;
-    if (data.length < end) return;
+    if (data.length < end) return this.awaitRest('body');
+    this.clearDeadline();
     const body = data.subarray(bodyStart, end);
     this.pending = data.length > end ? data.subarray(end) : null;
     this.busy = true;
@@ -135,7 +211,32 @@ class Connection {
     this.next();
   }
 
+  /**
+   * The request is incomplete: it has until its head (or whole) deadline, counted from when it
+   * began, not from its latest byte, so a request trickled a byte at a time is cut off.
+   */
+  private awaitRest(phase: 'head' | 'body'): void {
+    if (this.deadline && this.deadlinePhase === phase) return;
+    const now = Date.now();
+    if (this.deadline) clearTimeout(this.deadline);
+    else this.requestStartedAt = now;
+    this.deadlinePhase = phase;
+    const limit = phase === 'head' ? this.limits.headTimeoutMs : this.limits.requestTimeoutMs;
+    this.deadline = setTimeout(() => {
+      this.deadline = null;
+      this.socket.off('data', this.onData);
+      this.socket.end(REQUEST_TIMEOUT_RESPONSE, () => this.socket.destroy());
+    }, Math.max(0, this.requestStartedAt + limit - now));
+  }
+
+  private clearDeadline(): void {
+    if (!this.deadline) return;
+    clearTimeout(this.deadline);
+    this.deadline = null;
+  }
+
   private giveUp(): void {
+    this.clearDeadline();
     this.socket.off('data', this.onData);
     this.socket.setTimeout(0);
     this.socket.pause();

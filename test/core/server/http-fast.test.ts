@@ -1,10 +1,10 @@
 // The client port's fast KV path, over raw sockets: pipelined requests answered in order, bodies
 // in pieces, and every request it does not take handed to node:http byte for byte.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import http from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
-import { ClientServer, type Reply } from '../../../core/server/http-fast.js';
+import { ClientServer, clientConnectionCap, type ClientLimits, type Reply } from '../../../core/server/http-fast.js';
 
 let server: ClientServer;
 let port: number;
@@ -205,5 +205,106 @@ describe('client server fast path', () => {
     const [response] = await exchange([valid], 1);
     expect(response.status).toBe(200);
     expect(response.body).toBe('value of /v1/kv/k');
+  });
+});
+
+describe('client server limits', () => {
+  let limited: ClientServer;
+  let limitedPort: number;
+  const warnings: string[] = [];
+
+  async function start(limits: Partial<ClientLimits>): Promise<void> {
+    const fallback = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('node'));
+    });
+    limited = new ClientServer(fallback, async () => ({ status: 200, headers: {}, body: 'fast' }), 1024, { ...limits, warn: (m) => warnings.push(m) });
+    limitedPort = await freePort();
+    await limited.listen(limitedPort, '127.0.0.1');
+  }
+  afterEach(() => limited?.close());
+
+  function connect(): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(limitedPort, '127.0.0.1', () => resolve(socket));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Sends `text` a byte at a time, `gapMs` apart, for at most `maxBytes`; resolves with what came back once the server closes. */
+  async function trickle(text: string, gapMs: number, maxBytes: number): Promise<{ closed: boolean; sent: number; reply: string }> {
+    const socket = await connect();
+    let closed = false;
+    let reply = '';
+    socket.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => {});
+    let sent = 0;
+    for (; sent < Math.min(maxBytes, text.length) && !closed; sent++) {
+      socket.write(text[sent]);
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    socket.destroy();
+    return { closed, sent, reply };
+  }
+
+  it('closes a request whose head is trickled in, however often its bytes come (408)', async () => {
+    await start({ headTimeoutMs: 300, requestTimeoutMs: 1000 });
+    const head = `GET /v1/kv/k HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(200)}\r\n\r\n`;
+    // One byte every 20 ms: the idle timeout never fires, the request deadline does.
+    const result = await trickle(head, 20, head.length);
+    expect(result.closed).toBe(true);
+    expect(result.sent).toBeLessThan(head.length);
+    expect(result.reply).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('closes a request whose body is trickled in past the request deadline', async () => {
+    await start({ headTimeoutMs: 200, requestTimeoutMs: 400 });
+    const body = 'b'.repeat(500);
+    const request = `PUT /v1/kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const socket = await connect();
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => {});
+    socket.write(request);
+    for (let i = 0; i < body.length && !closed; i++) {
+      socket.write('b');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    socket.destroy();
+    expect(closed).toBe(true);
+  });
+
+  it('caps open connections: more are closed at once, and a slot frees when one closes', async () => {
+    await start({ maxConnections: 3 });
+    const held = [await connect(), await connect(), await connect()];
+    const extra = await connect();
+    const extraClosed = new Promise<void>((resolve) => extra.on('close', () => resolve()));
+    extra.on('error', () => {});
+    extra.write('GET /v1/kv/k HTTP/1.1\r\nHost: x\r\n\r\n');
+    await extraClosed;
+    expect(limited.connections()).toMatchObject({ open: 3, refused: 1, max: 3 });
+    expect(warnings.at(-1)).toMatch(/client connections at the cap \(3\)/);
+
+    // The held ones are served; once one closes, a new connection is too.
+    const first = held[0];
+    const answered = new Promise<string>((resolve) => first.once('data', (d: Buffer) => resolve(d.toString())));
+    first.write('GET /v1/kv/k HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await answered).toMatch(/^HTTP\/1\.1 200 /);
+    held[1].destroy();
+    await vi.waitFor(() => expect(limited.connections().open).toBe(2));
+    const next = await connect();
+    const nextAnswered = new Promise<string>((resolve) => next.once('data', (d: Buffer) => resolve(d.toString())));
+    next.write('GET /v1/kv/k HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await nextAnswered).toMatch(/^HTTP\/1\.1 200 /);
+    for (const socket of [...held, next]) socket.destroy();
+  });
+
+  it('leaves descriptors for the WAL whatever cap is asked for', () => {
+    expect(clientConnectionCap(4096, 1_048_576)).toBe(4096);
+    expect(clientConnectionCap(4096, 1024)).toBe(1024 - 256);
+    expect(clientConnectionCap(4096, 200)).toBe(100);
+    expect(clientConnectionCap(10, 1024)).toBe(10);
+    expect(clientConnectionCap(4096, Infinity)).toBe(4096);
   });
 });

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { FileLogStore } from '../../../core/storage/index.js';
 import { confChangeCodec } from '../../../core/raft/codec.js';
 import { EntryType } from '../../../core/raft/types.js';
@@ -43,6 +44,52 @@ async function rawStatus(node: RaftdProcess, text: string): Promise<number> {
   await eventually(async () => expect(data).toMatch(/^HTTP\/1\.1 \d{3} /), 10_000, 20);
   socket.destroy();
   return Number(data.split(' ')[1]);
+}
+
+/** One keep-alive connection, requests written and answers read in turn. */
+class RawClient {
+  private data = Buffer.alloc(0);
+  private waiter: (() => void) | null = null;
+  closed = false;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.data = Buffer.concat([this.data, d]);
+      this.waiter?.();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+    socket.on('error', () => {});
+  }
+
+  static open(node: RaftdProcess): Promise<RawClient> {
+    const [host, port] = node.spec.client.split(':');
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), host, () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  async request(method: string, path: string, body?: Buffer): Promise<{ status: number; body: string }> {
+    const head = `${method} ${path} HTTP/1.1\r\nHost: raftd\r\n${body ? `Content-Length: ${body.length}\r\n` : ''}\r\n`;
+    this.socket.write(body ? Buffer.concat([Buffer.from(head), body]) : head);
+    for (;;) {
+      const end = this.data.indexOf('\r\n\r\n');
+      if (end >= 0) {
+        const head = this.data.subarray(0, end).toString('latin1');
+        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (this.data.length >= end + 4 + length) {
+          const reply = { status: Number(head.split(' ')[1]), body: this.data.subarray(end + 4, end + 4 + length).toString() };
+          this.data = this.data.subarray(end + 4 + length);
+          return reply;
+        }
+      }
+      if (this.closed) throw new Error('connection closed before an answer');
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
 }
 
 /** Appends a configuration entry to a stopped node's WAL, as if an older raftd had committed it. */
@@ -192,4 +239,41 @@ describe('raftd with a token', () => {
     expect((await request(node.url('/v1/members/%ZZ/promote'), { method: 'POST' })).status).toBe(400);
     expect((await request(node.url('/health'))).status).toBe(200);
   });
+});
+
+describe('raftd client connections', () => {
+  it('keeps descriptors for its WAL when clients take every one they can: the next segment still opens', async () => {
+    cluster = await TestCluster.create(1);
+    const node = cluster.node('n1');
+    node.start([], { openFiles: 200 });
+    await cluster.waitForLeader();
+    const control = await RawClient.open(node);
+    expect((await control.request('GET', '/health')).status).toBe(200);
+
+    // More connections than the process has descriptors for.
+    const flood: net.Socket[] = [];
+    let refused = 0;
+    for (let i = 0; i < 300; i++) {
+      const socket = net.connect(Number(node.spec.client.split(':')[1]), '127.0.0.1');
+      socket.on('error', () => {});
+      socket.on('close', () => refused++);
+      flood.push(socket);
+    }
+    try {
+      await eventually(async () => expect(refused).toBeGreaterThanOrEqual(100), 10_000);
+      // 1 MB values until the WAL moves to its second 64 MiB segment, through the connection held before.
+      const value = Buffer.alloc(1_000_000, 7);
+      for (let i = 0; i < 72; i++) {
+        const res = await control.request('PUT', `/v1/kv/big${i % 4}`, value);
+        expect(res.status, `put ${i}: ${res.body}`).toBe(204);
+      }
+      const segments = (await readdir(join(node.dataDir, 'wal'))).filter((name) => !name.endsWith('.tmp'));
+      expect(segments.length).toBeGreaterThanOrEqual(2);
+      expect((await control.request('GET', '/health')).status).toBe(200);
+      expect(node.output).toMatch(/client connections at the cap \(100\)/);
+      expect(node.running).toBe(true);
+    } finally {
+      for (const socket of flood) socket.destroy();
+    }
+  }, 120_000);
 });

@@ -41,10 +41,14 @@ export class RaftdProcess {
     readonly token?: string,
   ) {}
 
-  start(extra: string[] = []): void {
+  /** `openFiles` runs it under that limit on open files (soft and hard). */
+  start(extra: string[] = [], options: { openFiles?: number } = {}): void {
     this.output = '';
     this.exitCode = null;
-    const child = spawn(process.execPath, [RAFTD_BIN, ...this.args, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = [process.execPath, RAFTD_BIN, ...this.args, ...extra];
+    const child = options.openFiles
+      ? spawn('/bin/sh', ['-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, ...command], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
