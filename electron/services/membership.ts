@@ -46,7 +46,7 @@ export function planChange(state: ClusterState, change: 'add' | 'promote' | 'rem
     const node = state.nodes.find((n) => n.id === nodeId);
     const behind = state.facts.lag[nodeId] ?? null;
     if (!node?.reachable || behind === null || behind > threshold) {
-      const how = node?.reachable ? (behind !== null ? `${behind} entries behind` : 'not yet replicating') : 'unreachable';
+      const how = node?.reachable ? (behind !== null ? `${entries(behind)} behind` : 'not yet replicating') : 'unreachable';
       return refuse(`${nodeId} is ${how}; a voter that cannot keep up would weaken the quorum (threshold ${threshold})`, after);
     }
     const available = reachableVoters.length + 1;
@@ -160,7 +160,7 @@ export class MembershipGuide {
     step('waiting for the learner to catch up', start);
     await this.waitFor(target, `${nodeId} to catch up`, (s) => {
       const behind = s.facts.lag[nodeId] ?? null;
-      if (behind !== null) step(`catching up: ${behind} entries behind (threshold ${this.threshold})`, start + 0.3 * (1 - Math.min(1, behind / 1000)));
+      if (behind !== null) step(`catching up: ${entries(behind)} behind (threshold ${this.threshold})`, start + 0.3 * (1 - Math.min(1, behind / 1000)));
       return behind !== null && behind <= this.threshold && s.nodes.some((n) => n.id === nodeId && n.reachable);
     });
     const plan = planChange(target.state(), 'promote', nodeId, this.threshold);
@@ -197,6 +197,8 @@ function committed(state: ClusterState, index: number): boolean {
   const leader = state.nodes.find((n) => n.id === state.leader);
   return !!leader && leader.commitIndex >= index;
 }
+
+const entries = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`;
 
 function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));

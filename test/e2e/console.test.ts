@@ -159,7 +159,9 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     await shot('dashboard-local');
 
     await go('faults');
+    // It asks first, as each row's Kill does.
     await tid('fault-kill-leader').click();
+    await page.locator('.n-popconfirm__action button', { hasText: 'Kill' }).click();
     await expect.poll(async () => text(`fault-process-${firstLeader}`), { timeout: LONG }).toBe('killed');
     await expect
       .poll(async () => ({ leader: await text('header-leader'), term: Number(await text('header-term')) }), { timeout: LONG })

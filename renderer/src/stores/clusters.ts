@@ -45,7 +45,7 @@ export const useClustersStore = defineStore('clusters', () => {
   const current = computed(() => list.value.find((c) => c.id === navigation.clusterId));
 
   async function create(params: Params<'clusters.create'>): Promise<ClusterSummary | undefined> {
-    const outcome = await operations.run(`Create cluster “${params.name}”`, () => connection.invoke('clusters.create', params));
+    const outcome = await operations.run(`Create cluster “${params.name}”`, () => connection.invoke('clusters.create', params), { clusterId: null });
     if (!outcome.ok) return undefined;
     const created = outcome.value;
     if (!list.value.some((c) => c.id === created.id)) list.value = [...list.value, created];
@@ -58,7 +58,7 @@ export const useClustersStore = defineStore('clusters', () => {
 
   async function remove(id: string) {
     const name = list.value.find((c) => c.id === id)?.name ?? id;
-    const outcome = await operations.run(`Delete cluster “${name}”`, () => connection.invoke('clusters.delete', { clusterId: id }));
+    const outcome = await operations.run(`Delete cluster “${name}”`, () => connection.invoke('clusters.delete', { clusterId: id }), { clusterId: null });
     if (!outcome.ok) return;
     replace(list.value.filter((c) => c.id !== id));
   }

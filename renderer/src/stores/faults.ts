@@ -4,22 +4,15 @@ import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { NodeView } from '../../../electron/shared/api';
 import { nodeHealth } from '../logic/health';
+import { actionLabels, type NodeAction } from '../logic/nodeActions';
 import { majoritySide, partitionGroups, type Assignment } from '../logic/partition';
 import { useClusterStateStore } from './clusterState';
 import { useConnectionStore } from './connection';
 import { useNoticesStore } from './notices';
 import { useOperationsStore } from './operations';
 
-export type NodeAction = 'kill' | 'pause' | 'resume' | 'restart' | 'start' | 'stop';
-
-const verbs: Record<NodeAction, string> = {
-  kill: 'Kill',
-  pause: 'Pause',
-  resume: 'Resume',
-  restart: 'Restart',
-  start: 'Start',
-  stop: 'Stop',
-};
+export type { NodeAction };
+const verbs = actionLabels;
 
 /** Which process actions make sense for a node in its current process state. */
 export function availableActions(node: Pick<NodeView, 'process'>): NodeAction[] {
@@ -72,7 +65,7 @@ export const useFaultsStore = defineStore('faults', () => {
     const clusterId = clusterState.current?.clusterId;
     if (!clusterId) return;
     const outcome = await operations.run(`${verbs[action]} ${nodeId}`, () => connection.invoke(`node.${action}`, { clusterId, nodeId }));
-    if (outcome.ok) notices.success(`${verbs[action]} ${nodeId}: done.`);
+    if (outcome.ok) notices.success(`${verbs[action]} ${nodeId}: done.`, clusterId);
   }
 
   async function killLeader() {
@@ -131,7 +124,7 @@ export const useFaultsStore = defineStore('faults', () => {
     const outcome = await operations.run(`Recover from ${nodeId}`, () => connection.invoke('node.forceNewCluster', { clusterId, nodeId }));
     if (outcome.ok) {
       recoveryConfirm.value = '';
-      notices.success(`${nodeId} now runs as a new one-node cluster. Add servers back with the membership wizard.`);
+      notices.success(`${nodeId} now runs as a new one-node cluster. Add servers back with the membership wizard.`, clusterId);
     }
   }
 

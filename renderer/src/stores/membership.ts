@@ -4,6 +4,8 @@ import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { LogEntryView, MembershipPlan } from '../../../electron/shared/api';
 import { readableError } from '../logic/errors';
+import { plural } from '../logic/format';
+import { nodeNameProblem } from '../logic/names';
 import { describeMajorityChange, explainOverlap, majoritySize } from '../logic/quorum';
 import { useClusterStateStore } from './clusterState';
 import { useConnectionStore } from './connection';
@@ -64,6 +66,18 @@ export const useMembershipStore = defineStore('membership', () => {
     return { fraction, behind };
   });
 
+  /** While catching up: how far behind, and the step the backend is on. */
+  const catchUpText = computed(() => {
+    const parts: string[] = [];
+    if (catchUp.value.behind !== undefined) parts.push(`${plural(catchUp.value.behind, 'entry', 'entries')} behind the leader.`);
+    const step = operation.value?.step;
+    if (step) parts.push(`Now: ${step}.`);
+    return parts.join(' ');
+  });
+
+  /** The name typed for the new node, checked before anything is asked of the backend. */
+  const nameProblem = computed(() => nodeNameProblem(newNodeId.value.trim()));
+
   const addStage = computed<AddStage>(() => {
     const m = targetMembership.value;
     if (m === 'voter') return running(addOp.value) || running(promoteOp.value) || joint.value ? 'promoting' : 'committed';
@@ -99,6 +113,12 @@ export const useMembershipStore = defineStore('membership', () => {
     if (!clusterId || !change) {
       plan.value = null;
       planFor.value = null;
+      return;
+    }
+    if (change.change === 'add' && nameProblem.value) {
+      plan.value = null;
+      planFor.value = null;
+      planError.value = null;
       return;
     }
     const key = `${clusterId}:${change.change}:${change.nodeId ?? ''}`;
@@ -279,6 +299,8 @@ export const useMembershipStore = defineStore('membership', () => {
     leader,
     targetMembership,
     catchUp,
+    catchUpText,
+    nameProblem,
     addStage,
     removeStage,
     pendingChange,

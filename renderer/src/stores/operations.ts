@@ -5,6 +5,7 @@ import { computed, ref } from 'vue';
 import type { OperationProgress } from '../../../electron/shared/api';
 import { readableError } from '../logic/errors';
 import { useConnectionStore } from './connection';
+import { useNavigationStore } from './navigation';
 import { useNoticesStore } from './notices';
 
 export const SLOW_AFTER_MS = 1000;
@@ -22,16 +23,19 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 export const useOperationsStore = defineStore('operations', () => {
   const connection = useConnectionStore();
   const notices = useNoticesStore();
+  const navigation = useNavigationStore();
   const tasks = ref<Task[]>([]);
   const progress = ref<Record<string, OperationProgress>>({});
   let nextId = 1;
 
   connection.on('operation.progress', (p) => {
     progress.value = { ...progress.value, [p.operationId]: p };
-    if (p.done && p.error) notices.error(p.title, p.error);
+    if (p.done && p.error) notices.error(p.title, p.error, p.clusterId);
   });
 
-  async function run<T>(title: string, fn: () => Promise<T>, options: { quiet?: boolean } = {}): Promise<Outcome<T>> {
+  /** A failure is reported about the cluster that was open when the user acted (options.clusterId to say otherwise). */
+  async function run<T>(title: string, fn: () => Promise<T>, options: { quiet?: boolean; clusterId?: string | null } = {}): Promise<Outcome<T>> {
+    const clusterId = options.clusterId !== undefined ? options.clusterId : navigation.clusterId;
     const task: Task = { id: nextId++, title, startedAt: Date.now(), slow: false };
     tasks.value = [...tasks.value, task];
     const timer = setTimeout(() => {
@@ -40,7 +44,7 @@ export const useOperationsStore = defineStore('operations', () => {
     try {
       return { ok: true, value: await fn() };
     } catch (e) {
-      if (!options.quiet) notices.error(`${title} failed`, e);
+      if (!options.quiet) notices.error(`${title} failed`, e, clusterId);
       return { ok: false, error: readableError(e) };
     } finally {
       clearTimeout(timer);

@@ -80,7 +80,13 @@ describe('faults view', () => {
   it('kills the leader and cuts the network by chosen sides', async () => {
     const api = apiWithCluster().handle('node.kill', () => undefined).handle('fault.partition', () => undefined);
     const w = await mountView(FaultsView, api, 'faults');
+    // Killing asks first, here as in each row: nothing happens until the question is answered.
     await w.find('[data-testid="fault-kill-leader"]').trigger('click');
+    await flush();
+    expect(api.callsOf('node.kill')).toEqual([]);
+    const confirm = [...document.querySelectorAll<HTMLButtonElement>('.n-popconfirm__action button')].find((b) => b.textContent?.trim() === 'Kill');
+    expect(document.querySelector('.n-popconfirm')?.textContent).toContain('SIGKILL');
+    confirm!.click();
     await w.find('[data-testid="partition-n3-side-1"] input').trigger('change');
     await flush();
     expect(w.find('[data-testid="partition-outcome"]').text()).toContain('Side A holds a majority');

@@ -33,6 +33,22 @@ describe('membership wizard store', () => {
     await flush();
   });
 
+  it('says plainly when a typed name cannot name a node, without asking the backend', async () => {
+    const m = useMembershipStore();
+    await flush();
+    const asked = api.callsOf('membership.plan').length;
+    m.newNodeId = 'n 4';
+    await flush();
+    expect(m.nameProblem).toBe('“n 4” cannot name a node: use letters, digits and _ . - only, at most 64 characters, and not “.” or “..”.');
+    expect(m.planError).toBeNull();
+    expect(m.canProceed).toBe(false);
+    expect(api.callsOf('membership.plan')).toHaveLength(asked);
+    m.newNodeId = 'n4';
+    await flush();
+    expect(m.nameProblem).toBeNull();
+    expect(api.callsOf('membership.plan').at(-1)).toEqual({ clusterId: 'demo', change: 'add', nodeId: 'n4' });
+  });
+
   it('walks add → catch up → promote → committed, following the real cluster state', async () => {
     const m = useMembershipStore();
     await flush();
@@ -51,6 +67,8 @@ describe('membership wizard store', () => {
     state.apply(withN4('learner', 2000, 30));
     expect(m.catchUp).toEqual({ fraction: 0.25, behind: 30 });
     expect(m.addStage).toBe('catching-up');
+    // Two sentences, each ended: not "30 entries behind the leader.catching up".
+    expect(m.catchUpText).toBe('30 entries behind the leader. Now: catching up.');
 
     api.emit('operation.progress', { operationId: 'op-add', clusterId: 'demo', title: 'Add n4', step: 'caught up', fraction: 1, done: true });
     state.apply(withN4('learner', 3000));

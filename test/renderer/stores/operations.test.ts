@@ -1,7 +1,13 @@
+// @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useNoticesStore } from '../../../renderer/src/stores/notices';
 import { SLOW_AFTER_MS, useOperationsStore } from '../../../renderer/src/stores/operations';
-import { FakeApi, setupStores } from '../fakeApi';
+import { mount } from '@vue/test-utils';
+import { darkTheme, NConfigProvider } from 'naive-ui';
+import { defineComponent } from 'vue';
+import TheNotices from '../../../renderer/src/components/TheNotices.vue';
+import { useNavigationStore } from '../../../renderer/src/stores/navigation';
+import { FakeApi, flush, setupStores } from '../fakeApi';
 
 describe('operations store', () => {
   let api: FakeApi;
@@ -54,5 +60,31 @@ describe('notices', () => {
     vi.runAllTimers();
     expect(notices.items.map((n) => n.text)).toEqual(['Kill n1 failed: nope']);
     vi.useRealTimers();
+  });
+
+  it('shows an error about a cluster only while that cluster is open', async () => {
+    const api = new FakeApi();
+    setupStores(api);
+    const navigation = useNavigationStore();
+    const notices = useNoticesStore();
+    navigation.go('faults', 'a');
+    await useOperationsStore().run('Kill n1', () => Promise.reject(new Error('no leader')));
+    api.emit('operation.progress', { operationId: 'op', clusterId: 'b', title: 'Add n4', step: 'x', fraction: null, done: true, error: 'leader changed' });
+    notices.error('The console server went away');
+    const shown = () => notices.visible.map((n) => n.text);
+    expect(shown()).toEqual(['Kill n1 failed: no leader', 'The console server went away']);
+    navigation.go('faults', 'b');
+    expect(shown()).toEqual(['Add n4: leader changed', 'The console server went away']);
+  });
+
+  it('sits on an opaque background, so the page does not show through in dark mode', async () => {
+    setupStores(new FakeApi());
+    useNoticesStore().error('Kill n1 failed: no leader');
+    const w = mount(defineComponent({ components: { NConfigProvider, TheNotices }, setup: () => ({ darkTheme }), template: '<NConfigProvider :theme="darkTheme"><TheNotices /></NConfigProvider>' }));
+    await flush();
+    const notice = w.find('.notice').element as HTMLElement;
+    // The alert's own tint is translucent in the dark theme; under it lies the theme's card color, fully opaque.
+    expect(notice.style.background).toMatch(/^rgb\(\d+, \d+, \d+\)$/);
+    w.unmount();
   });
 });
