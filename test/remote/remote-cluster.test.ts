@@ -24,9 +24,11 @@ const directory: HostLookup = {
   address: () => '127.0.0.1',
 };
 
+let remoteHosts: RemoteHosts;
 function remoteKind(): RemoteClusterKind {
+  remoteHosts = new RemoteHosts(directory);
   return new RemoteClusterKind({
-    hosts: new RemoteHosts(directory),
+    hosts: remoteHosts,
     processes: { extraArgs: ['--heartbeat-ms', '100', '--election-ms', '1000'] },
     feed: { pollMs: 200, minRefreshMs: 50 },
   });
@@ -106,7 +108,7 @@ describe('a remote cluster', () => {
       // Grow onto a fourth host through the guided one-at-a-time flow, then shrink.
       const operations: Array<{ done: boolean; error?: string }> = [];
       const guide = new MembershipGuide(new OperationRunner((p) => operations.push(p), new ActivityLog(() => undefined)), { pollMs: 100, stepTimeoutMs: 30_000 });
-      kind.placeNextNode('far', 'h4');
+      remoteHosts.placeNextNode('far', 'h4');
       const { nodeId } = guide.addNode(driver);
       await waitDone(operations);
       expect(registry.get('far').nodes.find((n) => n.id === nodeId)?.host).toBe('h4');

@@ -168,6 +168,7 @@ export class Deployer {
   }
 
   private async deployNow(shell: RemoteShell, options: DeployOptions): Promise<Deployment> {
+    await whenConnected(shell);
     const plan = await this.plan(shell, options);
     const bundle = await this.bundle();
     const bundlePath = `${plan.facts.home}/${remoteBundleDir(bundle.sha256)}/${BUNDLE_NAME}`;
@@ -212,6 +213,26 @@ export class Deployer {
   }
 }
 
+/**
+ * Waits (bounded) while the shell is reconnecting after a blip, so an operation asked for right then
+ * runs on the new connection instead of failing; a shell that stays down fails the operation as usual.
+ */
+export async function whenConnected(shell: RemoteShell, timeoutMs = 15_000): Promise<void> {
+  const waiting = (state: string) => state === 'reconnecting' || state === 'connecting';
+  if (!waiting(shell.state)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      off();
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    const off = shell.on('state', (state) => {
+      if (!waiting(state)) done();
+    });
+  });
+}
+
 /** Runs a command that must succeed; its failure is one message naming the host and what was being done. */
 export async function checked(shell: RemoteShell, command: string, what: string, options: { timeoutMs?: number; stdin?: string } = {}): Promise<string> {
   const result = await shell.exec(command, { timeoutMs: options.timeoutMs ?? 20_000, ...(options.stdin !== undefined && { stdin: options.stdin }) });
@@ -224,12 +245,13 @@ export async function checked(shell: RemoteShell, command: string, what: string,
 }
 
 /** A RemoteError (or any failure) during a step on a host, as one message naming the host and the step. */
-export function remoteFailure(shell: RemoteShell, doing: string, error: unknown): ApiError {
+export function remoteFailure(where: RemoteShell | string, doing: string, error: unknown): ApiError {
+  const label = typeof where === 'string' ? where : where.label;
   if (error instanceof ApiError) return error;
   const message = (error as Error).message;
   const full = /No space left|ENOSPC|quota/i.test(message + ((error as RemoteError).detail?.cause ?? '')) ? ' (the remote disk is full)' : '';
   const lost = error instanceof RemoteError && (error.code === 'connection-lost' || error.code === 'unreachable') ? ' (the connection was lost; nothing half-written is kept: run it again)' : '';
-  return new ApiError('unavailable', `${shell.label}: failed ${doing}${full}${lost}: ${message}`);
+  return new ApiError('unavailable', `${label}: failed ${doing}${full}${lost}: ${message}`);
 }
 
 function mib(bytes: number): string {

@@ -35,9 +35,6 @@ function portOf(address: string | undefined): number | undefined {
 }
 
 export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
-  /** Where the next node added to a cluster goes, when the operator chose a host. */
-  private readonly placements = new Map<string, string>();
-
   constructor(private readonly options: RemoteKindOptions) {}
 
   /** raftd deployed on every host, two free ports per node on its host, a fresh token. */
@@ -81,15 +78,10 @@ export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
     });
   }
 
-  /** The host the next node added to the cluster runs on (the guided "add node" flow); until then, its least used host. */
-  placeNextNode(clusterId: string, profile: string): void {
-    this.placements.set(clusterId, profile);
-  }
-
   private async defineNode(clusterId: string, nodeId: string, registry: ClusterRegistry): Promise<NodeRecord> {
     const record = registry.get(clusterId);
-    let profile = this.placements.get(clusterId);
-    this.placements.delete(clusterId);
+    // The operator's choice (RemoteHosts.placeNextNode), else the cluster's least used host.
+    let profile = this.options.hosts.takePlacement(clusterId);
     if (!profile) {
       const counts = new Map<string, number>();
       for (const node of record.nodes) if (node.host) counts.set(node.host, (counts.get(node.host) ?? 0) + 1);

@@ -70,6 +70,8 @@ export class RemoteHost {
 /** The console's remote hosts, one RemoteHost per profile, shared by every cluster that runs nodes there. */
 export class RemoteHosts {
   private readonly hosts = new Map<string, RemoteHost>();
+  /** Where the next node added to a cluster goes, when the operator chose a host. */
+  private readonly placements = new Map<string, string>();
 
   constructor(
     private readonly directory: HostLookup,
@@ -84,5 +86,17 @@ export class RemoteHosts {
       this.hosts.set(profile, host);
     }
     return host;
+  }
+
+  /** The host the next node added to the cluster (the guided "add node") runs on. */
+  placeNextNode(clusterId: string, profile: string): void {
+    this.placements.set(clusterId, profile);
+  }
+
+  /** The chosen host for the cluster's next node, once; undefined when none was chosen. */
+  takePlacement(clusterId: string): string | undefined {
+    const profile = this.placements.get(clusterId);
+    this.placements.delete(clusterId);
+    return profile;
   }
 }

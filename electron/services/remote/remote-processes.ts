@@ -11,7 +11,7 @@ import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from '../nod
 import { defaultLogRotation, parseLogLine, type LogRotation } from '../node-logs.js';
 import type { LockOwner } from '../pid-lock.js';
 import { describeExit, type ExitRecord } from '../runner-protocol.js';
-import { REMOTE_ROOT, checked, remoteFailure } from './deploy.js';
+import { REMOTE_ROOT, checked, remoteFailure, whenConnected } from './deploy.js';
 import type { RemoteStartSpec, StartReport } from './deploy-entry.js';
 import type { RemoteHost } from './remote-host.js';
 import { RemoteError, shellQuote, type ForwardedPort } from './remote-shell.js';
@@ -91,8 +91,9 @@ export class RemoteProcesses implements NodeHost {
     const { nodeId } = launch;
     const host = this.hostOf(nodeId);
     return this.exclusive(nodeId, async () => {
+      await whenConnected(host.shell);
       const [deployment, listing] = await Promise.all([host.deployment(), this.listing(host, true)]).catch((error: unknown) => {
-        throw remoteFailure(host.shell, `starting node ${nodeId}`, error);
+        throw remoteFailure(host.name, `starting node ${nodeId}`, error);
       });
       const running = infoFrom(listing.get(nodeId));
       if (isLive(running.state)) throw new ApiError('conflict', `node ${nodeId} is already running on ${host.name} (pid ${running.pid})`);
@@ -121,7 +122,7 @@ export class RemoteProcesses implements NodeHost {
           await writeRemoteFile(host, this.filePath(nodeId, name), content);
         }
       } catch (error) {
-        throw remoteFailure(host.shell, `preparing node ${nodeId}`, error);
+        throw remoteFailure(host.name, `preparing node ${nodeId}`, error);
       }
       this.forget(host);
       let report: StartReport;
@@ -173,7 +174,7 @@ export class RemoteProcesses implements NodeHost {
     try {
       ({ stdout } = await host.shell.exec(command, { timeoutMs: 30_000 }));
     } catch (error) {
-      throw remoteFailure(host.shell, `reading the log of ${nodeId}`, error);
+      throw remoteFailure(host.name, `reading the log of ${nodeId}`, error);
     }
     const lines = stdout
       .split('\n')
@@ -201,7 +202,7 @@ export class RemoteProcesses implements NodeHost {
     try {
       await host.shell.download(this.filePath(nodeId, 'logs/raftd.log'), localFile);
     } catch (error) {
-      throw remoteFailure(host.shell, `downloading the log of ${nodeId}`, error);
+      throw remoteFailure(host.name, `downloading the log of ${nodeId}`, error);
     }
   }
 
@@ -317,9 +318,10 @@ export class RemoteProcesses implements NodeHost {
   private async signal(nodeId: string, signals: string[]): Promise<number | null> {
     const host = this.hostOf(nodeId);
     try {
+      await whenConnected(host.shell);
       return await this.signalNow(host, nodeId, signals);
     } catch (error) {
-      throw remoteFailure(host.shell, `signalling node ${nodeId} (${signals.join(', ')})`, error);
+      throw remoteFailure(host.name, `signalling node ${nodeId} (${signals.join(', ')})`, error);
     }
   }
 
@@ -355,6 +357,7 @@ export class RemoteProcesses implements NodeHost {
     const deadline = Date.now() + (this.options.readyTimeoutMs ?? 15_000) + 25_000;
     for (;;) {
       try {
+        await whenConnected(host.shell, 1_000);
         const listing = (await this.listing(host, true)).get(nodeId);
         if (listing?.report || Date.now() > deadline) {
           if (isLive(infoFrom(listing).state)) await this.signalAndWait(nodeId, 'TERM', this.options.stopTimeoutMs ?? 10_000);
