@@ -370,6 +370,36 @@ describe('a cut link', () => {
     expect(logs.some((line) => line.includes('connection-lost'))).toBe(true);
   });
 
+  it('a followed file and a forwarded port survive the cut: following resumes at the same offset after the heal', async () => {
+    const shell = pool().shell(profile('cut-follow', h1, key()));
+    await shell.exec('printf "before\\n" > cut-follow.log');
+    let seen = '';
+    const follower = shell.followFile('cut-follow.log', (text) => (seen += text), { from: 'start' });
+    const forward = await shell.forwardLocal(22, h1.address);
+    try {
+      await expect.poll(() => seen, { timeout: 10_000 }).toBe('before\n');
+      linkDown(h1);
+      await expect.poll(() => shell.state, { timeout: 30_000 }).toBe('reconnecting');
+      // Written on the host while the console cannot see it (the lab's hosts share this file system).
+      await writeFile(join(h1.home, 'cut-follow.log'), 'before\nduring the cut\n');
+      linkUp(h1);
+      await expect.poll(() => seen, { timeout: 30_000 }).toBe('before\nduring the cut\n');
+      // The forward's listener outlived the old connection: a new connection to it goes through the new one.
+      const banner = await new Promise<string>((resolve) => {
+        const socket = connect(forward.localPort, '127.0.0.1');
+        socket.once('data', (chunk) => {
+          resolve(chunk.toString());
+          socket.destroy();
+        });
+        socket.on('error', () => resolve(''));
+      });
+      expect(banner).toMatch(/^SSH-2\.0-OpenSSH/);
+    } finally {
+      follower.stop();
+      await forward.close();
+    }
+  });
+
   it('fails an upload cut in the middle with connection-lost and leaves no file under the final name', async () => {
     const shell = pool().shell(profile('cut-upload', h1, key()));
     const local = join(dir, 'big.bin');
