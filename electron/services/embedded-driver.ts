@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RotatingFileStream } from 'rotating-file-stream';
 import { EmbeddedCluster } from '../../core/node/embedded.js';
+import type { NodeStatus } from '../../core/node/raft-node.js';
 import type { RaftLogger } from '../../core/raft/types.js';
 import { entryView } from '../../core/service/entries.js';
 import { RaftdService, ServiceError } from '../../core/service/raftd-service.js';
@@ -82,6 +83,8 @@ export class EmbeddedDriver implements ClusterDriver {
   private publishTimer?: NodeJS.Timeout;
   private readonly unsubscribe: Array<() => void> = [];
   private closed = false;
+  /** What each node last reported while up: a crashed node is shown with it, marked not reachable (stale). */
+  private readonly lastKnown = new Map<string, { status: NodeStatus; at: number; logTail: LogEntryView[] }>();
 
   private constructor(
     readonly clusterId: string,
@@ -127,16 +130,18 @@ export class EmbeddedDriver implements ClusterDriver {
     const nodes = ids.map((id) => {
       const status = statuses.get(id);
       const up = status !== undefined;
+      if (up) this.lastKnown.set(id, { status, at: now, logTail: this.cluster.node(id)!.entries(Math.max(1, status.lastIndex - TAIL + 1), TAIL).map(entryView) });
+      const known = this.lastKnown.get(id);
       return nodeView(
         {
           id,
           kind: 'embedded',
           process: up ? 'running' : 'crashed',
           reachable: up,
-          lastSeen: up ? now : 0,
+          lastSeen: known?.at ?? 0,
           ...(!up && { error: 'crashed' }),
-          ...(status && { status }),
-          logTail: up ? this.cluster.node(id)!.entries(Math.max(1, status.lastIndex - TAIL + 1), TAIL).map(entryView) : [],
+          ...(known && { status: known.status }),
+          logTail: known?.logTail ?? [],
         },
         members,
         leaderStatus,
@@ -319,6 +324,7 @@ export class EmbeddedDriver implements ClusterDriver {
   async retireNode(nodeId: string): Promise<void> {
     this.assertNode(nodeId);
     await this.cluster.removeNode(nodeId);
+    this.lastKnown.delete(nodeId);
     await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: r.nodes.filter((n) => n.id !== nodeId) }));
     this.changed();
   }

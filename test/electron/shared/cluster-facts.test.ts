@@ -28,6 +28,7 @@ function node(id: string, over: Partial<NodeView> = {}): NodeView {
     firstIndex: 1,
     snapshotIndex: 0,
     lag: 0,
+    actions: [],
     logTail: [],
     ...over,
   };
@@ -172,6 +173,20 @@ describe('cluster facts of a real embedded cluster', () => {
     s = await state();
     expect(node(s, other).lastIndex - node(s, lagging).lastIndex).toBe(1);
     expect(s.facts.lag[lagging]).toBe(1);
+  });
+
+  it("shows a crashed node's last known state, marked not reachable, not term 0 and commit 0", async () => {
+    const { call, state, stepUntil } = await openCluster();
+    const before = await stepUntil(allCaughtUp);
+    const victim = before.nodes.find((n) => n.id !== before.leader)!;
+    await call('node.kill', { clusterId: 'sim', nodeId: victim.id });
+    await call('embedded.clock', { clusterId: 'sim', action: 'step', stepMs: 500 });
+    const after = node(await state(), victim.id);
+    expect(after).toMatchObject({ process: 'crashed', reachable: false, role: 'unknown' });
+    // What it reported last while up, and when (simulated time, as the cluster's clock counts).
+    expect(after).toMatchObject({ term: victim.term, commitIndex: victim.commitIndex, lastIndex: victim.lastIndex, lastSeen: before.clock!.now });
+    expect(after.term).toBeGreaterThan(0);
+    expect(after.logTail).toEqual(victim.logTail);
   });
 
   it('says "no leader" while a majority is up to elect one, and "no quorum" only once a majority is down', async () => {

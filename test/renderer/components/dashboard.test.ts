@@ -80,3 +80,22 @@ describe('KvForm', () => {
     expect(w.find('[data-testid="kv-value-hint"]').text()).toBe('Enter sends · Shift+Enter adds a line');
   });
 });
+
+describe('NodeCard of a node that is down', () => {
+  it('shows its last known values marked as such, aged on the cluster clock', () => {
+    // Simulated clock: last seen at 1 500 ms, now 4 500 ms.
+    const node = makeNode({ id: 'n3', process: 'crashed', reachable: false, role: 'unknown', term: 4, commitIndex: 17, lastSeen: 1500, error: 'crashed' });
+    const w = mount(NodeCard, { props: { node, isLeader: false, cutOff: false, lag: null, lagHistory: [], dark: false, now: 4500 } });
+    expect(w.find('[data-testid="node-term-n3"]').text()).toBe('4');
+    expect(w.find('[data-testid="node-commit-n3"]').text()).toBe('17');
+    expect(w.find('[data-testid="node-stale-n3"]').text()).toBe('last known');
+    expect(w.find('[data-testid="node-last-seen-n3"]').text()).toBe('last seen 3 s ago; values above are the last known.');
+  });
+
+  it('says nothing is known of a node never reached', () => {
+    const node = makeNode({ id: 'n4', process: 'starting', reachable: false, lastSeen: 0 });
+    const w = mount(NodeCard, { props: { node, isLeader: false, cutOff: false, lag: null, lagHistory: [], dark: false, now: 4500 } });
+    expect(w.find('[data-testid="node-stale-n4"]').exists()).toBe(false);
+    expect(w.find('[data-testid="node-last-seen-n4"]').text()).toBe('not reached yet: nothing known of it.');
+  });
+});
