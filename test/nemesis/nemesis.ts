@@ -4,6 +4,7 @@
 // Every operation is recorded with its invocation and completion time and its outcome; the
 // history is checked for linearizability per key, and for acknowledged writes lost at the end.
 // Every loop is bounded by the run's deadline and by a count; every wait by a timeout.
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { seededRandom } from '../../core/random.js';
@@ -51,6 +52,10 @@ export interface NemesisReport {
   unexpected: string[];
   /** Why operations failed or ended unknown: HTTP status or error, with counts. */
   reasons: Map<string, number>;
+  /** Fault rounds skipped: the cluster had not settled on one leader 20 s after the last fault. */
+  unsettled: number;
+  /** Healed at the end, every member followed one leader within 30 s. */
+  recovered: boolean;
   checkMs: number;
 }
 
@@ -87,7 +92,9 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
   const log = logTo ?? (() => {});
   const random = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  // With a cluster token, as the console runs its clusters: every route but /health needs it.
   const cluster = await TestCluster.create(options.nodes, {
+    token: randomBytes(16).toString('hex'),
     extraArgs: ['--heartbeat-ms', '50', '--election-ms', '500', '--snapshot-entries', '1000'],
   });
   const auth: Record<string, string> = cluster.token ? { Authorization: `Bearer ${cluster.token}` } : {};
@@ -99,6 +106,9 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
   const splitBrain: string[] = [];
   const unexpected: string[] = [];
   const reasons = new Map<string, number>();
+  /** Fault rounds skipped because the cluster had not recovered from the last fault within 20 s. */
+  let unsettled = 0;
+  let recovered = false;
   const keysUsed = new Set<string>();
   /** Members the nemesis took out and has not put back yet. */
   const removed = new Set<string>();
@@ -210,16 +220,38 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
     return null;
   }
 
+  /** Every member up and answering, all following one leader; that leader, or null after `timeoutMs`. */
+  async function settle(timeoutMs = 20_000): Promise<RaftdProcess | null> {
+    const deadline = now() + timeoutMs;
+    for (let i = 0; i < 1_000 && now() < deadline; i++) {
+      const members = nodes().filter(member);
+      const seen = await Promise.all(members.map((n) => (n.running ? n.status() : null)));
+      const leader = seen.find((s) => s?.role === 'leader');
+      if (leader && seen.every((s) => s !== null && s.leader === leader.id && s.term === leader.term)) return cluster.node(leader.id);
+      await sleep(200);
+    }
+    return null;
+  }
+
+  /** After healing: whoever the leader's configuration no longer lists counts as removed (to be re-added). */
+  async function reconcileMembers(): Promise<void> {
+    const leader = await currentLeader(15_000);
+    const s = leader ? await leader.status() : null;
+    if (!s) return;
+    for (const n of nodes()) if (!s.members.voters.includes(n.spec.id) && !s.members.votersOutgoing.includes(n.spec.id)) removed.add(n.spec.id);
+  }
+
   // ---- faults -------------------------------------------------------------------------------
   async function setDropped(node: RaftdProcess, drop: string[]): Promise<void> {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    // A node just restarted may take seconds to listen on a busy machine.
+    for (let attempt = 0; attempt < 60; attempt++) {
       try {
         const res = await fetch(node.url('/v1/fault'), { method: 'POST', body: JSON.stringify({ drop }), headers: { ...auth, 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(2_000) });
         if (res.ok) return;
       } catch {
         // restarting or busy: try again
       }
-      await sleep(100);
+      await sleep(250);
     }
     throw new Error(`could not set dropped peers on ${node.spec.id}`);
   }
@@ -269,8 +301,12 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
 
   /** Apply one fault, hold it, undo it; returns what was done. */
   async function fault(kind: FaultKind, holdMs: number): Promise<string | null> {
-    const leader = await currentLeader();
-    if (!leader) return null;
+    // One fault at a time, each on a cluster that recovered from the last one.
+    const leader = await settle();
+    if (!leader) {
+      unsettled++;
+      return null;
+    }
     const followers = nodes().filter((n) => n !== leader && n.running && member(n));
     const onLeader = random() < 0.5 || followers.length === 0;
     const target = onLeader ? leader : pick(followers);
@@ -297,9 +333,13 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
         while (side.length < minoritySize) side.push(others.splice(Math.floor(random() * others.length), 1)[0]);
         const rest = members.filter((n) => !side.includes(n));
         const ids = (ps: RaftdProcess[]) => ps.map((p) => p.spec.id);
-        await Promise.all([...side.map((n) => setDropped(n, ids(rest))), ...rest.map((n) => setDropped(n, ids(side)))]);
-        await sleep(holdMs);
-        await Promise.all(members.map((n) => setDropped(n, [])));
+        try {
+          await Promise.all([...side.map((n) => setDropped(n, ids(rest))), ...rest.map((n) => setDropped(n, ids(side)))]);
+          await sleep(holdMs);
+        } finally {
+          // Never leave half a partition behind.
+          await Promise.allSettled(members.map((n) => setDropped(n, [])));
+        }
         const leaderSide = side.includes(leader) ? 'minority' : 'majority';
         return `partition [${ids(side)}] | [${ids(rest)}] (leader ${leader.spec.id} on the ${leaderSide} side), healed after ${holdMs} ms`;
       }
@@ -323,7 +363,10 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
         } catch (error) {
           result = String((error as Error).message);
         }
-        if (!(await waitVoters((v) => !v.includes(target.spec.id), 10_000))) return `remove ${role} ${target.spec.id}: ${result}, still a voter`;
+        if (!(await waitVoters((v) => !v.includes(target.spec.id), 10_000))) {
+          // Unknown whether it left: the end of the run reconciles membership and re-adds it if needed.
+          return `remove ${role} ${target.spec.id}: ${result}, not confirmed within 10 s`;
+        }
         removed.add(target.spec.id);
         await sleep(holdMs);
         return `remove ${role} ${target.spec.id} (${result}), then ${await readd(target)}`;
@@ -343,9 +386,10 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
     const watcher = watch(end + 60_000);
     const clients = Array.from({ length: options.clients }, (_, c) => runClient(c, end));
     // Faults in a shuffled rotation, so a short run still sees each kind.
-    const rotation = [...options.faults].sort(() => random() - 0.5);
+    let rotation: FaultKind[] = [];
     for (let i = 0; i < 10_000 && now() < end - 3_000; i++) {
       await sleep(500 + random() * 1_000);
+      if (i % options.faults.length === 0) rotation = [...options.faults].sort(() => random() - 0.5);
       const kind = rotation[i % rotation.length];
       const at = now();
       let detail: string | null;
@@ -361,8 +405,10 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
     await Promise.all(clients);
     // Quiet: everything back, then a final linearizable read of every key.
     await healAll();
+    await reconcileMembers();
     for (const id of [...removed]) log(`  final: ${id} ${await readd(cluster.node(id))}`);
-    await cluster.waitForLeader(30_000, nodes().filter((n) => !member(n)).map((n) => n.spec.id));
+    recovered = (await settle(30_000)) !== null;
+    if (!recovered) log('  final: the cluster did not settle on one leader within 30 s of healing');
     for (const key of [...keysUsed].sort()) {
       for (let attempt = 0; attempt < 20; attempt++) {
         const call = now();
@@ -389,7 +435,7 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
     for (const n of nodes()) n.child?.kill('SIGCONT');
     await cluster.destroy();
   }
-  return { options, history, faults, leaders, splitBrain, verdicts, lostWrites, unexpected, reasons, checkMs };
+  return { options, history, faults, leaders, splitBrain, verdicts, lostWrites, unexpected, reasons, unsettled, recovered, checkMs };
 }
 
 /**
@@ -427,8 +473,10 @@ export function summarize(report: NemesisReport): string {
   if (reasons.length > 0) lines.push(`  not ok, why: ${reasons.map(([r, n]) => `${n}× ${r}`).join('; ')}`);
   lines.push(`  faults ${faults.length}: ${Object.entries(faults.reduce<Record<string, number>>((m, f) => ((m[f.kind] = (m[f.kind] ?? 0) + 1), m), {})).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   for (const f of faults) lines.push(`    [${(f.at / 1000).toFixed(1)}s] ${f.detail}`);
+  if (report.unsettled > 0) lines.push(`  fault rounds skipped, cluster not settled within 20 s: ${report.unsettled}`);
   const terms = [...leaders.keys()].sort((a, b) => a - b);
   lines.push(`  elections seen ${terms.length}: ${terms.map((t) => `t${t}:${leaders.get(t)}`).join(' ')}`);
+  if (!report.recovered) lines.push('  NOT RECOVERED: no single leader for all members within 30 s of healing');
   if (report.splitBrain.length > 0) lines.push(`  TWO LEADERS IN ONE TERM: ${report.splitBrain.join('; ')}`);
   const bad = verdicts.filter((v) => v.result !== 'linearizable');
   lines.push(`  linearizability: ${verdicts.length} keys, ${verdicts.reduce((n, v) => n + v.operations, 0)} operations checked in ${report.checkMs.toFixed(0)} ms: ${bad.length === 0 ? 'all linearizable' : `${bad.length} NOT`}`);
@@ -440,5 +488,5 @@ export function summarize(report: NemesisReport): string {
 
 /** The run found nothing wrong. */
 export function passed(report: NemesisReport): boolean {
-  return report.splitBrain.length === 0 && report.lostWrites.length === 0 && report.verdicts.every((v) => v.result === 'linearizable');
+  return report.recovered && report.splitBrain.length === 0 && report.lostWrites.length === 0 && report.verdicts.every((v) => v.result === 'linearizable');
 }
