@@ -74,7 +74,7 @@ describe('hosts service', () => {
     await call('hosts.acceptKey', { id: created.id, keyType, key, fingerprint: h4.hostKeyFingerprint });
     try {
       const fresh = await regenerateHostKey(h4);
-      await service.connections.close(created.id); // the open connection was made before the change
+      await service.connections.reset(created.id); // the open connection was made before the change
       await expect(service.shell(created.id).exec('true', { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'host-key-changed' });
       const error = service.shell(created.id).lastError!;
       const presented = error.detail.hostKey!;
@@ -89,14 +89,17 @@ describe('hosts service', () => {
     }
   });
 
-  it('a changed profile drops its connection; delete forgets it', async () => {
+  it('a changed profile drops its connection and the same shell connects with the new settings; delete forgets it', async () => {
     const shell = service.shell('node-1');
-    await shell.exec('true');
+    const before = (await shell.exec('echo $SSH_CONNECTION')).stdout;
     const id = (await service.list()).hosts.find((h) => h.name === 'node-1')!.id;
-    await call('hosts.update', { id, fields: { groups: ['lab'] } });
-    expect(service.shell(id)).not.toBe(shell);
+    await call('hosts.update', { id, fields: { groups: ['lab'], auth: { kind: 'key', keyFile: lab.encryptedKey } }, secret: lab.encryptedKeyPassphrase });
     expect(shell.state).toBe('idle');
+    expect(service.shell(id)).toBe(shell); // holders of the shell (remote hosts) keep a working one
+    const after = (await shell.exec('echo $SSH_CONNECTION')).stdout;
+    expect(after).not.toBe(before); // a new connection (another client port)
     await call('hosts.delete', { id });
+    await expect(shell.exec('true')).rejects.toMatchObject({ code: 'closed' });
     expect((await service.list()).hosts.map((h) => h.name)).toEqual(['node-3', 'node-4']);
   });
 });

@@ -147,7 +147,12 @@ export class HostConnections {
     return () => this.events.off(event, listener);
   }
 
-  /** Drops the host's connection (e.g. its profile changed or was deleted); the next use reconnects. */
+  /** Drops the host's connection (its profile changed); the shell stays, and its next use connects anew. */
+  async reset(id: string, reason = 'the host profile changed'): Promise<void> {
+    await this.shells.get(id)?.reset(reason);
+  }
+
+  /** Ends the host's shell for good (its profile was deleted); a later shell(id) is a new one. */
   async close(id: string): Promise<void> {
     const shell = this.shells.get(id);
     if (!shell) return;
@@ -336,6 +341,7 @@ export class SshShell implements RemoteShell {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay: number;
   private retryAt = 0;
+  private generation = 0;
   /** Session channels (exec) in use: OpenSSH allows 10 per connection (MaxSessions); SFTP holds one. */
   private sessionsInUse = 0;
   private readonly sessionWaiters: (() => void)[] = [];
@@ -394,6 +400,7 @@ export class SshShell implements RemoteShell {
   }
 
   private async connect(): Promise<Client> {
+    const generation = this.generation;
     this.setState(this.wasConnected ? 'reconnecting' : 'connecting', this.errorValue);
     let opened: { client: Client; label: string };
     try {
@@ -411,9 +418,9 @@ export class SshShell implements RemoteShell {
     }
     const { client, label } = opened;
     this.labelValue = label;
-    if (this.closed) {
+    if (this.closed || generation !== this.generation) {
       client.end();
-      throw new RemoteError('closed', `the connection to ${label} was closed by the console`);
+      throw new RemoteError('closed', `the connection to ${label} was reset while it was being opened; try again`);
     }
     this.current = client;
     this.wasConnected = true;
@@ -457,13 +464,30 @@ export class SshShell implements RemoteShell {
     this.retryTimer.unref?.();
   }
 
+  /** Drops the connection but keeps the shell: the next use connects with the profile as it is now. */
+  async reset(reason: string): Promise<void> {
+    await this.disconnect(new RemoteError('closed', `${this.label}: ${reason}`));
+    this.wasConnected = false;
+    this.retryDelay = this.pool.opts.reconnectInitialMs ?? 1_000;
+    this.setState('idle');
+  }
+
+  /** Ends the shell for good (its profile was deleted, or the console stops). */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    const client = this.current;
-    this.current = undefined;
-    for (const abort of [...this.aborts]) abort(new RemoteError('closed', `the connection to ${this.label} was closed by the console`));
+    await this.disconnect(new RemoteError('closed', `the connection to ${this.label} was closed by the console`));
     for (const close of [...this.forwards]) await close();
+    this.setState('idle');
+  }
+
+  private async disconnect(reason: RemoteError): Promise<void> {
+    this.generation++; // a connection being opened now is dropped when it arrives
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const client = this.current;
+    this.current = undefined; // before end(): onClose then sees a connection we closed, not a lost one
+    this.sftpSession = undefined;
+    for (const abort of [...this.aborts]) abort(reason);
     if (client) {
       await new Promise<void>((resolve) => {
         client.once('close', () => resolve());
@@ -471,7 +495,6 @@ export class SshShell implements RemoteShell {
         setTimeout(resolve, 2_000).unref?.();
       });
     }
-    this.setState('idle');
   }
 
   /** Runs `work` with a registered abort, so a lost link rejects it with connection-lost at once. */

@@ -86,7 +86,7 @@ export class HostsService {
   /** A changed profile drops its connection: the next use connects with the new settings. */
   async update(params: HostsParams<'hosts.update'>): Promise<HostProfileView> {
     const updated = await this.profiles.update(params.id, params.fields, params.secret);
-    await this.connections.close(params.id);
+    await this.connections.reset(params.id);
     await this.refresh();
     return updated;
   }
@@ -114,7 +114,7 @@ export class HostsService {
   async import(params: HostsParams<'hosts.import'>): Promise<ImportPreview> {
     const done = await this.profiles.import(params.json);
     const replaced = (await this.refresh()).filter((p) => done.replaced.includes(p.name));
-    for (const profile of replaced) await this.connections.close(profile.id);
+    for (const profile of replaced) await this.connections.reset(profile.id);
     return done;
   }
 
@@ -152,7 +152,7 @@ export class HostsService {
   }
 
   private async reconnect(id: string): Promise<HostStateView> {
-    await this.connections.close(id);
+    await this.connections.reset(id, 'its host key was accepted');
     await this.connections
       .shell(id)
       .exec('true', { timeoutMs: 20_000 })
