@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HostConnections, type HostDirectory } from '../../electron/services/remote/host-connections.js';
+import { HostConnections, type HostConnectionsOptions, type HostDirectory } from '../../electron/services/remote/host-connections.js';
 import type { HostAuth, HostProfile } from '../../electron/services/remote/host-profile.js';
 import { KnownHosts } from '../../electron/services/remote/known-hosts.js';
 import { isRemoteError, type ConnectionState, type RemoteError } from '../../electron/services/remote/remote-shell.js';
@@ -29,7 +29,7 @@ const directory: HostDirectory = {
 const pools: HostConnections[] = [];
 const logs: string[] = [];
 
-function pool(opts: { agentSocket?: string } = {}): HostConnections {
+function pool(opts: Partial<Pick<HostConnectionsOptions, 'agentSocket' | 'handshakeTimeoutMs'>> = {}): HostConnections {
   const connections = new HostConnections({
     directory,
     knownHosts,
@@ -199,6 +199,21 @@ describe('network faults', () => {
     expect(error.code).toBe('unreachable');
     expect(error.message).toContain(lab.unusedAddress);
     expect(connections.shell('nobody').state).toBe('unreachable');
+  });
+
+  it('a port that accepts TCP but never speaks SSH is a handshake-timeout', async () => {
+    await trust(h1).catch(() => undefined);
+    const helper = pool().shell(profile('silent-helper', h1, key()));
+    const started = await helper.exec(`nohup timeout 60 node -e "require('net').createServer(() => {}).listen(2299, '${h1.address}')" >/dev/null 2>&1 & echo $!`);
+    const pid = Number(started.stdout.trim());
+    try {
+      await expect.poll(async () => (await helper.exec('ss -Htln sport = :2299')).stdout.includes('2299'), { timeout: 10_000 }).toBe(true);
+      const error = await failure(pool({ handshakeTimeoutMs: 1_500 }).shell(profile('silent', { ...h1, port: 2299 }, key())).exec('true'));
+      expect(error.code).toBe('handshake-timeout');
+      expect(error.message).toContain('no SSH handshake');
+    } finally {
+      await helper.exec(`kill ${pid}`);
+    }
   });
 
   it('a port nobody listens on is refused', async () => {
