@@ -52,6 +52,12 @@ export interface TcpTransportOptions {
   maxQueueBytes?: number;
   /** Time allowed for connect + TLS + handshake, each way. Default 5 s. */
   handshakeTimeoutMs?: number;
+  /**
+   * Time allowed for the TCP connection itself; past it the attempt is abandoned and redialed
+   * after the backoff. A SYN lost to a dead link is otherwise resent by the kernel only after
+   * 1, 3, 7 s, so a healed link would wait for it. Default: handshakeTimeoutMs.
+   */
+  connectTimeoutMs?: number;
   /** Reconnect delay: doubles from initialMs up to maxMs after each failure (with jitter). */
   backoff?: { initialMs: number; maxMs: number };
   /** How often an open connection proves it is alive (raftd: its heartbeat interval). Default 1 s. */
@@ -166,6 +172,7 @@ interface LinkContext extends Liveness {
   readonly maxQueueBytes: number;
   readonly maxMessageAgeMs: number;
   readonly handshakeTimeoutMs: number;
+  readonly connectTimeoutMs: number;
   readonly backoff: { initialMs: number; maxMs: number };
   counters(peer: NodeId): Counters;
   reportUnreachable(peer: NodeId): void;
@@ -174,8 +181,8 @@ interface LinkContext extends Liveness {
 
 /**
  * Calls `onSilent` when nothing was heard for silenceMs, checking every pingIntervalMs (and
- * calling `onTick` then). A check that comes late, because this process itself was stopped or
- * starved, judges nothing: the silence may be ours.
+ * calling `onTick` then). Time this process itself lost (stopped, starved: the check came late)
+ * does not count as the peer's silence.
  */
 class SilenceWatch {
   private lastHeard = Date.now();
@@ -185,7 +192,8 @@ class SilenceWatch {
   constructor(liveness: Liveness, onTick: () => void, onSilent: (ms: number) => void) {
     this.timer = setInterval(() => {
       const now = Date.now();
-      if (now - this.lastTick > 2 * liveness.pingIntervalMs) this.lastHeard = now;
+      const late = now - this.lastTick - liveness.pingIntervalMs;
+      if (late > liveness.pingIntervalMs) this.lastHeard = Math.min(now, this.lastHeard + late);
       this.lastTick = now;
       const quiet = now - this.lastHeard;
       if (quiet > liveness.silenceMs) onSilent(quiet);
@@ -296,6 +304,10 @@ class PeerLink {
     let step: 'challenge' | 'ack' | 'open' = 'challenge';
     this.handshakeTimer = setTimeout(() => this.abort(socket, 'no handshake answer in time'), this.ctx.handshakeTimeoutMs);
     this.handshakeTimer.unref();
+    const connectTimer = setTimeout(() => this.abort(socket, `no connection within ${this.ctx.connectTimeoutMs} ms`), this.ctx.connectTimeoutMs);
+    connectTimer.unref();
+    socket.once('connect', () => clearTimeout(connectTimer));
+    socket.once('close', () => clearTimeout(connectTimer));
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
       if (step === 'open') return this.watch?.heard(); // the acceptor's pings; nothing else comes this way
@@ -632,6 +644,7 @@ export class TcpTransport implements Transport {
       ...shared,
       maxQueueBytes: options.maxQueueBytes ?? 16 * MiB,
       maxMessageAgeMs: options.maxMessageAgeMs ?? 5000,
+      connectTimeoutMs: options.connectTimeoutMs ?? shared.handshakeTimeoutMs,
       backoff,
       counters: (peer) => this.counters(peer),
       reportUnreachable: (peer) => this.reportUnreachable(peer),

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Packr } from 'msgpackr';
@@ -368,9 +369,12 @@ describe('TcpTransport', () => {
       await sendUntil(a, () => msg('a', 'b', 1), () => b.received.length > 0, 'a first delivery');
       // The link goes dead with both sockets open: only the transports' own checks can tell.
       proxy.hold(true);
-      await waitFor('both sides to drop the silent connection', () => a.transport.stats().silent >= 1 && b.transport.stats().silent >= 1);
-      expect(a.log.some((l) => l.startsWith('warn connection to peer b') && l.includes('lost: nothing heard for'))).toBe(true);
-      expect(b.log.some((l) => l.startsWith('warn closing connection from peer a') && l.includes('nothing heard for'))).toBe(true);
+      await waitFor('both sides to drop the silent connection, saying why', () =>
+        a.transport.stats().silent >= 1 &&
+        b.transport.stats().silent >= 1 &&
+        a.log.some((l) => l.startsWith('warn connection to peer b') && l.includes('lost: nothing heard for')) &&
+        b.log.some((l) => l.startsWith('warn closing connection from peer a') && l.includes('nothing heard for')),
+      );
       await waitFor('a to report b unreachable', () => a.unreachable.includes('b'));
 
       // Queued while the new connection cannot get through, and older than maxMessageAgeMs once it does.
@@ -389,8 +393,35 @@ describe('TcpTransport', () => {
     }
   });
 
+  it('abandons a connection attempt that gets no answer and dials again', async () => {
+    // A listener whose process never accepts: once its backlog is full the kernel drops SYNs,
+    // as a dead link does, and a connect() waits for the kernel's slow retransmissions.
+    const blocked = spawn(process.execPath, ['-e', `
+      const server = require('node:net').createServer();
+      server.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+        process.stdout.write(server.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20000));
+      });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve) => blocked.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+      // Fill the backlog so that later SYNs go unanswered.
+      const fillers = Array.from({ length: 4 }, () => net.connect({ host: '127.0.0.1', port }).on('error', () => {}));
+      try {
+        const a = await startNode('a', { connectTimeoutMs: 150, handshakeTimeoutMs: 60_000 });
+        a.transport.setPeer('b', `127.0.0.1:${port}`);
+        const timer = setInterval(() => a.transport.send([msg('a', 'b', 1)]), 20);
+        // Without the connect timeout the first attempt would wait for the handshake timeout (a minute).
+        await waitFor('two abandoned attempts', () => a.log.filter((l) => l.includes('no connection within 150 ms')).length >= 2).finally(() => clearInterval(timer));
+        expect(a.transport.stats().peers.b.connected).toBe(false);
+      } finally {
+        for (const f of fillers) f.destroy();
+      }
+    } finally {
+      blocked.kill('SIGKILL');
+    }
+  });
+
   it('keeps an idle connection open while its peer answers', async () => {
-    const liveness = { pingIntervalMs: 20, silenceMs: 200 };
+    const liveness = { pingIntervalMs: 25, silenceMs: 250 };
     const a = await startNode('a', liveness);
     const b = await startNode('b', liveness);
     link(a, b);
