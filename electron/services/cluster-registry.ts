@@ -26,6 +26,8 @@ const clusterRecordSchema = z.object({
   /** Embedded clusters: the seed of the simulation, so a definition replays the same run. */
   seed: z.number().int().optional(),
   nodes: z.array(nodeRecordSchema),
+  /** Nodes removed from the cluster: their log files stay, readable in Node logs. */
+  retired: z.array(z.string()).optional(),
 });
 
 const registryFileSchema = z.object({ version: z.literal(1), clusters: z.array(clusterRecordSchema) });
@@ -39,7 +41,26 @@ function nodeDefinition(node: NodeRecord): NodeDefinition {
 }
 
 export function clusterSummary(record: ClusterRecord, health: ClusterSummary['health']): ClusterSummary {
-  return { id: record.id, name: record.name, kind: record.kind, createdAt: record.createdAt, nodes: record.nodes.map(nodeDefinition), health };
+  return {
+    id: record.id,
+    name: record.name,
+    kind: record.kind,
+    createdAt: record.createdAt,
+    nodes: record.nodes.map(nodeDefinition),
+    ...(record.retired?.length && { retiredNodes: record.retired }),
+    health,
+  };
+}
+
+/** The record after `nodeId` left the cluster: no longer a node, its logs still listed. */
+export function withoutNode(record: ClusterRecord, nodeId: string): ClusterRecord {
+  return { ...record, nodes: record.nodes.filter((n) => n.id !== nodeId), retired: [...new Set([...(record.retired ?? []), nodeId])] };
+}
+
+/** Every node whose logs can be read: the members, then those removed. */
+export function logNodeIds(record: ClusterRecord): string[] {
+  const ids = record.nodes.map((n) => n.id);
+  return [...ids, ...(record.retired ?? []).filter((id) => !ids.includes(id))];
 }
 
 export class ClusterRegistry {

@@ -12,7 +12,7 @@ import { RaftdService, ServiceError } from '../../core/service/raftd-service.js'
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
 import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
-import type { ClusterRecord, ClusterRegistry } from './cluster-registry.js';
+import { logNodeIds, withoutNode, type ClusterRecord, type ClusterRegistry } from './cluster-registry.js';
 import { clusterState, membersFrom, mostAuthoritative } from './cluster-view.js';
 import { nodeView } from './node-view.js';
 import type { NodeLogQuery } from './node-host.js';
@@ -290,14 +290,13 @@ export class EmbeddedDriver implements ClusterDriver {
     }
   }
 
+  /** Removed nodes' log files stay readable. */
   private logSources(nodeId?: string): LogSource[] {
-    if (nodeId) this.assertNode(nodeId);
+    const ids = [...new Set([...this.cluster.ids(), ...logNodeIds(this.record)])];
+    if (nodeId && !ids.includes(nodeId)) this.assertNode(nodeId);
     const logs = this.logs;
     if (!logs) return [];
-    return this.cluster
-      .ids()
-      .filter((id) => !nodeId || id === nodeId)
-      .map((id) => ({ clusterId: this.clusterId, nodeId: id, file: logs.file(id) }));
+    return ids.filter((id) => !nodeId || id === nodeId).map((id) => ({ clusterId: this.clusterId, nodeId: id, file: logs.file(id) }));
   }
 
   readLogs(nodeId: string | undefined, query: NodeLogQuery): Promise<NodeLogLine[]> {
@@ -325,7 +324,7 @@ export class EmbeddedDriver implements ClusterDriver {
     this.assertNode(nodeId);
     await this.cluster.removeNode(nodeId);
     this.lastKnown.delete(nodeId);
-    await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: r.nodes.filter((n) => n.id !== nodeId) }));
+    await this.registry.update(this.clusterId, (r) => withoutNode(r, nodeId));
     this.changed();
   }
 

@@ -4,7 +4,7 @@
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
 import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
-import type { ClusterRecord, ClusterRegistry, NodeRecord } from './cluster-registry.js';
+import { logNodeIds, withoutNode, type ClusterRecord, type ClusterRegistry, type NodeRecord } from './cluster-registry.js';
 import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from './node-host.js';
 import { newestAcross } from './node-logs.js';
 import { RaftdClient } from './raftd-client.js';
@@ -260,9 +260,11 @@ export class RaftdCluster implements ClusterDriver {
     return this.client(nodeId).entry(index);
   }
 
+  /** Removed nodes' logs stay readable (their data is gone, their log files are not). */
   private logNodes(nodeId?: string): string[] {
-    if (nodeId) this.nodeRecord(nodeId);
-    return this.record.nodes.map((n) => n.id).filter((id) => !nodeId || id === nodeId);
+    const ids = logNodeIds(this.record);
+    if (nodeId && !ids.includes(nodeId)) this.nodeRecord(nodeId);
+    return ids.filter((id) => !nodeId || id === nodeId);
   }
 
   async readLogs(nodeId: string | undefined, query: NodeLogQuery): Promise<NodeLogLine[]> {
@@ -290,7 +292,7 @@ export class RaftdCluster implements ClusterDriver {
   async retireNode(nodeId: string): Promise<void> {
     this.nodeRecord(nodeId);
     if (await this.isLive(nodeId)) await this.host.stop(nodeId);
-    await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: r.nodes.filter((n) => n.id !== nodeId) }));
+    await this.registry.update(this.clusterId, (r) => withoutNode(r, nodeId));
     await this.host.removeNodeData(nodeId);
     this.endpoints.delete(nodeId);
     this.groups = this.groups.map((g) => g.filter((id) => id !== nodeId)).filter((g) => g.length);

@@ -126,6 +126,8 @@ export interface ClusterSummary {
   name: string;
   kind: NodeKind;
   nodes: NodeDefinition[];
+  /** Nodes removed from the cluster whose logs can still be read (nodeLogs.read). */
+  retiredNodes?: string[];
   createdAt: number;
   /** no-leader: none leads now, though a majority of voters is up to elect one; no-quorum: a majority is down. */
   health: 'healthy' | 'degraded' | 'no-leader' | 'no-quorum' | 'stopped';

@@ -6,6 +6,7 @@ import { saveText } from '../api/download';
 import { readableError } from '../logic/errors';
 import { appendLines, downloadText, filterLines, type Level } from '../logic/nodeLogs';
 import { useClusterStateStore } from './clusterState';
+import { useClustersStore } from './clusters';
 import { useConnectionStore } from './connection';
 import { useNavigationStore } from './navigation';
 import { useOperationsStore } from './operations';
@@ -18,6 +19,7 @@ export const useNodeLogsStore = defineStore('nodeLogs', () => {
   const navigation = useNavigationStore();
   const operations = useOperationsStore();
   const clusterState = useClusterStateStore();
+  const clusters = useClustersStore();
   const nodes = ref<string[]>([]);
   const levels = ref<Level[]>([]);
   const search = ref('');
@@ -28,7 +30,12 @@ export const useNodeLogsStore = defineStore('nodeLogs', () => {
   const liveClusterId = ref<string | null>(null);
 
   const clusterId = computed(() => navigation.clusterId);
-  const nodeIds = computed(() => clusterState.current?.nodes.map((n) => n.id) ?? []);
+  // Nodes removed from the cluster keep their logs: they are listed after the members.
+  const retiredIds = computed(() => clusters.current?.retiredNodes ?? []);
+  const nodeIds = computed(() => {
+    const members = clusterState.current?.nodes.map((n) => n.id) ?? [];
+    return [...members, ...retiredIds.value.filter((id) => !members.includes(id))];
+  });
   const shown = computed(() => filterLines(lines.value, { nodes: nodes.value, levels: levels.value, search: search.value }));
 
   connection.on('nodeLogs.line', (line) => {
@@ -100,5 +107,5 @@ export const useNodeLogsStore = defineStore('nodeLogs', () => {
     saveText(`${id}-${single ?? 'all-nodes'}.log`, downloadText(single ? all : filterLines(all, { nodes: nodes.value, levels: [], search: '' })));
   }
 
-  return { nodes, levels, search, lines, shown, loading, loadError, live, nodeIds, load, setLive, download };
+  return { nodes, levels, search, lines, shown, loading, loadError, live, nodeIds, retiredIds, load, setLive, download };
 });

@@ -6,7 +6,8 @@ import { useKvStore } from '../../../renderer/src/stores/kv';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import { useNodeLogsStore } from '../../../renderer/src/stores/nodeLogs';
 import { MAX_VALUE_BYTES } from '../../../core/kv/limits';
-import { apiWithCluster, flush, makeState, setupStores, type FakeApi } from '../fakeApi';
+import { useClustersStore } from '../../../renderer/src/stores/clusters';
+import { apiWithCluster, flush, makeCluster, makeState, setupStores, type FakeApi } from '../fakeApi';
 
 vi.mock('../../../renderer/src/api/download', () => ({ saveText: vi.fn() }));
 const { saveText } = await import('../../../renderer/src/api/download');
@@ -99,6 +100,23 @@ describe('kv store', () => {
     useNavigationStore().go('kv', 'demo');
     await flush();
     expect(kv.history.map((h) => h.key)).toEqual(['a']);
+  });
+});
+
+describe('node logs of removed nodes', () => {
+  it('lists them after the members, marked as removed, so their logs stay browsable', async () => {
+    const api = apiWithCluster(makeState(), [makeCluster({ id: 'demo', retiredNodes: ['n0'] })]).handle('nodeLogs.read', () => [line('n0', 1, 'became follower')]);
+    setupStores(api);
+    useNavigationStore().go('nodeLogs', 'demo');
+    const logs = useNodeLogsStore();
+    useClustersStore();
+    await flush();
+    expect(logs.nodeIds).toEqual(['n1', 'n2', 'n3', 'n0']);
+    expect(logs.retiredIds).toEqual(['n0']);
+    logs.nodes = ['n0'];
+    await logs.load();
+    expect(api.callsOf('nodeLogs.read').at(-1)).toMatchObject({ clusterId: 'demo', nodeId: 'n0' });
+    expect(logs.shown.map((l) => l.nodeId)).toEqual(['n0']);
   });
 });
 
