@@ -4,6 +4,7 @@
 // is reported ("unreachable", "key-not-trusted", "auth-failed") and tried again on the next use.
 // Operations in flight when the link drops fail with 'connection-lost', never hang.
 import { EventEmitter } from 'node:events';
+import { chmod, mkdir, rename, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, posix } from 'node:path';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
@@ -28,7 +29,7 @@ import {
   type StateListener,
   type TransferOptions,
 } from './remote-shell.js';
-import { CONNECT_DEFAULTS, connectSsh, targetLabel, type ConnectStep } from './ssh-connect.js';
+import { connectSsh, targetLabel, type ConnectStep } from './ssh-connect.js';
 
 /** Where the pool finds a profile and its secret (the host profiles service). */
 export interface HostDirectory {
@@ -609,7 +610,6 @@ export class SshShell implements RemoteShell {
   async download(remotePath: string, localPath: string, opts: TransferOptions = {}): Promise<void> {
     const source = homeRelative(remotePath);
     const tmp = `${localPath}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    const { mkdir, rename, unlink, chmod } = await import('node:fs/promises');
     await mkdir(dirname(localPath), { recursive: true });
     await this.guarded(`the download of ${source}`, async (client, signal) => {
       const sftp = await this.sftp(client);
@@ -715,5 +715,3 @@ export class SshShell implements RemoteShell {
     );
   }
 }
-
-export { CONNECT_DEFAULTS };
