@@ -65,17 +65,23 @@ export function remoteBundleDir(sha256: string): string {
   return `${REMOTE_ROOT}/raftd-${sha256.slice(0, 16)}`;
 }
 
-/** Reads OS, CPU, home and Node through the user's login shell: the PATH an interactive login would have. */
-export async function probeHost(shell: RemoteShell): Promise<HostFacts> {
-  const script = 'uname -s; uname -m; printf "%s\\n" "$HOME"; p=$(command -v node 2>/dev/null) && printf "%s\\n%s\\n" "$p" "$("$p" -v 2>/dev/null)"; true';
+/**
+ * Reads OS, CPU, home and Node through the user's login shell (the PATH an interactive login would
+ * have), and the sizes of files the caller asks about (home-relative paths): one round trip.
+ */
+export async function probeHost(shell: RemoteShell, sizesOf: string[] = []): Promise<HostFacts & { sizes: Array<number | null> }> {
+  const sizes = sizesOf.map((path) => `s=$(wc -c < ${shellQuote(path)} 2>/dev/null) || s=-; echo "size $s"`).join('; ');
+  const script = `uname -s; uname -m; printf "%s\\n" "$HOME"; p=$(command -v node 2>/dev/null) && printf "node %s %s\\n" "$("$p" -v 2>/dev/null)" "$p"; ${sizes}${sizes ? '; ' : ''}true`;
   const result = await shell.exec(`"\${SHELL:-/bin/sh}" -lc ${shellQuote(script)} </dev/null`, { timeoutMs: 20_000 });
   const lines = result.stdout.split('\n').map((l) => l.trim());
-  const [os, arch, home, nodePath, nodeVersion] = lines;
+  const [os, arch, home] = lines;
   if (result.code !== 0 || !os || !arch || !home?.startsWith('/')) {
     throw new ApiError('unavailable', `${shell.label}: could not read the host's system (uname, $HOME): ${(result.stderr || result.stdout).trim() || `exit ${result.code}`}`);
   }
-  const node = nodePath && /^v\d+\./.test(nodeVersion ?? '') ? { path: nodePath, version: nodeVersion } : null;
-  return { os, arch, home, node };
+  const nodeLine = /^node (v\d+\.\S*) (\/.*)$/.exec(lines.find((l) => l.startsWith('node ')) ?? '');
+  const node = nodeLine ? { path: nodeLine[2], version: nodeLine[1] } : null;
+  const sizeLines = lines.filter((l) => l.startsWith('size ')).map((l) => Number(l.slice(5)));
+  return { os, arch, home, node, sizes: sizesOf.map((_, i) => (Number.isFinite(sizeLines[i]) ? sizeLines[i] : null)) };
 }
 
 function nodeMajor(version: string): number {
@@ -121,11 +127,11 @@ export class Deployer {
 
   /** What a deploy would do on this host, without changing anything. Throws a precise ApiError when it cannot be deployed. */
   async plan(shell: RemoteShell, options: Pick<DeployOptions, 'uploadRuntime'> = {}): Promise<DeployPlan & { runtimeFile?: string; runtimePath: string }> {
-    const [facts, bundle] = await Promise.all([probeHost(shell), this.bundle()]);
+    const bundle = await this.bundle();
+    const probed = await probeHost(shell, [`${remoteBundleDir(bundle.sha256)}/${BUNDLE_NAME}`]);
+    const { sizes, ...facts } = probed;
     if (facts.os !== 'Linux') throw new ApiError('refused', `${shell.label}: the host runs ${facts.os}; remote nodes need Linux (raftd's keeper reads /proc)`);
-    const bundlePath = `${facts.home}/${remoteBundleDir(bundle.sha256)}/${BUNDLE_NAME}`;
-    const bundleSize = await remoteSize(shell, bundlePath);
-    const bundlePresent = bundleSize === bundle.bytes;
+    const bundlePresent = sizes[0] === bundle.bytes;
     const base = { host: shell.label, facts, bundle: { sha256: bundle.sha256, bytes: bundle.bytes, present: bundlePresent } };
 
     if (facts.node && nodeMajor(facts.node.version) >= MIN_NODE_MAJOR) {
@@ -196,11 +202,8 @@ export class Deployer {
         uploadedBytes += sent;
       }
     }
-    // The runtime must run there: a copied binary can miss the host's libraries.
-    const check = await shell.exec(`${shellQuote(plan.runtimePath)} ${shellQuote(bundlePath)} version`, { timeoutMs: 20_000 });
-    if (check.code !== 0) {
-      throw new ApiError('unavailable', `${shell.label}: raftd does not run with ${plan.runtimePath}: ${(check.stderr || check.stdout).trim().split('\n').slice(-2).join(' | ')}`);
-    }
+    // What was sent must run there (a copied runtime can miss the host's libraries); what was found ran before.
+    if (uploads.length > 0) await this.checkRuns(shell, plan.runtimePath, bundlePath);
     return {
       host: shell.label,
       facts: plan.facts,
@@ -210,6 +213,13 @@ export class Deployer {
       uploadedBytes,
       uploaded: uploads.map((u) => u.what),
     };
+  }
+
+  private async checkRuns(shell: RemoteShell, runtimePath: string, bundlePath: string): Promise<void> {
+    const check = await shell.exec(`${shellQuote(runtimePath)} ${shellQuote(bundlePath)} version`, { timeoutMs: 20_000 });
+    if (check.code !== 0) {
+      throw new ApiError('unavailable', `${shell.label}: raftd does not run with ${runtimePath}: ${(check.stderr || check.stdout).trim().split('\n').slice(-2).join(' | ')}`);
+    }
   }
 }
 

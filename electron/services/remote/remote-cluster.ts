@@ -47,16 +47,23 @@ export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
     if (failed.length) throw new ApiError('unavailable', failed.join('; '));
 
     const placed = ids.map((id, i) => ({ id, profile: params.hosts[i % params.hosts.length] }));
+    // Every host is asked at once, for a few spare ports: client ports must differ across the cluster.
+    const spare = 2 * ids.length;
+    const offered = await Promise.all(
+      hosts.map((host) => host.freePorts(2 * placed.filter((p) => p.profile === host.name).length + spare, new Set(portsOn(registry, host.name)))),
+    );
     const nodes: NodeRecord[] = [];
     const clientPorts = new Set<number>();
-    for (const host of hosts) {
-      const here = placed.filter((p) => p.profile === host.name);
-      const ports = await host.freePorts(here.length * 2, new Set([...portsOn(registry, host.name), ...clientPorts]));
-      here.forEach(({ id }, i) => {
-        clientPorts.add(ports[2 * i + 1]);
-        nodes.push(nodeOn(host, id, ports[2 * i], ports[2 * i + 1]));
-      });
-    }
+    hosts.forEach((host, h) => {
+      const free = [...offered[h]];
+      for (const { id } of placed.filter((p) => p.profile === host.name)) {
+        const client = free.find((port) => !clientPorts.has(port)) as number;
+        free.splice(free.indexOf(client), 1);
+        const peer = free.shift() as number;
+        clientPorts.add(client);
+        nodes.push(nodeOn(host, id, peer, client));
+      }
+    });
     return { nodes: ids.map((id) => nodes.find((n) => n.id === id) as NodeRecord), token: newToken() };
   }
 
