@@ -29,7 +29,8 @@ export async function startNode(specFile: string): Promise<StartReport> {
 type Failure = Extract<StartReport, { ok: false }>;
 
 function failure(error: string, logTail?: string[]): Failure {
-  const reason = /ENOSPC|No space left/i.test(error) ? 'disk-full' : /EADDRINUSE|address already in use/i.test(error) ? 'port-in-use' : 'failed';
+  // raftd's WAL names a short write "disk full?"; the kernel's errors say ENOSPC.
+  const reason = /ENOSPC|No space left|disk full/i.test(error) ? 'disk-full' : /EADDRINUSE|address already in use/i.test(error) ? 'port-in-use' : 'failed';
   return { ok: false, reason, error, ...(logTail && { logTail }) };
 }
 
