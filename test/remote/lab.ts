@@ -40,6 +40,8 @@ export interface LabHost {
   /** 'ssh-ed25519 AAAA…' of the host key. */
   hostKeyPublic: string;
   hasNode: boolean;
+  /** rc-h1 also has an RSA host key ('ssh-rsa AAAA…' and its fingerprint): a client that knows only it must get it. */
+  rsaHostKey?: { file: string; public: string; fingerprint: string };
   /** Set on the host whose sshd takes passwords. */
   password?: string;
   sshdConfig: string;
@@ -370,6 +372,11 @@ export async function buildLab(file: string): Promise<Lab> {
     run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', host.name, '-f', host.hostKeyFile]);
     host.hostKeyFingerprint = fingerprintOfFile(`${host.hostKeyFile}.pub`);
     host.hostKeyPublic = readFileSync(`${host.hostKeyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+    if (i === 1) {
+      const rsa = join(dir, 'ssh_host_rsa_key');
+      run('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-C', host.name, '-f', rsa]);
+      host.rsaHostKey = { file: rsa, public: readFileSync(`${rsa}.pub`, 'utf8').split(' ').slice(0, 2).join(' '), fingerprint: fingerprintOfFile(`${rsa}.pub`) };
+    }
 
     run('useradd', ['-m', '-s', '/bin/bash', host.user]);
     if (host.password) run('chpasswd', [], { input: `${host.user}:${host.password}\n` });
@@ -385,6 +392,7 @@ export async function buildLab(file: string): Promise<Lab> {
         `Port ${host.port}`,
         `ListenAddress ${host.address}`,
         `HostKey ${host.hostKeyFile}`,
+        ...(host.rsaHostKey ? [`HostKey ${host.rsaHostKey.file}`] : []),
         `PidFile ${host.sshdPidFile}`,
         'PubkeyAuthentication yes',
         `PasswordAuthentication ${host.password ? 'yes' : 'no'}`,

@@ -138,6 +138,24 @@ describe('host keys against real sshd', () => {
   });
 });
 
+describe('host key types', () => {
+  it('a host known only by its RSA key is asked for that key, not reported unknown with its preferred ed25519 one', async () => {
+    const rsa = h1.rsaHostKey!;
+    const sub = await mkdtemp(join(dir, 'rsa-only-'));
+    const userFile = join(sub, 'known_hosts');
+    await writeFile(userFile, `${h1.address} ${rsa.public}\n`);
+    const known = new KnownHosts({ consoleFile: join(sub, 'console', 'known_hosts'), readOnlyFiles: [userFile] });
+    const connections = new HostConnections({ directory, knownHosts: known, tcpTimeoutMs: 4_000 });
+    pools.push(connections);
+    let presented = '';
+    const opened = await connections.open(profile('rsa-only', h1, key()), (step) => {
+      if (step.step === 'host-key') presented = step.detail;
+    });
+    opened.client.end();
+    expect(presented).toMatch(/^ssh-rsa key known/);
+  });
+});
+
 describe('authentication faults, each with its own code', () => {
   beforeAll(async () => {
     await Promise.all([h1, h3].map((h) => trust(h).catch(() => undefined)));
