@@ -9,7 +9,7 @@ import type { KvCommand, KvResult } from '../kv/kv-store.js';
 import { systemClock } from '../clock.js';
 import { RaftdService, ServiceError } from '../service/raftd-service.js';
 import type { RaftdStateMachine } from '../service/state-machine.js';
-import { ClientServer, type Reply } from './http-fast.js';
+import { ClientServer, DEFAULT_CLIENT_LIMITS, type ClientLimits, type Reply } from './http-fast.js';
 import { hostPortString, isHostPort } from '../net/address.js';
 
 export const MAX_KEY_BYTES = 4096;
@@ -26,6 +26,8 @@ export interface DaemonContext {
   /** Counters for benchmarks and the console: WAL syncs and records, memory. */
   metrics(): Record<string, number>;
   logger: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+  /** Connection cap and request deadlines of the client port; defaults: DEFAULT_CLIENT_LIMITS. */
+  clientLimits?: Partial<ClientLimits>;
 }
 
 class HttpError extends Error {
@@ -264,7 +266,9 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
     });
   }
 
-  const fallback = http.createServer((req, res) => {
+  const limits = { ...DEFAULT_CLIENT_LIMITS, ...ctx.clientLimits };
+  // Its head and request deadlines are checked this often (default 30 s).
+  const fallback = http.createServer({ connectionsCheckingInterval: Math.min(limits.headTimeoutMs, 30_000) }, (req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -293,6 +297,7 @@ export function createHttpApi(ctx: DaemonContext): ClientServer {
       return kv(method, target, body).catch(errorReply);
     },
     MAX_VALUE_BYTES,
+    limits,
   );
 }
 
