@@ -1,15 +1,16 @@
 // raftd: one Raft node per process, with a WAL on disk, TCP to its peers and an HTTP client API.
 import { parseArgs } from 'node:util';
-import { mkdir, readFile, rename, open, rm } from 'node:fs/promises';
+import { readFile, rename, open, rm } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import pino from 'pino';
 import { systemClock } from '../clock.js';
 import { RaftNode } from '../node/raft-node.js';
 import { FileLogStore, FileSnapshotStore } from '../storage/index.js';
+import { makeDirDurable, makePrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, syncDir } from '../storage/files.js';
 import { TcpTransport, isLoopbackHost } from '../transport/index.js';
 import { loadTlsFiles, type TlsFiles, type TlsMaterial } from '../security/tls.js';
 import { resolveToken } from '../security/token.js';
@@ -168,7 +169,7 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const lockPath = join(dataDir, 'raftd.pid');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const handle = await open(lockPath, 'wx');
+      const handle = await open(lockPath, 'wx', PRIVATE_FILE_MODE);
       await handle.writeFile(String(process.pid));
       await handle.close();
       return () => rm(lockPath, { force: true });
@@ -193,16 +194,19 @@ function isAlive(pid: number): boolean {
 
 async function writeFileAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp`;
-  const handle = await open(tmp, 'w');
+  const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
   await handle.writeFile(text);
   await handle.sync();
   await handle.close();
   await rename(tmp, path);
+  await syncDir(dirname(path));
 }
 
 export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise<void> }> {
   const logger = pino({ level: options.logLevel, base: { node: options.id } });
-  await mkdir(options.dataDir, { recursive: true });
+  await makeDirDurable(options.dataDir);
+  const widened = await makePrivate(options.dataDir, PRIVATE_DIR_MODE);
+  if (widened !== null) logger.warn(`data dir ${options.dataDir} was open to others (mode ${widened.toString(8)}); now 700: it holds every value`);
   const unlock = await lockDataDir(options.dataDir);
 
   const metaPath = join(options.dataDir, 'meta.json');

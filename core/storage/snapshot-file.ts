@@ -5,10 +5,10 @@
 // hand (never automatically: the log may already be compacted past it).
 import { crc32c } from '@node-rs/crc32';
 import { Packr, Unpackr } from 'msgpackr';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Snapshot } from '../raft/types.js';
-import { hex16, syncDir, writeFully } from './files.js';
+import { hex16, makeDirDurable, PRIVATE_FILE_MODE, syncDir, writeFully } from './files.js';
 import { checkSnapshot, snapshotMetadataSchema } from './snapshot-check.js';
 import type { SnapshotStore } from './types.js';
 import { CorruptionError } from './types.js';
@@ -53,7 +53,7 @@ export class FileSnapshotStore implements SnapshotStore {
   private async write(snapshot: Snapshot): Promise<void> {
     checkSnapshot(snapshot, (await this.list()).at(-1)?.index ?? 0);
     const { index, term } = snapshot.metadata;
-    if (await mkdir(this.dir, { recursive: true })) await syncDir(dirname(this.dir));
+    await makeDirDurable(this.dir);
     const path = join(this.dir, `${hex16(index)}-${hex16(term)}.snap`);
     const temp = `${path}.tmp`;
     const meta = packr.pack(snapshot.metadata);
@@ -63,7 +63,7 @@ export class FileSnapshotStore implements SnapshotStore {
     header.writeUInt32LE(meta.length, 4);
     header.writeUInt32LE(crc32c(data, crc32c(meta)), 8);
     try {
-      const handle = await open(temp, 'w');
+      const handle = await open(temp, 'w', PRIVATE_FILE_MODE);
       try {
         await writeFully(handle, [header, meta, data], 0);
         await handle.datasync();

@@ -16,10 +16,10 @@
 // every later call: after a failed fdatasync the page cache no longer tells what is on disk,
 // so only reopening (which replays the disk) is safe.
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Entry, HardState } from '../raft/types.js';
-import { syncDir, writeFully } from './files.js';
+import { makeDirDurable, PRIVATE_FILE_MODE, syncDir, writeFully } from './files.js';
 import { checkCompactIndex, checkSave } from './log-state.js';
 import type { LogStore } from './types.js';
 import { encodeOp, encodeSegmentHeader, frameBytes, frameParts, OpKind, RecordType, segmentName } from './wal-format.js';
@@ -77,9 +77,8 @@ export class FileLogStore implements LogStore {
     if (!Number.isSafeInteger(segmentBytes) || segmentBytes < MIN_SEGMENT_BYTES) {
       throw new RangeError(`segmentBytes must be an integer ≥ ${MIN_SEGMENT_BYTES} (got ${segmentBytes})`);
     }
-    const created = await mkdir(dir, { recursive: true });
+    await makeDirDurable(dir);
     const store = new FileLogStore(dir, segmentBytes);
-    if (created) await store.syncDir(dirname(dir));
     await store.recover(options.onWarning ?? ((message) => process.emitWarning(message, 'WalRepair')));
     return store;
   }
@@ -337,7 +336,7 @@ export class FileLogStore implements LogStore {
 
   private async prepareFile(size: number): Promise<PreparedFile> {
     const path = join(this.dir, NEXT_SEGMENT_FILE);
-    const handle = await open(path, 'w+');
+    const handle = await open(path, 'w+', PRIVATE_FILE_MODE);
     try {
       await zeroFill(handle, 0, size);
       await this.sync(handle);

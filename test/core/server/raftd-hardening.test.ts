@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { join } from 'node:path';
-import { readdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { FileLogStore } from '../../../core/storage/index.js';
 import { confChangeCodec } from '../../../core/raft/codec.js';
 import { EntryType } from '../../../core/raft/types.js';
@@ -276,4 +276,33 @@ describe('raftd client connections', () => {
       for (const socket of flood) socket.destroy();
     }
   }, 120_000);
+});
+
+describe('raftd files', () => {
+  it('keeps its data private: directories 0700, WAL, snapshots, meta and lock files 0600, also in a data dir made by someone else', async () => {
+    cluster = await TestCluster.create(1, { extraArgs: ['--heartbeat-ms', '50', '--election-ms', '500', '--snapshot-entries', '5'] });
+    const node = cluster.node('n1');
+    await mkdir(node.dataDir, { recursive: true });
+    await chmod(node.dataDir, 0o755); // as the console's folders are made
+    node.start();
+    await cluster.waitForLeader();
+    for (let i = 0; i < 12; i++) await eventually(async () => expect((await put(node, `k${i}`, 'secret')).status).toBe(204));
+    await eventually(async () => expect((await request(node.url('/v1/snapshot'), { method: 'POST' })).status).toBe(200));
+
+    const modes = new Map<string, number>();
+    async function walk(path: string): Promise<void> {
+      modes.set(path.slice(node.dataDir.length) || '/', (await stat(path)).mode & 0o777);
+      if ((await stat(path)).isDirectory()) for (const name of await readdir(path)) await walk(join(path, name));
+    }
+    await walk(node.dataDir);
+    const names = [...modes.keys()];
+    expect(names).toEqual(expect.arrayContaining(['/', '/wal', '/snap', '/meta.json', '/raftd.pid']));
+    expect(names.some((n) => /^\/wal\/.*\.wal$/.test(n))).toBe(true);
+    expect(names.some((n) => /^\/snap\/.*\.snap$/.test(n))).toBe(true);
+    for (const [name, mode] of modes) {
+      const expected = name === '/' || name === '/wal' || name === '/snap' ? 0o700 : 0o600;
+      expect(mode.toString(8), name).toBe(expected.toString(8));
+    }
+    expect(node.output).toMatch(/was open to others \(mode 755\); now 700/);
+  });
 });

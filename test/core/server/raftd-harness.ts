@@ -82,14 +82,17 @@ export class RaftdProcess {
   }
 
   async status(): Promise<Status | null> {
+    const reply = await this.get('/v1/status');
+    return reply?.status === 200 ? (JSON.parse(reply.body) as Status) : null;
+  }
+
+  /** GET with the token (and client certificate); null if the node does not answer. */
+  async get(path: string): Promise<{ status: number; body: string } | null> {
     try {
       const headers: Record<string, string> = this.token ? { Authorization: `Bearer ${this.token}` } : {};
-      if (this.tlsClient) {
-        const reply = await httpsRequest(this.url('/v1/status'), this.tlsClient, { headers, timeoutMs: 2000 });
-        return reply.status === 200 ? (JSON.parse(reply.body) as Status) : null;
-      }
-      const res = await fetch(this.url('/v1/status'), { headers, signal: AbortSignal.timeout(2000) });
-      return res.ok ? ((await res.json()) as Status) : null;
+      if (this.tlsClient) return await httpsRequest(this.url(path), this.tlsClient, { headers, timeoutMs: 2000 });
+      const res = await fetch(this.url(path), { headers, redirect: 'manual', signal: AbortSignal.timeout(2000) });
+      return { status: res.status, body: await res.text() };
     } catch {
       return null;
     }
@@ -177,6 +180,10 @@ export class TestCluster {
       if (leaders.length !== 1) throw new Error(`${leaders.length} leaders among ${statuses.length} nodes`);
       const leader = leaders[0];
       if (!statuses.every((s) => s.leader === leader.id && s.term === leader.term)) throw new Error('nodes do not agree on the leader yet');
+      // Its status shows raft's view the moment it wins; it serves once its driver has caught up
+      // (persisted the new term, committed an entry of it): a linearizable read says when.
+      const probe = await this.node(leader.id).get('/v1/kv/%00leader-probe');
+      if (probe?.status !== 404 && probe?.status !== 200) throw new Error(`leader ${leader.id} does not serve reads yet (${probe?.status ?? 'no answer'})`);
       return this.node(leader.id);
     }, timeoutMs);
   }
