@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostProfiles } from '../../electron/services/remote/host-profiles.js';
-import { EncryptedSecretStore, MemorySecretStore, type SecretCipher } from '../../electron/services/remote/secret-store.js';
+import { EncryptedSecretStore, MemorySecretStore, desktopSecretStore, type SecretCipher } from '../../electron/services/remote/secret-store.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -148,5 +148,24 @@ describe('secret stores', () => {
     expect(await new EncryptedSecretStore(file, cipher).get('host:a')).toBe('plain secret');
     await store.delete('host:a');
     expect(await new EncryptedSecretStore(file, cipher).get('host:a')).toBeUndefined();
+  });
+
+  it('the desktop store encrypts with safeStorage when a keychain backs it, and falls back to memory (saying so) when not', async () => {
+    const safeStorage = (available: boolean, backend?: string) => ({
+      isEncryptionAvailable: () => available,
+      encryptString: (plain: string) => cipher.encrypt(plain),
+      decryptString: (data: Buffer) => cipher.decrypt(data),
+      ...(backend ? { getSelectedStorageBackend: () => backend } : {}),
+    });
+    const file = join(dir, 'd', 'secrets.json');
+    const encrypted = desktopSecretStore(file, safeStorage(true, 'gnome_libsecret'));
+    expect(encrypted.persistent).toBe(true);
+    await encrypted.set('k', 'secret value');
+    expect(await readFile(file, 'utf8')).not.toContain('secret value');
+    for (const store of [desktopSecretStore(file, safeStorage(false)), desktopSecretStore(file, safeStorage(true, 'basic_text'))]) {
+      expect(store.persistent).toBe(false);
+      expect(store.description).toMatch(/No system keychain.*memory only until the console stops/);
+      expect(await store.get('k')).toBeUndefined();
+    }
   });
 });

@@ -23,9 +23,11 @@ export interface SecretCipher {
 
 export class MemorySecretStore implements SecretStore {
   readonly persistent = false;
-  readonly description =
-    'Passphrases and passwords are kept in memory only until the console stops; enter them again after a restart (web mode never writes them to disk).';
   private readonly secrets = new Map<string, string>();
+
+  constructor(
+    readonly description = 'Passphrases and passwords are kept in memory only until the console stops; enter them again after a restart (web mode never writes them to disk).',
+  ) {}
 
   async get(key: string): Promise<string | undefined> {
     return this.secrets.get(key);
@@ -97,4 +99,27 @@ export class EncryptedSecretStore implements SecretStore {
       await this.persist();
     });
   }
+}
+
+/** The parts of Electron's safeStorage the console uses (typed here: services do not import electron). */
+export interface SafeStorageLike {
+  isEncryptionAvailable(): boolean;
+  encryptString(plain: string): Buffer;
+  decryptString(encrypted: Buffer): string;
+  /** Linux only: 'basic_text' means no keychain, i.e. a fixed key: no protection. */
+  getSelectedStorageBackend?(): string;
+}
+
+/**
+ * The desktop app's store: encrypted by the OS keychain when there is one; otherwise memory only,
+ * saying why (a fixed-key "encryption" would only look safe).
+ */
+export function desktopSecretStore(file: string, safeStorage: SafeStorageLike): SecretStore {
+  const backend = safeStorage.getSelectedStorageBackend?.();
+  if (!safeStorage.isEncryptionAvailable() || backend === 'basic_text') {
+    return new MemorySecretStore(
+      'No system keychain is available to encrypt secrets, so passphrases and passwords are kept in memory only until the console stops.',
+    );
+  }
+  return new EncryptedSecretStore(file, { encrypt: (plain) => safeStorage.encryptString(plain), decrypt: (data) => safeStorage.decryptString(data) });
 }
