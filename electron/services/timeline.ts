@@ -31,24 +31,30 @@ export class Timeline {
     const leaderNode = reachable.filter((n) => n.role === 'leader').sort((a, b) => b.term - a.term)[0];
     const leader = leaderNode && leaderNode.term === maxTerm ? leaderNode.id : '';
 
-    if (maxTerm > this.term) {
-      const candidates = reachable.filter((n) => n.term === maxTerm && (n.role === 'candidate' || n.role === 'leader')).map((n) => n.id);
-      this.term = maxTerm;
-      this.add('election-started', candidates.length ? `term ${maxTerm}: ${candidates.join(', ')} campaigning` : `term ${maxTerm} began`);
-    }
-    if (leader && leader !== this.leader) {
-      this.leader = leader;
-      this.add('leader-elected', `${leader} leads term ${this.term}`);
-    } else if (!leader && this.leader) {
+    // A leader gone, or overtaken by a newer term, is lost in its own term, before that term's election is told.
+    if (this.leader && (leader !== this.leader || maxTerm > this.term)) {
       const previous = nodes.find((n) => n.id === this.leader);
       const why = !previous?.reachable ? `${this.leader} is unreachable` : `${this.leader} is no longer leader`;
       this.leader = '';
       this.add('leader-lost', why);
     }
-    const signature = describeMembers(members);
+    if (maxTerm > this.term) {
+      const candidates = reachable.filter((n) => n.term === maxTerm && (n.role === 'candidate' || n.role === 'leader')).map((n) => n.id);
+      const first = this.term === 0;
+      this.term = maxTerm;
+      // The term a cluster is in when first seen (a new cluster's bootstrap term, or wherever a running one
+      // is) is no election the console saw: only later terms, or one being campaigned for, are.
+      if (!first || candidates.length) this.add('election-started', candidates.length ? `term ${maxTerm}: ${candidates.join(', ')} campaigning` : `term ${maxTerm} began`);
+    }
+    if (leader && leader !== this.leader) {
+      this.leader = leader;
+      this.add('leader-elected', `${leader} leads term ${this.term}`);
+    }
+    // A configuration first read (after none, or an empty one) is the starting point, not a change.
+    const signature = members.voters.length + members.votersOutgoing.length + members.learners.length ? describeMembers(members) : '';
     if (signature !== this.members) {
-      if (this.members) this.add('membership', signature);
-      this.members = signature;
+      if (this.members && signature) this.add('membership', signature);
+      if (signature) this.members = signature;
     }
     return { leader, term: this.term };
   }
