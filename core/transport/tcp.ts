@@ -99,6 +99,8 @@ const PROTOCOL_VERSION = 2;
 const NONCE_BYTES = 16;
 const HMAC_BYTES = 32;
 const PING = Buffer.alloc(4); // an empty frame
+/** Room for authenticated inbound connections on a TLS listener (one per peer). */
+const MAX_AUTHENTICATED_PEERS = 1024;
 
 const handshakePacker = new Packr({ useRecords: false });
 const handshakeUnpacker = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -704,10 +706,9 @@ export class TcpTransport implements Transport {
         socket.destroy();
       },
     );
-    // Before the TLS handshake completes: a raw connection counts against the pending bound too.
-    server.on('connection', (socket: net.Socket) => {
-      if (this.pendingHandshakes() >= this.maxPendingHandshakes) socket.destroy();
-    });
+    // Connections still in their TLS handshake are not ours to count yet: the server bounds them
+    // (each lives at most handshakeTimeoutMs), with room beside them for every authenticated peer.
+    server.maxConnections = this.maxPendingHandshakes + MAX_AUTHENTICATED_PEERS;
     server.on('tlsClientError', (err, socket) => {
       this.refusedCount++;
       this.logger.warn(`refused connection from ${socket.remoteAddress}:${socket.remotePort}: TLS handshake failed (${err.message})`);

@@ -145,7 +145,14 @@ async function startProxy(targetPort: number): Promise<{ port: number; fromDiale
     fromDialer.push(recorded);
     const up = net.connect({ host: '127.0.0.1', port: targetPort });
     const waiting: Array<[net.Socket, Buffer]> = [];
+    let otherSideClosed = false;
     const release = () => {
+      if (otherSideClosed) {
+        // The close that the dead link held back arrives now.
+        down.destroy();
+        up.destroy();
+        return;
+      }
       for (const [to, chunk] of waiting.splice(0)) to.write(chunk);
     };
     releases.add(release);
@@ -153,8 +160,13 @@ async function startProxy(targetPort: number): Promise<{ port: number; fromDiale
       sockets.add(s);
       s.on('error', () => {});
       s.on('close', () => {
-        releases.delete(release);
         waiting.length = 0;
+        // A dead link carries no FIN either: the other side must find out by itself.
+        if (held) {
+          otherSideClosed = true;
+          return;
+        }
+        releases.delete(release);
         down.destroy();
         up.destroy();
       });
@@ -393,6 +405,29 @@ describe('TcpTransport', () => {
     }
   });
 
+  it('holds at most maxPendingHandshakes connections that have not authenticated', async () => {
+    const a = await startNode('a', { maxPendingHandshakes: 3 });
+    const idle = await Promise.all([1, 2, 3].map(() => rawClient(a.port)));
+    const extra = await rawClient(a.port);
+    await waitFor('the connection over the bound to be closed', extra.closed);
+    expect(idle.some((c) => c.closed())).toBe(false);
+    // A slot frees when one goes: a peer that then proves itself is served.
+    idle[0].socket.destroy();
+    let peer = await rawClient(a.port);
+    // The server may not have seen the close yet: then this one is turned away too; try again.
+    for (let attempt = 0; ; attempt++) {
+      const ok = await handshake(peer, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN }).then(
+        () => true,
+        () => false,
+      );
+      if (ok || attempt === 50) break;
+      peer = await rawClient(a.port);
+    }
+    peer.socket.write(encodeFrames([encodeMessage(msg('b', 'a', 1))]));
+    await waitFor('the message', () => a.received.length === 1);
+    for (const c of [...idle, peer]) c.socket.destroy();
+  });
+
   it('abandons a connection attempt that gets no answer and dials again', async () => {
     // A listener whose process never accepts: once its backlog is full the kernel drops SYNs,
     // as a dead link does, and a connect() waits for the kernel's slow retransmissions.
@@ -426,11 +461,11 @@ describe('TcpTransport', () => {
     const b = await startNode('b', liveness);
     link(a, b);
     await sendUntil(a, () => msg('a', 'b', 1), () => b.received.length > 0, 'a first delivery');
-    // Many silence periods without a raft message: pings alone keep it up.
+    // Many silence periods without a raft message: pings alone keep it up, the same connection throughout.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(a.transport.stats().silent + b.transport.stats().silent).toBe(0);
     expect(a.transport.stats().peers.b.connected).toBe(true);
-    expect(b.received.length).toBe(1);
+    expect(a.log.filter((l) => l.includes('connected to peer b')).length).toBe(1);
   });
 
   it('reconnects after the peer restarts on the same port, reporting it unreachable meanwhile', async () => {
