@@ -7,6 +7,7 @@ import type { ClusterState, ClusterSummary, EventName, Events, Method, ParsedPar
 import { ActivityLog } from './activity.js';
 import { describePartition, nextNodeId, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import { clusterKinds, type ClusterKind, type ClusterKinds, type RemoteKindSetup } from './cluster-kinds.js';
+import type { RemoteHosts } from './remote/remote-host.js';
 import { ClusterRegistry, clusterSummary, type ClusterRecord } from './cluster-registry.js';
 import type { LocalHostOptions } from './local-host.js';
 import { MembershipGuide, type MembershipOptions } from './membership.js';
@@ -241,6 +242,11 @@ export class ConsoleService {
     for (const clusterId of [...session.follows.keys()]) this.unfollow(session, clusterId);
   }
 
+  private remoteHosts(): RemoteHosts {
+    if (!this.options.remote) throw new ApiError('unavailable', 'remote hosts need the host profiles service, and this console was started without it');
+    return this.options.remote.hosts;
+  }
+
   private readonly handlers: { [M in Method]: Handler<M> } = {
     'clusters.list': () => this.summaryList(),
     'clusters.create': (p) => this.activity.track('clusters.create', `create ${p.kind} cluster "${p.name}" of ${p.size}`, undefined, () => this.createCluster(p)),
@@ -267,7 +273,14 @@ export class ConsoleService {
       this.activity.track('fault.partition', describePartition(p.groups), p.clusterId, () => this.driver(p.clusterId).partition(p.groups)),
     'fault.heal': (p) => this.activity.track('fault.heal', 'heal partitions', p.clusterId, () => this.driver(p.clusterId).heal()),
 
-    'membership.addNode': (p) => this.membership.addNode(this.driver(p.clusterId), p.nodeId),
+    'membership.addNode': (p) => {
+      const driver = this.driver(p.clusterId);
+      if (p.host) {
+        if (this.clusters.get(p.clusterId).kind !== 'remote') throw new ApiError('invalid-input', `membership.addNode: ${p.clusterId} is not a remote cluster; host applies to remote clusters only`);
+        this.remoteHosts().placeNextNode(p.clusterId, p.host);
+      }
+      return this.membership.addNode(driver, p.nodeId);
+    },
     'membership.removeNode': (p) => this.membership.removeNode(this.driver(p.clusterId), p.nodeId),
     'membership.promote': (p) => this.membership.promote(this.driver(p.clusterId), p.nodeId),
     'membership.joint': (p) => this.membership.joint(this.driver(p.clusterId), p.addVoters, p.removeVoters),
@@ -306,6 +319,10 @@ export class ConsoleService {
     },
 
     'activity.list': (p) => this.activity.list(p.limit),
+
+    'remote.plan': (p) => this.remoteHosts().plan(p.host, p.uploadRuntime),
+    'remote.deploy': (p) =>
+      this.activity.track('remote.deploy', `deploy raftd to ${p.host}${p.uploadRuntime ? ' (with the Node runtime if needed)' : ''}`, undefined, () => this.remoteHosts().deploy(p.host, p.uploadRuntime)),
   };
 }
 

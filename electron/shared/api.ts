@@ -66,7 +66,12 @@ export const requestSchemas = {
   'fault.heal': clusterRef,
 
   /** Guided one-at-a-time change: add as learner → catch up → promote → committed. Progress arrives as events. */
-  'membership.addNode': z.object({ clusterId: id, nodeId: id.optional() }),
+  'membership.addNode': z.object({
+    clusterId: id,
+    nodeId: id.optional(),
+    /** Remote clusters: the host profile the new node runs on (default: the cluster's least used host). */
+    host: id.optional(),
+  }),
   'membership.removeNode': nodeRef,
   'membership.promote': nodeRef,
   'membership.joint': z.object({
@@ -114,6 +119,11 @@ export const requestSchemas = {
   'embedded.dropMessage': z.object({ clusterId: id, messageId: z.number().int() }),
 
   'activity.list': z.object({ limit: z.number().int().min(1).max(1000).default(200) }),
+
+  /** What deploying raftd to a host would send, changing nothing; refused with the reason (and the runtime's size) when it cannot run there. */
+  'remote.plan': z.object({ host: id, uploadRuntime: z.boolean().default(false) }),
+  /** Deploys raftd to a host (nothing is sent when it is there); uploadRuntime: the opt-in for hosts without Node >= 20. */
+  'remote.deploy': z.object({ host: id, uploadRuntime: z.boolean().default(false) }),
 } as const;
 
 export type Method = keyof typeof requestSchemas;
@@ -291,6 +301,35 @@ export interface OperationProgress {
   error?: string;
 }
 
+/** What a deploy to a remote host would do. */
+export interface RemoteDeployPlan {
+  host: string;
+  /** `uname -s`, `uname -m` of the host, and the Node its login shell finds (null: none). */
+  os: string;
+  arch: string;
+  hostNode: string | null;
+  /** raftd runs on the host's Node, or on the console's runtime uploaded there. */
+  runtime: 'host' | 'uploaded';
+  runtimeVersion: string;
+  bundleBytes: number;
+  bundlePresent: boolean;
+  /** For an uploaded runtime: its size, and whether it is there already. */
+  runtimeBytes?: number;
+  runtimePresent?: boolean;
+  /** Bytes a deploy would send now (0: everything is there). */
+  uploadBytes: number;
+}
+
+export interface RemoteDeployment {
+  host: string;
+  uploadedBytes: number;
+  /** What was sent: 'raftd', 'Node v20…'; empty when everything was there. */
+  uploaded: string[];
+  /** Absolute paths on the host. */
+  nodePath: string;
+  bundlePath: string;
+}
+
 export interface Results {
   'clusters.list': ClusterSummary[];
   'clusters.create': ClusterSummary;
@@ -326,6 +365,8 @@ export interface Results {
   'embedded.clock': void;
   'embedded.dropMessage': void;
   'activity.list': ActivityItem[];
+  'remote.plan': RemoteDeployPlan;
+  'remote.deploy': RemoteDeployment;
 }
 
 export interface Events {

@@ -3,7 +3,8 @@
 // history must be linearizable with no acknowledged write lost. The last case breaks reads on
 // purpose (?stale=1, served by any node) to show the check finds what it is there to find.
 import { describe, expect, it } from 'vitest';
-import { passed, runNemesis, summarize, type NemesisReport } from './nemesis.js';
+import type { Operation, RegisterOp } from './linearizability.js';
+import { findLostWrites, passed, runNemesis, summarize, type NemesisReport } from './nemesis.js';
 
 // CI replays fixed choices (timings still vary); local runs draw fresh ones. The seed is printed.
 const SEED = process.env.NEMESIS_SEED ? Number(process.env.NEMESIS_SEED) : process.env.CI ? 20261205 : Math.floor(Math.random() * 2 ** 31);
@@ -19,6 +20,26 @@ function expectRealWork(report: NemesisReport): void {
   expect(report.leaders.size).toBeGreaterThanOrEqual(2);
   expect(report.verdicts.length).toBeGreaterThan(0);
 }
+
+describe('lost acknowledged writes', () => {
+  const op = (client: number, call: number, ret: number, o: RegisterOp, outcome: Operation['outcome'] = 'ok'): Operation => ({ key: 'k', client, call, ret, outcome, op: o });
+  const final = (value: string | null, at = 100) => op(-1, at, at + 1, { kind: 'read', output: value });
+
+  it('are writes acknowledged after the final value was written, or any when the key reads empty', () => {
+    const history = [op(0, 0, 1, { kind: 'write', value: 'a' }), op(1, 2, 3, { kind: 'write', value: 'b' }), op(2, 4, 5, { kind: 'cas', from: 'b', to: 'c', output: true })];
+    expect(findLostWrites([...history, final('c')])).toEqual([]);
+    expect(findLostWrites([...history, final('b')])).toHaveLength(1);
+    expect(findLostWrites([...history, final('a')])).toHaveLength(2);
+    expect(findLostWrites([...history, final(null)])).toHaveLength(3);
+  });
+
+  it('are not writes that overlap the final value\'s, nor failed cas, nor anything when the final value came from an unknown write', () => {
+    const overlapping = [op(0, 0, 5, { kind: 'write', value: 'a' }), op(1, 1, 4, { kind: 'write', value: 'b' })];
+    expect(findLostWrites([...overlapping, final('a')])).toEqual([]);
+    expect(findLostWrites([op(0, 0, 1, { kind: 'write', value: 'a' }), op(1, 2, 3, { kind: 'cas', from: 'x', to: 'y', output: false }), final('a')])).toEqual([]);
+    expect(findLostWrites([op(0, 0, 1, { kind: 'write', value: 'a' }), op(1, 2, Infinity, { kind: 'write', value: 'b' }, 'unknown'), final('b')])).toEqual([]);
+  });
+});
 
 describe('nemesis (short form)', () => {
   it.each([3, 5])('%i raftd nodes under kill -9, pauses, partitions, transfers and membership changes: linearizable, nothing acknowledged lost', async (nodes) => {
