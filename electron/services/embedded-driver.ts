@@ -26,6 +26,8 @@ const DEFAULT_STEP_MS = 10;
 /** Wall-clock patience for a request that needs simulated time to move (the clock may be paused). */
 const WALL_TIMEOUT_MS = 10_000;
 const PUBLISH_EVERY_MS = 100;
+/** A new cluster's time runs at a quarter speed: slow enough to watch the first election's votes fly. */
+export const FIRST_SPEED = 0.25;
 
 export interface EmbeddedOptions {
   /** Start with time running at speed 1 (the first-run demo). */
@@ -106,7 +108,7 @@ export class EmbeddedDriver implements ClusterDriver {
     const cluster = await EmbeddedCluster.create({ ids: record.nodes.map((n) => n.id), seed: record.seed ?? 1, logger: logs && ((id) => logs.logger(id)) });
     clock = cluster.clock;
     const driver = new EmbeddedDriver(record.id, registry, cluster, publish, logs);
-    if (options.run) cluster.run(1);
+    if (options.run) cluster.run(FIRST_SPEED);
     driver.changed();
     return driver;
   }
