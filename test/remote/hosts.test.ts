@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hostsRequestSchemas } from '../../electron/services/remote/host-profile.js';
 import { HostProfiles } from '../../electron/services/remote/host-profiles.js';
 import { EncryptedSecretStore, MemorySecretStore, desktopSecretStore, type SecretCipher } from '../../electron/services/remote/secret-store.js';
 
@@ -38,6 +39,15 @@ describe('HostProfiles', () => {
     // A new service on the same files (a console restart) reads both back.
     const again = new HostProfiles({ file, secrets: new EncryptedSecretStore(secretsFile, cipher) });
     expect(await again.resolve(created.id)).toEqual({ profile: expect.objectContaining({ name: 'db-1' }), secret: 'my passphrase' });
+  });
+
+  it('an update validated by the API schema changes only the fields it names', async () => {
+    const hosts = new HostProfiles({ file: join(dir, 'hosts.json'), secrets: new MemorySecretStore() });
+    const bastion = await hosts.create({ ...base, name: 'bastion' });
+    const node = await hosts.create({ ...base, name: 'node', port: 2200, jumpHostId: bastion.id, groups: ['prod'] });
+    const params = hostsRequestSchemas['hosts.update'].parse({ id: node.id, fields: { name: 'node-renamed' } });
+    const updated = await hosts.update(params.id, params.fields, params.secret);
+    expect(updated).toMatchObject({ name: 'node-renamed', port: 2200, jumpHostId: bastion.id, groups: ['prod'] });
   });
 
   it('refuses bad input with a clear error and changes nothing', async () => {

@@ -23,15 +23,22 @@ export const hostAuthSchema = z.discriminatedUnion('kind', [
 ]);
 export type HostAuth = z.infer<typeof hostAuthSchema>;
 
-/** What the user edits. `jumpHostId` names another profile to reach this one through (ProxyJump). */
-export const hostProfileFieldsSchema = z.object({
+// The editable fields without defaults: an update names only what changes.
+const editableFields = z.object({
   name: z.string().trim().min(1).max(80),
   address,
-  port: z.number().int().min(1).max(65535).default(22),
+  port: z.number().int().min(1).max(65535),
   user,
   auth: hostAuthSchema,
-  jumpHostId: profileId.nullable().default(null),
-  groups: z.array(group).max(20).default([]),
+  jumpHostId: profileId.nullable(),
+  groups: z.array(group).max(20),
+});
+
+/** What the user edits. `jumpHostId` names another profile to reach this one through (ProxyJump). */
+export const hostProfileFieldsSchema = editableFields.extend({
+  port: editableFields.shape.port.default(22),
+  jumpHostId: editableFields.shape.jumpHostId.default(null),
+  groups: editableFields.shape.groups.default([]),
 });
 export type HostProfileFields = z.output<typeof hostProfileFieldsSchema>;
 
@@ -61,7 +68,7 @@ export const hostsRequestSchemas = {
   /** `secret`: the key's passphrase or the password, kept in the secret store, never in the profiles file. */
   'hosts.create': hostProfileFieldsSchema.extend({ secret: secret.optional() }),
   /** Fields left out stay as they are; `secret: null` forgets the stored secret. */
-  'hosts.update': z.object({ id: profileId, fields: hostProfileFieldsSchema.partial(), secret: secret.nullable().optional() }),
+  'hosts.update': z.object({ id: profileId, fields: editableFields.partial(), secret: secret.nullable().optional() }),
   'hosts.delete': z.object({ id: profileId }),
   'hosts.duplicate': z.object({ id: profileId, name: z.string().trim().min(1).max(80).optional() }),
   /** Profiles as JSON without secrets; all of them when `ids` is left out. */
