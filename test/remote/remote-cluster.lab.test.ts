@@ -2,12 +2,13 @@
 // rc-op): the console service creates a cluster on three hosts, reaches every node only through SSH
 // tunnels, survives a leader's kill and a cut link, grows onto the host without Node, shrinks, and
 // re-attaches after a restart; links are cut in the middle of an upload and of a start.
+import { statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterState, ClusterSummary, OperationProgress } from '../../electron/shared/api.js';
+import type { ClusterState, ClusterSummary, OperationProgress, RemoteDeployment } from '../../electron/shared/api.js';
 import { ConsoleService, type ConsoleSession } from '../../electron/services/console-service.js';
 import { raftdBundle } from '../../electron/services/remote/deploy-bundle.js';
 import { Deployer, whenConnected } from '../../electron/services/remote/deploy.js';
@@ -216,7 +217,19 @@ describe('a remote cluster on the lab hosts', () => {
 
   it('deploys to the host without Node only when asked, a cut mid-upload leaves no complete-looking file, then uploads the runtime', async () => {
     const shell = consoleSide.connections.shell(h4.name);
-    await expect(new Deployer().deploy(shell)).rejects.toThrow(/raftd needs Node >= 20 and the host has no node on the login PATH.*upload its own Node .* MiB.*uploadRuntime/s);
+    await expect(invoke('remote.plan', { host: h4.name })).rejects.toThrow(/raftd needs Node >= 20 and the host has no node on the login PATH.*upload its own Node .* MiB.*uploadRuntime/s);
+    await expect(new Deployer().deploy(shell)).rejects.toThrow(/raftd needs Node >= 20 and the host has no node on the login PATH/);
+    const bundle = await raftdBundle();
+    const runtimeBytes = statSync(process.execPath).size;
+    expect(await invoke('remote.plan', { host: h4.name, uploadRuntime: true })).toMatchObject({
+      hostNode: null,
+      runtime: 'uploaded',
+      runtimeVersion: process.version,
+      runtimeBytes,
+      runtimePresent: false,
+      bundlePresent: false,
+      uploadBytes: bundle.bytes + runtimeBytes,
+    });
 
     // Cut the link once a quarter of the runtime has gone.
     let cut = false;
@@ -239,14 +252,15 @@ describe('a remote cluster on the lab hosts', () => {
     const left = await shell.exec('ls -a .raft-console/node-*/ 2>/dev/null; true');
     expect(left.stdout.split('\n')).not.toContain('node');
 
-    const deployment = await consoleSide.remote.get(h4.name).deployment(true);
+    const deployment = await invoke<RemoteDeployment>('remote.deploy', { host: h4.name, uploadRuntime: true });
     expect(deployment.uploaded).toEqual(expect.arrayContaining([expect.stringMatching(/^Node v/)]));
+    // raftd went first and arrived whole before the cut: only the runtime is sent again.
+    expect(deployment.uploadedBytes).toBe(runtimeBytes);
     expect(deployment.nodePath).toMatch(new RegExp(`^${h4.home}/\\.raft-console/node-v`));
   });
 
   it('adds a node on the fourth host through the guided flow, then removes one', async () => {
-    consoleSide.remote.placeNextNode('lab', h4.name);
-    const { operationId, nodeId } = await invoke<{ operationId: string; nodeId: string }>('membership.addNode', { clusterId: 'lab' });
+    const { operationId, nodeId } = await invoke<{ operationId: string; nodeId: string }>('membership.addNode', { clusterId: 'lab', host: h4.name });
     await operationDone(operationId);
     const grown = await stateUntil(`${nodeId} a voter`, (s) => s.members.voters.includes(nodeId) && s.nodes.every((n) => n.reachable));
     expect(grown.members.voters).toHaveLength(4);
@@ -291,8 +305,8 @@ describe('a remote cluster on the lab hosts', () => {
     expect(after.nodes.map((n) => n.id)).toEqual(before.nodes.map((n) => n.id));
     expect(await invoke('kv.get', { clusterId: 'lab', key: 'during' })).toEqual({ value: 'the cut' });
     for (const host of [h2, h3, h4]) {
-      const again = await new Deployer().deploy(consoleSide.connections.shell(host.name));
-      expect(again.uploadedBytes).toBe(0);
+      const again = await invoke<RemoteDeployment>('remote.deploy', { host: host.name });
+      expect(again).toMatchObject({ uploadedBytes: 0, uploaded: [] });
     }
   });
 });

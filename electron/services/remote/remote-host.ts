@@ -2,6 +2,7 @@
 // LocalShell in tests), its address on the network between the nodes, and raftd deployed on it
 // once per console session (a deploy that finds everything in place uploads nothing).
 import { ApiError } from '../../shared/api.js';
+import type { RemoteDeployment, RemoteDeployPlan } from '../../shared/api.js';
 import { Deployer, type DeployOptions, type Deployment } from './deploy.js';
 import { shellQuote, type RemoteShell } from './remote-shell.js';
 
@@ -48,6 +49,12 @@ export class RemoteHost {
     return this.deployed;
   }
 
+  /** Deploys again now (the operator asked): what this deploy sent, and the session's deployment from now on. */
+  redeploy(uploadRuntime = false): Promise<Deployment> {
+    this.deployed = null;
+    return this.deployment(uploadRuntime);
+  }
+
   /** The deployment of this session, if raftd was deployed (or found) already. */
   async knownDeployment(): Promise<Deployment | null> {
     return this.deployed ? this.deployed.catch(() => null) : null;
@@ -86,6 +93,30 @@ export class RemoteHosts {
       this.hosts.set(profile, host);
     }
     return host;
+  }
+
+  /** What deploying raftd to the host would send (remote.plan). */
+  async plan(profile: string, uploadRuntime: boolean): Promise<RemoteDeployPlan> {
+    const plan = await this.deployer.plan(this.get(profile).shell, { uploadRuntime });
+    const runtime = plan.runtime;
+    return {
+      host: profile,
+      os: plan.facts.os,
+      arch: plan.facts.arch,
+      hostNode: plan.facts.node?.version ?? null,
+      runtime: runtime.source,
+      runtimeVersion: runtime.version,
+      bundleBytes: plan.bundle.bytes,
+      bundlePresent: plan.bundle.present,
+      ...(runtime.source === 'uploaded' && { runtimeBytes: runtime.bytes, runtimePresent: runtime.present }),
+      uploadBytes: plan.uploadBytes,
+    };
+  }
+
+  /** Deploys raftd to the host now (remote.deploy): nothing is sent when it is there. */
+  async deploy(profile: string, uploadRuntime: boolean): Promise<RemoteDeployment> {
+    const deployment = await this.get(profile).redeploy(uploadRuntime);
+    return { host: profile, uploadedBytes: deployment.uploadedBytes, uploaded: deployment.uploaded, nodePath: deployment.nodePath, bundlePath: deployment.bundlePath };
   }
 
   /** The host the next node added to the cluster (the guided "add node") runs on. */
