@@ -328,6 +328,9 @@ export class RaftNode {
   private tick(): void {
     if (this.stopped) return;
     this.raw.tick();
+    // Not heard from our leader for an election timeout (a paused process keeps its connections,
+    // and a learner never campaigns): it is gone as far as clients are told, until it is heard again.
+    if (this.role === 'follower' && this.leader && (this.raw.status().electionElapsed ?? 0) >= (this.options.electionTicks ?? 10)) this.raw.forgetLeader();
     this.schedule();
   }
 

@@ -1,5 +1,5 @@
-// The client API over HTTP in one process, around a real RaftNode on memory stores: what it says
-// about a node that a storage failure stopped.
+// The client API over HTTP in one process, around real RaftNodes on memory stores and a simulated
+// network: what it says about a node that a storage failure stopped, or whose leader went silent.
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../core/clock.js';
 import { RaftNode } from '../../../core/node/raft-node.js';
@@ -20,38 +20,44 @@ class FailingLogStore extends MemoryLogStore {
   }
 }
 
+let nodes: RaftNode[] = [];
+let servers: ClientServer[] = [];
 let node: RaftNode | null = null;
-let server: ClientServer | null = null;
 afterEach(async () => {
-  await server?.close();
-  await node?.stop();
+  for (const server of servers) await server.close();
+  for (const n of nodes) await n.stop();
+  nodes = [];
+  servers = [];
   node = null;
-  server = null;
 });
 
-async function serve(logStore: MemoryLogStore): Promise<string> {
-  const network = new MemoryNetwork({ clock: systemClock, random: Math.random, latency: { min: 0, max: 0 } });
-  const stateMachine = new RaftdStateMachine({ a: { peer: '127.0.0.1:1', client: '127.0.0.1:2' } });
+const directory = { a: { peer: '127.0.0.1:1', client: '127.0.0.1:2' }, b: { peer: '127.0.0.1:3', client: '127.0.0.1:4' } };
+
+/** Node `id` with its client API on a free port; `a` bootstraps the cluster, others join it. */
+async function serve(logStore: MemoryLogStore, id = 'a', network = new MemoryNetwork({ clock: systemClock, random: Math.random, latency: { min: 0, max: 0 } })): Promise<string> {
+  const stateMachine = new RaftdStateMachine(directory);
   node = await RaftNode.start({
-    id: 'a',
+    id,
     logStore,
     snapshotStore: new MemorySnapshotStore(),
-    transport: network.connect('a'),
+    transport: network.connect(id),
     clock: systemClock,
     stateMachine,
     tickMs: 10,
-    electionTicks: 3,
-    initialMembers: ['a'],
+    electionTicks: 5,
+    initialMembers: id === 'a' ? ['a'] : undefined,
   });
-  server = createHttpApi({
+  nodes.push(node);
+  const server = createHttpApi({
     node,
     stateMachine,
     setDroppedPeers: () => {},
     droppedPeers: () => [],
-    snapshotNow: () => node!.snapshotNow(),
+    snapshotNow: () => Promise.resolve(0),
     metrics: () => ({}),
     logger: { info() {}, warn() {} },
   });
+  servers.push(server);
   const port = await freePort();
   await server.listen(port, '127.0.0.1');
   return `http://127.0.0.1:${port}`;
@@ -74,5 +80,31 @@ describe('client API', () => {
     const status = await fetch(`${base}/v1/status`);
     expect(status.status).toBe(503);
     expect(await status.json()).toMatchObject({ id: 'a', failure: 'EIO: i/o error, write', error: expect.stringMatching(/^node stopped after a storage failure/) });
+  });
+
+  it('a follower not hearing from its leader for an election timeout says 503, though no connection broke', async () => {
+    const network = new MemoryNetwork({ clock: systemClock, random: Math.random, latency: { min: 0, max: 0 } });
+    const a = await serve(new MemoryLogStore(), 'a', network);
+    const leader = node!;
+    await eventually(async () => expect(leader.currentRole).toBe('leader'), 10_000, 20);
+    const b = await serve(new MemoryLogStore(), 'b', network);
+    const learner = node!;
+    await leader.changeMembership({ changes: [{ type: 'addLearner', id: 'b' }] });
+    await eventually(async () => expect(learner.currentLeader).toBe('a'), 10_000, 20);
+    const before = await fetch(`${b}/v1/kv/k`, { redirect: 'manual' });
+    expect(before.status).toBe(307);
+    expect(before.headers.get('location')).toBe('http://127.0.0.1:2/v1/kv/k');
+    expect((await fetch(`${a}/v1/kv/k`, { method: 'PUT', body: 'v' })).status).toBe(204);
+
+    // The leader goes silent (as a paused process does); the transport reports nothing.
+    network.drop('a', 'b', true);
+    await eventually(async () => {
+      const res = await fetch(`${b}/v1/kv/k`, { redirect: 'manual' });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+    }, 10_000, 20);
+    // Heard from again: followed again.
+    network.drop('a', 'b', false);
+    await eventually(async () => expect((await fetch(`${b}/v1/kv/k`, { redirect: 'manual' })).status).toBe(307), 10_000, 20);
   });
 });

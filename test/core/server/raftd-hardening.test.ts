@@ -306,3 +306,33 @@ describe('raftd files', () => {
     expect(node.output).toMatch(/was open to others \(mode 755\); now 700/);
   });
 });
+
+describe('raftd when the leader is gone', () => {
+  it('a node that has not heard from its leader for an election timeout answers 503, not a redirect to it', async () => {
+    // A learner never campaigns: without this rule it would point clients at a stopped leader for good.
+    cluster = await TestCluster.create(1);
+    cluster.startAll();
+    const n1 = await cluster.waitForLeader();
+    const n2 = await cluster.addJoiner('n2');
+    expect((await post(n1, '/v1/members', { id: 'n2', peer: n2.spec.peer, client: n2.spec.client, learner: true })).status).toBe(200);
+    await eventually(async () => expect((await status(n2)).leader).toBe('n1'));
+    const before = await request(n2.url('/v1/kv/k'));
+    expect(before.status).toBe(307);
+    expect(before.headers.get('location')).toBe(n1.url('/v1/kv/k'));
+
+    n1.child!.kill('SIGSTOP');
+    try {
+      await eventually(async () => {
+        const res = await request(n2.url('/v1/kv/k'), { method: 'PUT', body: 'v' });
+        expect(res.status).toBe(503);
+        expect(res.headers.get('retry-after')).toBe('1');
+        expect((await res.json()).error).toMatch(/no leader is known/);
+      }, 15_000);
+      expect((await status(n2)).leader).toBe('');
+    } finally {
+      n1.child?.kill('SIGCONT');
+    }
+    // Heard from again, the leader is followed again.
+    await eventually(async () => expect((await request(n2.url('/v1/kv/k'))).status).toBe(307));
+  });
+});
