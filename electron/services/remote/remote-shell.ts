@@ -11,6 +11,10 @@
 // - A non-zero exit is a result, not an error. Errors are RemoteError with a code from RemoteErrorCode.
 // - Every exec has a timeout (default DEFAULT_EXEC_TIMEOUT_MS); stdout and stderr are read to the end
 //   and each kept up to MAX_EXEC_OUTPUT_BYTES (the rest is read and dropped, `truncated` is set).
+//   SshShell runs at most 8 execs at once per connection (OpenSSH's MaxSessions is 10); more wait.
+// - A link that drops fails the operations in flight with 'connection-lost'; while the pool
+//   reconnects with backoff (state 'reconnecting') new operations fail at once the same way, and
+//   forwards and followers carry on by themselves once it is back.
 
 export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 export const MAX_EXEC_OUTPUT_BYTES = 16 * 1024 * 1024;
