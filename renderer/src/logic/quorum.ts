@@ -10,8 +10,9 @@ export function describeMajority(voters: number): string {
   return `majority ${majoritySize(voters)} of ${voters}`;
 }
 
-/** "majority 3 of 5 → 4 of 6" */
+/** "majority 3 of 5 → 4 of 6"; "majority stays 2 of 3" for a step that leaves the voters as they are (adding a learner). */
 export function describeMajorityChange(before: number, after: number): string {
+  if (before === after) return `majority stays ${majoritySize(before)} of ${before}`;
   return `majority ${majoritySize(before)} of ${before} → ${majoritySize(after)} of ${after}`;
 }
 

@@ -8,6 +8,8 @@ describe('majority arithmetic', () => {
 
   it('describes a change as the issue words it', () => {
     expect(describeMajorityChange(5, 6)).toBe('majority 3 of 5 → 4 of 6');
+    // Adding a learner changes no vote: no arrow from a majority to the same one.
+    expect(describeMajorityChange(3, 3)).toBe('majority stays 2 of 3');
   });
 
   it('describes a cluster size with properly counted nouns', () => {
