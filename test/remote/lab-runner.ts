@@ -6,7 +6,7 @@
 //   npx tsx test/remote/lab-runner.ts --up     build the lab and leave it up (prints RC_LAB_FILE)
 //   npx tsx test/remote/lab-runner.ts --down   tear it down
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, rmSync } from 'node:fs';
 import { buildLab, labUnavailableReason, LAB_FILE_ENV, OP_NAMESPACE, teardownLab } from './lab.js';
 
 const LOCK = '/tmp/rc-lab.lock';
@@ -30,6 +30,7 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args[0] === '--down') {
     report(await teardownLab());
+    rmSync(LAB_FILE, { force: true });
     return 0;
   }
   if (args[0] === '--up') {
@@ -69,6 +70,7 @@ async function main(): Promise<number> {
     return interrupted ? 130 : code;
   } finally {
     report(await teardownLab());
+    rmSync(LAB_FILE, { force: true });
   }
 }
 
