@@ -37,7 +37,7 @@ describe('the CRC-32C the bundle uses in place of the native addon', () => {
   });
 });
 
-describe('the raftd bundle', () => {
+describe('the raftd bundle', { timeout: 90_000 }, () => {
   it('is one file that runs raftd with no node_modules anywhere and NODE_PATH empty', async () => {
     const dir = join(scratch, 'alone');
     await mkdir(dir);
@@ -64,7 +64,7 @@ describe('the raftd bundle', () => {
   });
 });
 
-describe('Deployer', () => {
+describe('Deployer', { timeout: 90_000 }, () => {
   it('uploads the bundle into a folder named by its hash once; a second deploy uploads 0 bytes', async () => {
     const home = join(scratch, 'home-reuse');
     await mkdir(home);

@@ -29,7 +29,7 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-describe.skipIf(why !== null)(`a full remote disk${why ? ` (skipped: ${why})` : ''}`, () => {
+describe.skipIf(why !== null)(`a full remote disk${why ? ` (skipped: ${why})` : ''}`, { timeout: 90_000 }, () => {
   it('a deploy that does not fit says the remote disk is full and leaves no file under the final name', async () => {
     const home = join(scratch, 'small-home');
     await mkdir(home);

@@ -60,7 +60,7 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-describe('RemoteProcesses', () => {
+describe('RemoteProcesses', { timeout: 90_000 }, () => {
   it('starts raftd detached, knows it by pid and start time, and reaches it through the forwarded endpoint', async () => {
     const p = processes();
     const launch = await launchOf('n1');
