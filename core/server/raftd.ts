@@ -1,16 +1,16 @@
 // raftd: one Raft node per process, with a WAL on disk, TCP to its peers and an HTTP client API.
 import { parseArgs } from 'node:util';
-import { readFile, rename, open, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import pino from 'pino';
 import { systemClock } from '../clock.js';
 import { RaftNode } from '../node/raft-node.js';
 import { FileLogStore, FileSnapshotStore } from '../storage/index.js';
-import { makeDirDurable, makePrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, syncDir } from '../storage/files.js';
+import { makeDirDurable, makePrivate, PRIVATE_DIR_MODE } from '../storage/files.js';
 import { TcpTransport, isLoopbackHost } from '../transport/index.js';
 import { loadTlsFiles, type TlsFiles, type TlsMaterial } from '../security/tls.js';
 import { resolveToken } from '../security/token.js';
@@ -20,6 +20,8 @@ import { FaultFilter } from './fault-filter.js';
 import { RaftdStateMachine, type MemberContext } from '../service/state-machine.js';
 import { parseClusterSpec, parseHostPort } from './cluster-spec.js';
 import { forceNewCluster } from './force-new-cluster.js';
+import { writeFileAtomic } from '../process/atomic-file.js';
+import { acquirePidLock } from '../process/pid-lock.js';
 import { isHostPort } from '../net/address.js';
 
 export const HELP = `raftd: a Raft node with a replicated key-value store
@@ -164,50 +166,14 @@ interface DataDirMeta {
   createdAt: string;
 }
 
-/** Refuses a second raftd on the same data dir: the pid file is created exclusively. */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const lockPath = join(dataDir, 'raftd.pid');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx', PRIVATE_FILE_MODE);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => rm(lockPath, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-      if (pid && pid !== process.pid && isAlive(pid)) throw new Error(`data dir ${dataDir} is in use by process ${pid}`);
-      await rm(lockPath, { force: true }); // stale lock from a killed process
-    }
-  }
-  throw new Error(`could not lock data dir ${dataDir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
-  await handle.writeFile(text);
-  await handle.sync();
-  await handle.close();
-  await rename(tmp, path);
-  await syncDir(dirname(path));
-}
-
 export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise<void> }> {
   const logger = pino({ level: options.logLevel, base: { node: options.id } });
   await makeDirDurable(options.dataDir);
   const widened = await makePrivate(options.dataDir, PRIVATE_DIR_MODE);
   if (widened !== null) logger.warn(`data dir ${options.dataDir} was open to others (mode ${widened.toString(8)}); now 700: it holds every value`);
-  const unlock = await lockDataDir(options.dataDir);
+  // One raftd per data dir; a pid reused by another process since a crash does not hold it.
+  const lock = await acquirePidLock(join(options.dataDir, 'raftd.pid'), `data dir ${options.dataDir}`);
+  const unlock = () => lock.release();
 
   const metaPath = join(options.dataDir, 'meta.json');
   let meta: DataDirMeta | null = null;

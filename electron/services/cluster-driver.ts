@@ -1,10 +1,10 @@
 // What the console service needs from a cluster, whatever runs its nodes (local raftd processes,
 // the embedded in-process cluster, later remote daemons over SSH).
 import { ApiError } from '../shared/api.js';
-import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
+import type { ClusterCapabilities, ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeAction, NodeLogLine, ProcessState } from '../shared/api.js';
 import type { NodeLogQuery } from './node-host.js';
 
-export type NodeAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'forceNewCluster';
+export type { NodeAction };
 
 /** Primitive membership changes, each one configuration change on the leader; membership.ts sequences them. */
 export interface MembershipTarget {
@@ -27,6 +27,10 @@ export interface MembershipTarget {
 }
 
 export interface ClusterDriver extends MembershipTarget {
+  /** What this driver can do; also in every ClusterState it publishes. */
+  readonly capabilities: ClusterCapabilities;
+  /** How the activity list names an action on this kind of node ("stop (SIGTERM)"). */
+  actionLabel(action: NodeAction): string;
   start(): Promise<void>;
   stop(): Promise<void>;
   node(nodeId: string, action: NodeAction): Promise<void>;
@@ -42,13 +46,30 @@ export interface ClusterDriver extends MembershipTarget {
   readLogs(nodeId: string | undefined, query: NodeLogQuery): Promise<NodeLogLine[]>;
   /** Follows one node's log, or every node's, from now on until the returned function is called. */
   followLogs(nodeId: string | undefined, onLine: (line: NodeLogLine) => void): () => void;
-  /** Embedded only: the simulated clock and network. */
+  /** With capabilities.simulatedClock / dropMessages: the simulated clock and network. */
   clock?(action: 'run' | 'pause' | 'step', speed?: number, stepMs?: number): Promise<void>;
   dropMessage?(messageId: number): Promise<void>;
   /** The console is closing: stop observing, leave local processes running. */
   close(): Promise<void>;
   /** The cluster is deleted: stop every node and remove its files. */
   destroy(): Promise<void>;
+}
+
+/** The actions that make sense for a process in this state, of those the driver supports. */
+export function actionsNow(process: ProcessState, supported: readonly NodeAction[]): NodeAction[] {
+  const byState: Record<ProcessState, NodeAction[]> = {
+    running: ['kill', 'pause', 'restart', 'stop'],
+    paused: ['resume', 'kill'],
+    starting: ['kill'],
+    stopped: ['start'],
+    killed: ['start'],
+    crashed: ['start'],
+    // The console cannot tell (a remote node it cannot reach): what works either way.
+    unknown: ['restart', 'kill'],
+  };
+  const now = byState[process];
+  // Recovery from a lost quorum restarts the node alone: offered wherever the driver can do it.
+  return [...now, 'forceNewCluster'].filter((a): a is NodeAction => supported.includes(a as NodeAction));
 }
 
 /**

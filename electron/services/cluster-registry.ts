@@ -4,7 +4,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
 import { ApiError } from '../shared/api.js';
 import type { ClusterSummary, NodeDefinition } from '../shared/api.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../../core/process/atomic-file.js';
 
 const nodeRecordSchema = z.object({
   id: z.string().min(1),

@@ -33,7 +33,7 @@ export function lagBehind(leader: { lastIndex: number; progress?: Record<string,
 
 /** The state every kind of cluster reports: its nodes and configuration, with the leader and term the timeline settles on. */
 export function clusterState(
-  identity: Pick<ClusterState, 'clusterId' | 'name' | 'kind'>,
+  identity: Pick<ClusterState, 'clusterId' | 'name' | 'kind' | 'capabilities'>,
   timeline: Timeline,
   members: MembershipView,
   nodes: NodeView[],

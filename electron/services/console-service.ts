@@ -13,7 +13,7 @@ import type { LocalHostOptions } from './local-host.js';
 import { MembershipGuide, type MembershipOptions } from './membership.js';
 import { OperationRunner } from './operations.js';
 import { DataLayout } from './paths.js';
-import { acquirePidLock, type PidLock } from './pid-lock.js';
+import { acquirePidLock, type PidLock } from '../../core/process/pid-lock.js';
 import type { FeedOptions } from './state-feed.js';
 
 export type EventSink = <E extends EventName>(event: E, payload: Events[E]) => void;
@@ -228,9 +228,12 @@ export class ConsoleService {
     this.publishSummariesIfChanged();
   }
 
-  private nodeAction(action: NodeAction, label: string) {
-    return (p: { clusterId: string; nodeId: string }) =>
-      this.activity.track(`node.${action}`, `${label} ${p.nodeId}`, p.clusterId, () => this.driver(p.clusterId).node(p.nodeId, action));
+  /** One node action, labelled as the cluster's driver names it ("stop (SIGTERM)"); a driver refuses what it cannot do, saying why. */
+  private nodeAction(action: NodeAction) {
+    return (p: { clusterId: string; nodeId: string }) => {
+      const driver = this.driver(p.clusterId);
+      return this.activity.track(`node.${action}`, `${driver.actionLabel(action)} ${p.nodeId}`, p.clusterId, () => driver.node(p.nodeId, action));
+    };
   }
 
   private unfollow(session: Session, clusterId: string): void {
@@ -261,13 +264,13 @@ export class ConsoleService {
       }),
     'cluster.state': (p) => this.driver(p.clusterId).state(),
 
-    'node.start': this.nodeAction('start', 'start'),
-    'node.stop': this.nodeAction('stop', 'stop (SIGTERM)'),
-    'node.kill': this.nodeAction('kill', 'kill (SIGKILL)'),
-    'node.pause': this.nodeAction('pause', 'pause (SIGSTOP)'),
-    'node.resume': this.nodeAction('resume', 'resume (SIGCONT)'),
-    'node.restart': this.nodeAction('restart', 'restart'),
-    'node.forceNewCluster': this.nodeAction('forceNewCluster', 'force a new cluster from'),
+    'node.start': this.nodeAction('start'),
+    'node.stop': this.nodeAction('stop'),
+    'node.kill': this.nodeAction('kill'),
+    'node.pause': this.nodeAction('pause'),
+    'node.resume': this.nodeAction('resume'),
+    'node.restart': this.nodeAction('restart'),
+    'node.forceNewCluster': this.nodeAction('forceNewCluster'),
 
     'fault.partition': (p) =>
       this.activity.track('fault.partition', describePartition(p.groups), p.clusterId, () => this.driver(p.clusterId).partition(p.groups)),
@@ -309,12 +312,12 @@ export class ConsoleService {
 
     'embedded.clock': async (p) => {
       const driver = this.driver(p.clusterId);
-      if (!driver.clock) throw new ApiError('invalid-input', `${p.clusterId} is not an embedded cluster: only embedded clusters have a simulated clock`);
+      if (!driver.capabilities.simulatedClock || !driver.clock) throw new ApiError('invalid-input', `${p.clusterId} is not an embedded cluster: only embedded clusters have a simulated clock`);
       await driver.clock(p.action, p.speed, p.stepMs);
     },
     'embedded.dropMessage': async (p) => {
       const driver = this.driver(p.clusterId);
-      if (!driver.dropMessage) throw new ApiError('invalid-input', `${p.clusterId} is not an embedded cluster: only embedded messages can be dropped one by one`);
+      if (!driver.capabilities.dropMessages || !driver.dropMessage) throw new ApiError('invalid-input', `${p.clusterId} is not an embedded cluster: only embedded messages can be dropped one by one`);
       await driver.dropMessage(p.messageId);
     },
 

@@ -10,7 +10,7 @@ import type { RaftLogger } from '../../core/raft/types.js';
 import { entryView } from '../../core/service/entries.js';
 import { RaftdService, ServiceError } from '../../core/service/raftd-service.js';
 import { ApiError } from '../shared/api.js';
-import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
+import type { ClusterCapabilities, ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
 import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import { logNodeIds, withoutNode, type ClusterRecord, type ClusterRegistry } from './cluster-registry.js';
 import { clusterState, membersFrom, mostAuthoritative } from './cluster-view.js';
@@ -80,7 +80,18 @@ class EmbeddedNodeLogs {
   }
 }
 
+/** Nodes share one clock: they crash and restart, but cannot be paused alone; time and messages are the user's. */
+const EMBEDDED_CAPABILITIES: ClusterCapabilities = {
+  nodeActions: ['start', 'stop', 'kill', 'restart'],
+  simulatedClock: true,
+  dropMessages: true,
+  electionTimers: true,
+};
+
+const ACTION_LABELS: Partial<Record<NodeAction, string>> = { start: 'start', stop: 'stop (crash)', kill: 'crash', restart: 'restart' };
+
 export class EmbeddedDriver implements ClusterDriver {
+  readonly capabilities = EMBEDDED_CAPABILITIES;
   private readonly timeline: Timeline;
   private publishTimer?: NodeJS.Timeout;
   private readonly unsubscribe: Array<() => void> = [];
@@ -111,6 +122,10 @@ export class EmbeddedDriver implements ClusterDriver {
     if (options.run) cluster.run(FIRST_SPEED);
     driver.changed();
     return driver;
+  }
+
+  actionLabel(action: NodeAction): string {
+    return ACTION_LABELS[action] ?? action;
   }
 
   private get record(): ClusterRecord {
@@ -147,10 +162,11 @@ export class EmbeddedDriver implements ClusterDriver {
         },
         members,
         leaderStatus,
+        this.capabilities.nodeActions,
       );
     });
     return {
-      ...clusterState({ clusterId: this.clusterId, name: this.record.name, kind: 'embedded' }, this.timeline, members, nodes, this.cluster.network.partitions()),
+      ...clusterState({ clusterId: this.clusterId, name: this.record.name, kind: 'embedded', capabilities: this.capabilities }, this.timeline, members, nodes, this.cluster.network.partitions()),
       clock: { now, running: this.cluster.isRunning(), speed: this.cluster.currentSpeed() },
       messages: this.cluster.network.inFlight().map(({ id, from, to, type, sentAt, deliverAt, summary }) => ({ id, from, to, type, sentAt, deliverAt, summary })),
     };

@@ -10,17 +10,22 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApiError } from '../shared/api.js';
 import type { NodeLogLine, ProcessState } from '../shared/api.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../../core/process/atomic-file.js';
 import type { ClusterRecord } from './cluster-registry.js';
 import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from './node-host.js';
 import { defaultLogRotation, followLog, readNodeLogs, type LogRotation, type LogSource } from './node-logs.js';
 import { DataLayout, projectRoot } from './paths.js';
-import { liveLockOwner, type LockOwner } from './pid-lock.js';
-import { isProcessAlive, isProcessStopped } from './processes.js';
+import { liveLockOwner, type LockOwner } from '../../core/process/pid-lock.js';
+import { isProcessAlive, isProcessStopped } from '../../core/process/processes.js';
 import { describeExit, type ExitRecord, type RunnerReport, type RunnerSpec } from './runner-protocol.js';
 
 export interface LocalHostOptions {
-  /** How to run raftd; defaults to this checkout's core/server/bin/raftd.mjs under the current Node. */
+  /**
+   * The Node runtime for node runners and raftd; default this process's (Electron's own, as Node).
+   * A packaged app, whose RunAsNode fuse is off, names a Node of its own.
+   */
+  node?: string;
+  /** How to run raftd; defaults to this checkout's core/server/bin/raftd.mjs under `node`. */
   raftd?: { command: string; args: string[] };
   rotation?: LogRotation;
   /** How long a stopping node may take before the console reports it. */
@@ -85,7 +90,7 @@ export class LocalHost implements NodeHost {
       const dataDir = this.layout.nodeDataDir(this.clusterId, nodeId);
       mkdirSync(dataDir, { recursive: true });
       for (const [name, content] of Object.entries(launch.files ?? {})) await writeFileAtomic(this.filePath(nodeId, name), content);
-      const raftd = this.options.raftd ?? { command: process.execPath, args: [join(this.root, 'core/server/bin/raftd.mjs')] };
+      const raftd = this.options.raftd ?? { command: this.options.node ?? process.execPath, args: [join(this.root, 'core/server/bin/raftd.mjs')] };
       const spec: RunnerSpec = {
         what: `node ${nodeId} of cluster ${this.clusterId}`,
         command: raftd.command,
@@ -198,7 +203,7 @@ export class LocalHost implements NodeHost {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const runner = join(this.root, 'electron/services/node-runner.ts');
     const err = openSync(errorFile, 'a');
-    const child = spawn(process.execPath, ['--import', tsx, runner], {
+    const child = spawn(this.options.node ?? process.execPath, ['--import', tsx, runner], {
       cwd: this.root,
       detached: true,
       stdio: ['ignore', err, err, 'ipc'],

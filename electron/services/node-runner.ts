@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import { mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../../core/process/atomic-file.js';
 import { createNodeLogStream } from './node-logs.js';
-import { acquirePidLock } from './pid-lock.js';
+import { acquirePidLock } from '../../core/process/pid-lock.js';
 import { describeExit, type ExitRecord, type RunnerReport, type RunnerSpec } from './runner-protocol.js';
 
 function report(message: RunnerReport): Promise<void> {

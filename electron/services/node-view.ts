@@ -1,6 +1,7 @@
 // A node as the console shows it (NodeView), built one way for every kind of cluster from what is
 // known of its process and the status it last reported.
-import type { LogEntryView, MembershipView, NodeKind, NodeView, ProcessState, Role } from '../shared/api.js';
+import type { LogEntryView, MembershipView, NodeAction, NodeKind, NodeView, ProcessState, Role } from '../shared/api.js';
+import { actionsNow } from './cluster-driver.js';
 import { lagBehind, membershipOf } from './cluster-view.js';
 
 /** What a node reports of itself: raftd's /v1/status, or an embedded RaftNode's status(). */
@@ -36,7 +37,8 @@ export interface NodeObservation {
   logTail: LogEntryView[];
 }
 
-export function nodeView(o: NodeObservation, members: MembershipView, leader: LeaderReport | undefined): NodeView {
+/** `supported`: the node actions the cluster's driver can carry out (its capabilities). */
+export function nodeView(o: NodeObservation, members: MembershipView, leader: LeaderReport | undefined, supported: readonly NodeAction[]): NodeView {
   const { id, status: s } = o;
   const match = leader?.progress?.[id]?.match;
   return {
@@ -60,6 +62,7 @@ export function nodeView(o: NodeObservation, members: MembershipView, leader: Le
     ...(match !== undefined && { matchIndex: match }),
     lag: s ? lagBehind(leader, id, s.lastIndex) : 0,
     logTail: o.logTail,
+    actions: actionsNow(o.process, supported),
     ...(s?.electionElapsed !== undefined && { electionElapsed: s.electionElapsed }),
     ...(s?.randomizedElectionTimeout !== undefined && { electionTimeout: s.randomizedElectionTimeout }),
   };

@@ -2,7 +2,7 @@
 // API (operations, the state feed, partitions through /v1/fault); everything about processes (start,
 // signals, logs, where to reach a node) through the cluster's NodeHost.
 import { ApiError } from '../shared/api.js';
-import type { ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
+import type { ClusterCapabilities, ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
 import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import { logNodeIds, withoutNode, type ClusterRecord, type ClusterRegistry, type NodeRecord } from './cluster-registry.js';
 import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from './node-host.js';
@@ -16,7 +16,26 @@ export interface RaftdClusterOptions {
   defineNode(nodeId: string): Promise<NodeRecord>;
 }
 
+/** Every process action, through the host; no simulated clock. */
+const RAFTD_CAPABILITIES: ClusterCapabilities = {
+  nodeActions: ['start', 'stop', 'kill', 'pause', 'resume', 'restart', 'forceNewCluster'],
+  simulatedClock: false,
+  dropMessages: false,
+  electionTimers: false,
+};
+
+const ACTION_LABELS: Record<NodeAction, string> = {
+  start: 'start',
+  stop: 'stop (SIGTERM)',
+  kill: 'kill (SIGKILL)',
+  pause: 'pause (SIGSTOP)',
+  resume: 'resume (SIGCONT)',
+  restart: 'restart',
+  forceNewCluster: 'force a new cluster from',
+};
+
 export class RaftdCluster implements ClusterDriver {
+  readonly capabilities = RAFTD_CAPABILITIES;
   readonly feed: RaftdFeed;
   private readonly defineNode: (nodeId: string) => Promise<NodeRecord>;
   private groups: string[][] = [];
@@ -41,6 +60,7 @@ export class RaftdCluster implements ClusterDriver {
         get kind() {
           return record().kind;
         },
+        capabilities: RAFTD_CAPABILITIES,
         token: this.record.token,
         members: () => this.record.nodes.map((n) => ({ id: n.id, kind: n.kind, client: this.endpoints.get(n.id) })),
         processInfo: (nodeId) => this.host.info(nodeId),
@@ -63,6 +83,10 @@ export class RaftdCluster implements ClusterDriver {
     await driver.resolveEndpoints();
     await driver.feed.recheck();
     return driver;
+  }
+
+  actionLabel(action: NodeAction): string {
+    return ACTION_LABELS[action];
   }
 
   private get record(): ClusterRecord {
@@ -187,6 +211,8 @@ export class RaftdCluster implements ClusterDriver {
     this.groups = [];
     await this.applyFaults();
     this.feed.note('partition healed');
+    // The nodes' drop lists are read again now: until then the last polls still tell of the partition.
+    await this.feed.refresh();
   }
 
   private droppedFor(nodeId: string): string[] {
@@ -252,11 +278,11 @@ export class RaftdCluster implements ClusterDriver {
     return this.entryClient().cas(key, from, to);
   }
 
-  logEntries(nodeId: string, from: number, limit: number): Promise<LogEntryView[]> {
+  async logEntries(nodeId: string, from: number, limit: number): Promise<LogEntryView[]> {
     return this.client(nodeId).log(from, limit);
   }
 
-  logEntry(nodeId: string, index: number): Promise<LogEntryDetail> {
+  async logEntry(nodeId: string, index: number): Promise<LogEntryDetail> {
     return this.client(nodeId).entry(index);
   }
 

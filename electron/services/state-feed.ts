@@ -2,7 +2,7 @@
 // followed through its event stream and polled for /v1/status and its log tail at a bounded rate;
 // the results are folded into one ClusterState. A node that does not answer is shown unreachable,
 // with role 'unknown', so a dead leader is never displayed as leading.
-import type { ClusterState, LogEntryView, MembershipView, NodeKind, NodeView } from '../shared/api.js';
+import type { ClusterCapabilities, ClusterState, LogEntryView, MembershipView, NodeKind, NodeView } from '../shared/api.js';
 import { clusterState, membersFrom, mostAuthoritative } from './cluster-view.js';
 import { nodeView } from './node-view.js';
 import type { NodeProcessInfo } from './node-host.js';
@@ -20,6 +20,7 @@ export interface FeedSource {
   clusterId: string;
   name: string;
   kind: NodeKind;
+  capabilities: ClusterCapabilities;
   token?: string;
   members(): FeedMember[];
   /** What the console knows of the node's process; null when it cannot know. */
@@ -186,18 +187,19 @@ export class RaftdFeed {
     }
     try {
       const status = await tracked.client.status();
-      tracked.status = status;
-      tracked.reachable = true;
-      tracked.error = undefined;
-      tracked.lastSeen = Date.now();
-      tracked.seenSincePid = proc?.pid;
-      if (!tracked.stopEvents) this.followEvents(tracked);
       const tailKey = `${status.lastIndex}/${status.term}/${status.snapshotIndex}`;
       if (tailKey !== tracked.tailKey) {
         const from = Math.max(status.firstIndex ?? status.snapshotIndex + 1, status.lastIndex - this.tailSize + 1, 1);
         tracked.tail = status.lastIndex >= from ? await tracked.client.log(from, this.tailSize) : [];
         tracked.tailKey = tailKey;
       }
+      // Status and tail change together: a state built meanwhile never shows a new status with an old tail.
+      tracked.status = status;
+      tracked.reachable = true;
+      tracked.error = undefined;
+      tracked.lastSeen = Date.now();
+      tracked.seenSincePid = proc?.pid;
+      if (!tracked.stopEvents) this.followEvents(tracked);
     } catch (error) {
       tracked.reachable = false;
       tracked.error = (error as Error).message;
@@ -239,8 +241,8 @@ export class RaftdFeed {
     const nodes = tracked.map((t) => this.nodeView(t, members, leaderStatus));
     const injected = this.source.partitions();
     const partitions = injected.length ? injected : partitionsFromDrops(reachable.map((t) => t.status as StatusView), tracked.map((t) => t.member.id));
-    const { clusterId, name, kind } = this.source;
-    return clusterState({ clusterId, name, kind }, this.timeline, members, nodes, partitions);
+    const { clusterId, name, kind, capabilities } = this.source;
+    return clusterState({ clusterId, name, kind, capabilities }, this.timeline, members, nodes, partitions);
   }
 
   private nodeView(t: Tracked, members: MembershipView, leader: StatusView | undefined): NodeView {
@@ -263,6 +265,7 @@ export class RaftdFeed {
       },
       members,
       leader,
+      this.source.capabilities.nodeActions,
     );
   }
 }

@@ -9,6 +9,8 @@ import { keyTooLarge, MAX_KEY_BYTES, MAX_VALUE_BYTES, valueTooLarge } from '../.
 export type NodeKind = 'embedded' | 'local' | 'remote';
 export type { Role };
 export type ProcessState = 'running' | 'starting' | 'stopped' | 'paused' | 'killed' | 'crashed' | 'unknown';
+/** What can be done to one node's process (node.* methods). */
+export type NodeAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'forceNewCluster';
 
 const id = z
   .string()
@@ -180,6 +182,8 @@ export interface NodeView {
   /** Entries this node is behind the leader's last index. */
   lag: number;
   logTail: LogEntryView[];
+  /** What can be done to this node now, as its driver decides (never an action its cluster cannot do). */
+  actions: NodeAction[];
   /** Embedded only: ticks elapsed since the last heartbeat and this node's randomized timeout. */
   electionElapsed?: number;
   electionTimeout?: number;
@@ -211,10 +215,23 @@ export interface MessageInFlight {
   summary: string;
 }
 
+/** What a cluster's driver can do: the console offers exactly this, whatever the kind. */
+export interface ClusterCapabilities {
+  /** Node actions the driver carries out at all; each node's `actions` are those possible now. */
+  nodeActions: NodeAction[];
+  /** A simulated clock to run, pause and step (embedded.clock), with messages in flight shown. */
+  simulatedClock: boolean;
+  /** Single messages in flight can be dropped (embedded.dropMessage). */
+  dropMessages: boolean;
+  /** Nodes report their election timers (electionElapsed, electionTimeout). */
+  electionTimers: boolean;
+}
+
 export interface ClusterState {
   clusterId: string;
   name: string;
   kind: NodeKind;
+  capabilities: ClusterCapabilities;
   at: number;
   leader: string;
   term: number;

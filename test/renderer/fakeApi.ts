@@ -1,4 +1,5 @@
 // An in-test ConsoleApi: records every call, answers from per-method handlers, and pushes events on demand.
+import { actionsNow } from '../../electron/services/cluster-driver';
 import { createPinia, setActivePinia, type Pinia } from 'pinia';
 import {
   ApiError,
@@ -8,6 +9,7 @@ import {
   type EventName,
   type Events,
   type Method,
+  type NodeAction,
   type NodeView,
   type Params,
   type Results,
@@ -89,8 +91,13 @@ export async function flush(times = 5) {
   for (let i = 0; i < times; i++) await new Promise((r) => setTimeout(r, 0));
 }
 
+/** Every node action: fixtures stand for a driver that can do them all unless they say otherwise. */
+const allActions: NodeAction[] = ['start', 'stop', 'kill', 'pause', 'resume', 'restart', 'forceNewCluster'];
+
 export function makeNode(overrides: Partial<NodeView> & { id: string }): NodeView {
   return {
+    // What the backend would offer for the node's process state.
+    actions: actionsNow(overrides.process ?? 'running', allActions),
     kind: 'embedded',
     process: 'running',
     reachable: true,
@@ -121,6 +128,7 @@ export function makeState(overrides: Partial<ClusterState> = {}): ClusterState {
     clusterId: 'demo',
     name: 'Demo',
     kind: 'embedded' as const,
+    capabilities: { nodeActions: allActions, simulatedClock: (overrides.kind ?? 'embedded') === 'embedded', dropMessages: (overrides.kind ?? 'embedded') === 'embedded', electionTimers: (overrides.kind ?? 'embedded') === 'embedded' },
     at: 1000,
     leader: 'n1',
     term: 2,

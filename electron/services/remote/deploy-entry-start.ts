@@ -7,8 +7,8 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../atomic-file.js';
-import { processStartTime } from '../processes.js';
+import { writeFileAtomic } from '../../../core/process/atomic-file.js';
+import { processStartTime } from '../../../core/process/processes.js';
 import { describeExit, type ExitRecord, type RunnerReport } from '../runner-protocol.js';
 import type { RemoteStartSpec, StartReport } from './deploy-entry.js';
 

@@ -1,7 +1,7 @@
 // Files holding host profiles, secrets or known keys: 0600 files in a 0700 directory, written atomically.
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../atomic-file.js';
+import { writeFileAtomic } from '../../../core/process/atomic-file.js';
 
 /** Creates the file's directory 0700, or narrows an existing one to 0700. */
 export async function ensurePrivateDir(file: string): Promise<void> {

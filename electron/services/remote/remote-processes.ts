@@ -9,7 +9,7 @@ import { ApiError } from '../../shared/api.js';
 import type { NodeLogLine, ProcessState } from '../../shared/api.js';
 import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from '../node-host.js';
 import { defaultLogRotation, parseLogLine, type LogRotation } from '../node-logs.js';
-import type { LockOwner } from '../pid-lock.js';
+import type { LockOwner } from '../../../core/process/pid-lock.js';
 import { describeExit, type ExitRecord } from '../runner-protocol.js';
 import { REMOTE_ROOT, checked, remoteFailure, whenConnected } from './deploy.js';
 import type { RemoteStartSpec, StartReport } from './deploy-entry.js';

@@ -49,8 +49,9 @@ export const useClusterStateStore = defineStore('clusterState', () => {
   const leaderNode = computed(() => current.value?.nodes.find((n) => n.id === current.value?.leader && n.role === 'leader'));
   /** Quorum, leadership and lag as the backend decided them. */
   const facts = computed(() => current.value?.facts);
-  const isEmbedded = computed(() => current.value?.kind === 'embedded');
+  /** What the cluster's driver can do: the views offer exactly this. */
+  const capabilities = computed(() => current.value?.capabilities);
   const cutOff = computed(() => cutOffFromLeader(current.value?.partitions, current.value?.leader ?? ''));
 
-  return { states, receivedAt, loadError, current, currentReceivedAt, currentLag, leaderNode, facts, isEmbedded, cutOff, apply, load, reload };
+  return { states, receivedAt, loadError, current, currentReceivedAt, currentLag, leaderNode, facts, capabilities, cutOff, apply, load, reload };
 });

@@ -14,22 +14,9 @@ import { useOperationsStore } from './operations';
 export type { NodeAction };
 const verbs = actionLabels;
 
-/** Which process actions make sense for a node in its current process state. */
-export function availableActions(node: Pick<NodeView, 'process'>): NodeAction[] {
-  switch (node.process) {
-    case 'running':
-      return ['kill', 'pause', 'restart', 'stop'];
-    case 'paused':
-      return ['resume', 'kill'];
-    case 'starting':
-      return ['kill'];
-    case 'stopped':
-    case 'killed':
-    case 'crashed':
-      return ['start'];
-    default:
-      return ['restart', 'kill'];
-  }
+/** The process actions the backend offers for the node now; forced recovery has its own guarded flow. */
+export function tableActions(node: Pick<NodeView, 'actions'>): NodeAction[] {
+  return node.actions.filter((a): a is NodeAction => a in actionLabels);
 }
 
 export const useFaultsStore = defineStore('faults', () => {
@@ -46,7 +33,7 @@ export const useFaultsStore = defineStore('faults', () => {
   const rows = computed(() =>
     nodes.value.map((node) => ({
       node,
-      actions: availableActions(node),
+      actions: tableActions(node),
       health: nodeHealth(node, clusterState.current?.facts.lag[node.id] ?? null, clusterState.cutOff.has(node.id)),
     })),
   );
@@ -110,7 +97,7 @@ export const useFaultsStore = defineStore('faults', () => {
   const recoveryCandidates = computed(() => {
     if (!quorum.value?.quorumLostForGood) return [];
     const alive = new Set([...quorum.value.votersUp, ...quorum.value.votersSuspended]);
-    return nodes.value.filter((n) => alive.has(n.id)).sort((a, b) => b.lastIndex - a.lastIndex || b.commitIndex - a.commitIndex);
+    return nodes.value.filter((n) => alive.has(n.id) && n.actions.includes('forceNewCluster')).sort((a, b) => b.lastIndex - a.lastIndex || b.commitIndex - a.commitIndex);
   });
 
   /** The user types the node's id to confirm: a forced recovery cannot be undone. */

@@ -14,7 +14,7 @@ export const useSimulationStore = defineStore('simulation', () => {
   const clusterState = useClusterStateStore();
   const stepMs = ref<number>(100);
 
-  const clock = computed(() => (clusterState.isEmbedded ? clusterState.current?.clock : undefined));
+  const clock = computed(() => (clusterState.capabilities?.simulatedClock ? clusterState.current?.clock : undefined));
   const available = computed(() => clock.value !== undefined);
 
   async function send(action: 'run' | 'pause' | 'step', extra: { speed?: number; stepMs?: number } = {}) {

@@ -300,7 +300,7 @@ describe('raftd durability', () => {
     const twin = new RaftdProcess(node.spec, node.dataDir, node.args.map((a) => (a === node.spec.client ? '127.0.0.1:1' : a)));
     twin.start();
     expect(await twin.waitExit()).not.toBe(0);
-    expect(twin.output).toMatch(/in use by process/);
+    expect(twin.output).toMatch(/is in use by another process \(pid \d+\)/);
   });
 });
 

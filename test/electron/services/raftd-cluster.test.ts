@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleService, type ConsoleSession } from '../../../electron/services/console-service.js';
 import { definedPorts } from '../../../electron/services/local-host.js';
-import { readLock } from '../../../electron/services/pid-lock.js';
-import { isProcessAlive } from '../../../electron/services/processes.js';
+import { readLock } from '../../../core/process/pid-lock.js';
+import { isProcessAlive } from '../../../core/process/processes.js';
 import type { ClusterState, Events, Method, NodeLogLine, Params, Results } from '../../../electron/shared/api.js';
 import { eventually, operationFinished, tempDir } from '../helpers.js';
 

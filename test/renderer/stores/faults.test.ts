@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { availableActions, useFaultsStore } from '../../../renderer/src/stores/faults';
+import { tableActions, useFaultsStore } from '../../../renderer/src/stores/faults';
 import { useClusterStateStore } from '../../../renderer/src/stores/clusterState';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import { apiWithCluster, flush, makeNode, makeState, setupStores, type FakeApi } from '../fakeApi';
@@ -19,10 +19,13 @@ describe('faults store', () => {
     await flush();
   });
 
-  it('offers the actions that fit the process state', () => {
-    expect(availableActions({ process: 'running' })).toEqual(['kill', 'pause', 'restart', 'stop']);
-    expect(availableActions({ process: 'paused' })).toEqual(['resume', 'kill']);
-    expect(availableActions({ process: 'killed' })).toEqual(['start']);
+  it('offers exactly the actions the backend sends for each node, forced recovery aside', async () => {
+    expect(tableActions({ actions: ['kill', 'pause', 'restart', 'stop', 'forceNewCluster'] })).toEqual(['kill', 'pause', 'restart', 'stop']);
+    // An embedded cluster's driver offers no pause: neither does the table.
+    const state = makeState({ nodes: [makeNode({ id: 'n1', role: 'leader', actions: ['kill', 'restart', 'stop'] }), makeNode({ id: 'n2', process: 'killed', actions: ['start'] })] });
+    api.emit('cluster.state', state);
+    await flush();
+    expect(useFaultsStore().rows.map((r) => [r.node.id, r.actions])).toEqual([['n1', ['kill', 'restart', 'stop']], ['n2', ['start']]]);
   });
 
   it('kills a node, and the leader on request', async () => {

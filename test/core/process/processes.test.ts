@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isProcessAlive, isProcessStopped, processStartTime } from '../../../electron/services/processes.js';
-import { eventually } from '../helpers.js';
+import { isProcessAlive, isProcessStopped, processStartTime } from '../../../core/process/processes.js';
+import { eventually } from '../../electron/helpers.js';
 
 const linux = existsSync('/proc/self/stat');
 

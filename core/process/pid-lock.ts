@@ -1,8 +1,9 @@
 // Exclusive ownership of a directory by a live process: a JSON lock file created with O_EXCL.
-// A lock left behind by a dead process is taken over; a live owner is never overridden.
+// A lock left behind by a dead process is taken over; a live owner is never overridden, and a pid
+// reused by an unrelated process is told apart by its start time. raftd locks its data dir with it;
+// the console its data dir and each node's folder.
 import { readFileSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
-import { ApiError } from '../shared/api.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { isProcessAlive, processStartTime } from './processes.js';
 
@@ -11,6 +12,15 @@ export interface LockOwner {
   started: string | null;
   /** A process the owner started that also uses the directory (a runner's raftd): the lock lives while either does. */
   child?: { pid: number; started: string | null };
+}
+
+/** The lock is held by a live process; `code` as the console API names the refusal. */
+export class LockHeldError extends Error {
+  readonly code = 'refused';
+  constructor(message: string) {
+    super(message);
+    this.name = 'LockHeldError';
+  }
 }
 
 export function readLock(file: string): LockOwner | null {
@@ -37,7 +47,7 @@ export interface PidLock {
   release(): Promise<void>;
 }
 
-/** Takes the lock for this process; throws ApiError('refused') naming the live owner. */
+/** Takes the lock for this process; throws LockHeldError naming the live owner. */
 export async function acquirePidLock(file: string, what: string): Promise<PidLock> {
   const owner: LockOwner = { pid: process.pid, started: processStartTime(process.pid) };
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -58,9 +68,9 @@ export async function acquirePidLock(file: string, what: string): Promise<PidLoc
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = liveLockOwner(file);
-      if (holder) throw new ApiError('refused', `${what} is in use by another process (pid ${holder.pid})`);
+      if (holder) throw new LockHeldError(`${what} is in use by another process (pid ${holder.pid})`);
       await unlink(file).catch(() => undefined);
     }
   }
-  throw new ApiError('conflict', `${what}: could not take the lock ${file}`);
+  throw new Error(`${what}: could not take the lock ${file}`);
 }
