@@ -8,11 +8,12 @@ import { ConsoleService, type ConsoleSession } from '../services/console-service
 import { resolveDataDir } from '../services/paths.js';
 import { IPC_EVENT, IPC_INVOKE, toErrorShape, type IpcResponse } from '../shared/ws-protocol.js';
 import { contentSecurityPolicy, contentTypeOf, fileInside, fileOrAppShell } from '../web/static-content.js';
-import { allowedOrigins, APP_ORIGIN, APP_SCHEME, isExternalLink, isTrustedSender, originOf } from './policy.js';
+import { allowedOrigins, APP_ORIGIN, APP_SCHEME, trustedDevServerUrl, isExternalLink, isTrustedSender, originOf } from './policy.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const rendererDir = join(here, '../renderer');
-const devServerUrl = process.env.ELECTRON_RENDERER_URL;
+// Only a development build loads the renderer from a dev server.
+const devServerUrl = trustedDevServerUrl(process.env, app.isPackaged);
 const origins = allowedOrigins(devServerUrl);
 
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
@@ -120,7 +121,9 @@ async function main(): Promise<void> {
   });
   await app.whenReady();
   try {
-    service = await ConsoleService.open({ dataDir: resolveDataDir(app.getPath('userData')) });
+    // The packaged binary's RunAsNode fuse is off (electron/packaging/fuses.ts): nodes then run under a Node of their own.
+    const local = app.isPackaged ? { node: process.env.RAFT_CONSOLE_NODE || 'node' } : undefined;
+    service = await ConsoleService.open({ dataDir: resolveDataDir(app.getPath('userData')), local });
   } catch (error) {
     dialog.showErrorBox('Raft Console cannot start', toErrorShape(error).message);
     app.quit();

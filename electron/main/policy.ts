@@ -6,6 +6,23 @@
 export const APP_SCHEME = 'app';
 export const APP_ORIGIN = `${APP_SCHEME}://renderer`;
 
+/**
+ * The dev server to load the renderer from: only in a development build (not packaged), and only an
+ * http(s) URL on this machine. A packaged app ignores ELECTRON_RENDERER_URL, or anyone who can set
+ * an environment variable could point the window, with its IPC access, at a page of their own.
+ */
+export function trustedDevServerUrl(env: Record<string, string | undefined>, isPackaged: boolean): string | undefined {
+  const raw = env.ELECTRON_RENDERER_URL;
+  if (isPackaged || !raw) return undefined;
+  try {
+    const url = new URL(raw);
+    const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+    return (url.protocol === 'http:' || url.protocol === 'https:') && loopback ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Origins allowed to talk to the main process: the app itself, plus the dev server in development. */
 export function allowedOrigins(devServerUrl?: string): Set<string> {
   const origins = new Set([APP_ORIGIN]);
