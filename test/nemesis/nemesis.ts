@@ -27,6 +27,8 @@ export interface NemesisOptions {
   /** Broken on purpose: reads are served locally by any node (?stale=1) yet counted as linearizable. */
   staleReads?: boolean;
   requestTimeoutMs?: number;
+  /** Strike without waiting for the cluster to recover from the last fault (it need only have a leader). */
+  overlap?: boolean;
   log?: (line: string) => void;
 }
 
@@ -86,6 +88,7 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
     keyLifetimeMs: 6_000,
     faults: ALL_FAULTS,
     staleReads: false,
+    overlap: false,
     requestTimeoutMs: 2_500,
     ...given,
   };
@@ -301,8 +304,8 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
 
   /** Apply one fault, hold it, undo it; returns what was done. */
   async function fault(kind: FaultKind, holdMs: number): Promise<string | null> {
-    // One fault at a time, each on a cluster that recovered from the last one.
-    const leader = await settle();
+    // One fault at a time, each on a cluster that recovered from the last one (unless overlapping).
+    const leader = options.overlap ? await currentLeader() : await settle();
     if (!leader) {
       unsettled++;
       return null;
@@ -463,7 +466,7 @@ export function summarize(report: NemesisReport): string {
   const count = (f: (o: Operation) => boolean) => history.filter(f).length;
   const lines: string[] = [];
   const o = report.options;
-  lines.push(`nemesis summary: ${o.nodes} nodes, ${o.clients} clients, ${(o.durationMs / 1000).toFixed(0)} s, seed ${o.seed}${o.staleReads ? ' (stale reads, broken on purpose)' : ''}`);
+  lines.push(`nemesis summary: ${o.nodes} nodes, ${o.clients} clients, ${(o.durationMs / 1000).toFixed(0)} s, seed ${o.seed}${o.overlap ? ', overlapping faults' : ''}${o.staleReads ? ' (stale reads, broken on purpose)' : ''}`);
   for (const kind of ['read', 'write', 'cas'] as const) {
     const of = (out: Operation['outcome']) => count((x) => x.op.kind === kind && x.outcome === out);
     lines.push(`  ${kind.padEnd(5)} ok ${of('ok')}, failed ${of('failed')}, unknown ${of('unknown')}`);

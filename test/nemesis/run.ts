@@ -1,6 +1,7 @@
 // The long form of the nemesis (npm run test:nemesis): 3 and 5 raftd nodes under faults, every
 // history checked for linearizability; prints a summary per run and exits 1 if any run failed.
-//   npm run test:nemesis -- [--nodes 3,5] [--duration 120] [--seed N] [--faults kill,pause,...] [--stale]
+//   npm run test:nemesis -- [--nodes 3,5] [--duration 120] [--seed N] [--faults kill,pause,...] [--overlap] [--stale]
+// --overlap strikes again without waiting for the cluster to recover from the last fault.
 // --stale reads with ?stale=1 from any node and still checks them as linearizable: it must FAIL.
 import { parseArgs } from 'node:util';
 import { ALL_FAULTS, passed, runNemesis, summarize, type FaultKind } from './nemesis.js';
@@ -11,6 +12,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '120' },
     seed: { type: 'string' },
     stale: { type: 'boolean', default: false },
+    overlap: { type: 'boolean', default: false },
     faults: { type: 'string', default: ALL_FAULTS.join(',') },
   },
 });
@@ -28,7 +30,7 @@ if (faults.some((f) => !ALL_FAULTS.includes(f))) {
 const seed = values.seed ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
 let failures = 0;
 for (const nodes of sizes) {
-  const report = await runNemesis({ nodes, durationMs, seed, staleReads: values.stale, faults, log: (line) => console.log(line) });
+  const report = await runNemesis({ nodes, durationMs, seed, staleReads: values.stale, overlap: values.overlap, faults, log: (line) => console.log(line) });
   console.log(summarize(report));
   if (!passed(report)) failures++;
 }
