@@ -99,6 +99,7 @@ const PROTOCOL_VERSION = 2;
 const NONCE_BYTES = 16;
 const HMAC_BYTES = 32;
 const PING = Buffer.alloc(4); // an empty frame
+const REFUSAL_WARNING_INTERVAL_MS = 1000;
 /** Room for authenticated inbound connections on a TLS listener (one per peer). */
 const MAX_AUTHENTICATED_PEERS = 1024;
 
@@ -613,6 +614,8 @@ export class TcpTransport implements Transport {
   private malformedCount = 0;
   private misaddressedCount = 0;
   private silentCount = 0;
+  private lastRefusalWarning = -Infinity;
+  private refusalsNotWarned = 0;
 
   constructor(options: TcpTransportOptions) {
     if (!options.id) throw new Error('TcpTransport needs a node id');
@@ -658,10 +661,7 @@ export class TcpTransport implements Transport {
       accepted: (conn) => this.accepted(conn),
       closed: (conn) => this.forget(conn),
       deliver: (peer, message) => this.deliver(peer, message),
-      refused: (reason) => {
-        this.refusedCount++;
-        this.logger.warn(reason);
-      },
+      refused: (reason) => this.refuse(reason),
       malformed: (reason) => {
         this.malformedCount++;
         this.logger.warn(reason);
@@ -701,8 +701,7 @@ export class TcpTransport implements Transport {
       { cert, key, ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3', handshakeTimeout: this.inboundContext.handshakeTimeoutMs, noDelay: true },
       (socket) => {
         if (socket.authorized) return this.accept(socket);
-        this.refusedCount++;
-        this.logger.warn(`refused connection from ${socket.remoteAddress}:${socket.remotePort}: its certificate is not trusted (${socket.authorizationError ?? 'none given'})`);
+        this.refuse(`refused connection from ${socket.remoteAddress}:${socket.remotePort}: its certificate is not trusted (${socket.authorizationError ?? 'none given'})`);
         socket.destroy();
       },
     );
@@ -710,8 +709,7 @@ export class TcpTransport implements Transport {
     // (each lives at most handshakeTimeoutMs), with room beside them for every authenticated peer.
     server.maxConnections = this.maxPendingHandshakes + MAX_AUTHENTICATED_PEERS;
     server.on('tlsClientError', (err, socket) => {
-      this.refusedCount++;
-      this.logger.warn(`refused connection from ${socket.remoteAddress}:${socket.remotePort}: TLS handshake failed (${err.message})`);
+      this.refuse(`refused connection from ${socket.remoteAddress}:${socket.remotePort}: TLS handshake failed (${err.message})`);
     });
     return server;
   }
@@ -795,6 +793,24 @@ export class TcpTransport implements Transport {
     for (const conn of this.inbound) conn.close();
     const server = this.server;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Counts a refused connection and says why: at warn level at most once a second, so a flood of
+   * bad connections cannot flood the log (the rest go to debug, and the next warning counts them).
+   */
+  private refuse(reason: string): void {
+    this.refusedCount++;
+    const now = Date.now();
+    if (now - this.lastRefusalWarning < REFUSAL_WARNING_INTERVAL_MS) {
+      this.refusalsNotWarned++;
+      this.logger.debug(reason);
+      return;
+    }
+    const more = this.refusalsNotWarned > 0 ? ` (and ${this.refusalsNotWarned} more refusals since the last warning)` : '';
+    this.lastRefusalWarning = now;
+    this.refusalsNotWarned = 0;
+    this.logger.warn(reason + more);
   }
 
   private accepted(conn: InboundConnection): void {

@@ -405,6 +405,18 @@ describe('TcpTransport', () => {
     }
   });
 
+  it('logs a flood of refused connections without flooding the log', async () => {
+    const a = await startNode('a');
+    const flood = await Promise.all(Array.from({ length: 30 }, () => rawClient(a.port)));
+    for (const c of flood) c.socket.write(encodeFrames([Buffer.from('not a handshake')]));
+    await waitFor('every refusal', () => a.transport.stats().refused === 30);
+    const refusals = (level: string) => a.log.filter((l) => l.startsWith(level) && l.includes('refused connection from')).length;
+    // Each is counted and logged, but at most one a second at warn level.
+    expect(refusals('warn') + refusals('debug')).toBe(30);
+    expect(refusals('warn')).toBeLessThan(30);
+    for (const c of flood) c.socket.destroy();
+  });
+
   it('holds at most maxPendingHandshakes connections that have not authenticated', async () => {
     const a = await startNode('a', { maxPendingHandshakes: 3 });
     const idle = await Promise.all([1, 2, 3].map(() => rawClient(a.port)));
