@@ -12,6 +12,7 @@ import type { DataLayout } from './paths.js';
 import { RaftdCluster } from './raftd-cluster.js';
 import { RemoteClusterKind, type RemoteKindOptions } from './remote/remote-cluster.js';
 import type { FeedOptions } from './state-feed.js';
+import type { OperationRunner } from './operations.js';
 
 export type CreateParams = ParsedParams<'clusters.create'>;
 
@@ -31,6 +32,8 @@ export interface KindOptions {
   feed?: FeedOptions;
   /** Whether new embedded clusters start with time running. */
   embeddedRuns: boolean;
+  /** Runs long operations (a deploy) with progress events, one per cluster, as membership changes run. */
+  operations?: OperationRunner;
 }
 
 /** What remote clusters need: their hosts, and how their processes are run. */

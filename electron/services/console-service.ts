@@ -68,9 +68,9 @@ export class ConsoleService {
     private registry: ClusterRegistry | null,
   ) {
     this.layout = new DataLayout(options.dataDir);
-    this.kinds = clusterKinds({ layout: this.layout, local: options.local, remote: options.remote, feed: options.feed, embeddedRuns: options.embeddedRuns !== false });
     this.activity = new ActivityLog((item) => this.broadcast('activity', item));
     const operations = new OperationRunner((progress) => this.broadcast('operation.progress', progress), this.activity);
+    this.kinds = clusterKinds({ layout: this.layout, local: options.local, remote: options.remote, feed: options.feed, embeddedRuns: options.embeddedRuns !== false, operations });
     this.membership = new MembershipGuide(operations, options.membership);
   }
 
