@@ -28,6 +28,7 @@ function node(id: string, over: Partial<NodeView> = {}): NodeView {
     firstIndex: 1,
     snapshotIndex: 0,
     lag: 0,
+    actions: [],
     logTail: [],
     ...over,
   };
