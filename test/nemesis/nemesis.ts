@@ -303,7 +303,7 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
   }
 
   /** Apply one fault, hold it, undo it; returns what was done. */
-  async function fault(kind: FaultKind, holdMs: number): Promise<string | null> {
+  async function fault(kind: FaultKind, holdMs: number, forceLeader = false): Promise<string | null> {
     // One fault at a time, each on a cluster that recovered from the last one (unless overlapping).
     const leader = options.overlap ? await currentLeader() : await settle();
     if (!leader) {
@@ -311,7 +311,7 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
       return null;
     }
     const followers = nodes().filter((n) => n !== leader && n.running && member(n));
-    const onLeader = random() < 0.5 || followers.length === 0;
+    const onLeader = forceLeader || random() < 0.5 || followers.length === 0;
     const target = onLeader ? leader : pick(followers);
     const role = onLeader ? 'leader' : 'follower';
     switch (kind) {
@@ -393,11 +393,13 @@ export async function runNemesis(opts: NemesisOptions): Promise<NemesisReport> {
     for (let i = 0; i < 10_000 && now() < end - 3_000; i++) {
       await sleep(500 + random() * 1_000);
       if (i % options.faults.length === 0) rotation = [...options.faults].sort(() => random() - 0.5);
-      const kind = rotation[i % rotation.length];
+      // The first fault kills the leader, so even a short run on a slow machine sees a failover.
+      const first = i === 0 && options.faults.includes('kill');
+      const kind = first ? 'kill' : rotation[i % rotation.length];
       const at = now();
       let detail: string | null;
       try {
-        detail = await fault(kind, Math.round(800 + random() * 2_000));
+        detail = await fault(kind, Math.round(800 + random() * 2_000), first);
       } catch (error) {
         detail = `${kind} failed: ${(error as Error).message}`;
       }
