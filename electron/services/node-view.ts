@@ -1,23 +1,16 @@
 // A node as the console shows it (NodeView), built one way for every kind of cluster from what is
 // known of its process and the status it last reported.
-import type { LogEntryView, MembershipView, NodeAction, NodeKind, NodeView, ProcessState, Role } from '../shared/api.js';
+import type { StatusView } from '../../core/service/wire.js';
+import type { LogEntryView, MembershipView, NodeAction, NodeKind, NodeView, ProcessState } from '../shared/api.js';
 import { actionsNow } from './cluster-driver.js';
 import { lagBehind, membershipOf } from './cluster-view.js';
 
-/** What a node reports of itself: raftd's /v1/status, or an embedded RaftNode's status(). */
-export interface ReportedStatus {
-  role: Role;
-  term: number;
-  vote: string;
-  leader: string;
-  commitIndex: number;
-  appliedIndex: number;
-  lastIndex: number;
+/** What a node reports of itself: raftd's /v1/status (StatusView), or an embedded RaftNode's status(), which also has its election timer. */
+export type ReportedStatus = Pick<StatusView, 'role' | 'term' | 'vote' | 'leader' | 'commitIndex' | 'appliedIndex' | 'lastIndex' | 'snapshotIndex'> & {
   firstIndex?: number;
-  snapshotIndex: number;
   electionElapsed?: number;
   randomizedElectionTimeout?: number;
-}
+};
 
 /** The leader's own report, against which every node's replication is measured. */
 export interface LeaderReport {
