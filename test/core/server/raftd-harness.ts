@@ -175,7 +175,10 @@ export class TestCluster {
   /** Wait until the running nodes agree on one leader; returns it. */
   async waitForLeader(timeoutMs = 20_000, exclude: string[] = []): Promise<RaftdProcess> {
     return eventually(async () => {
-      const statuses = (await Promise.all([...this.nodes.values()].filter((n) => n.running && !exclude.includes(n.spec.id)).map((n) => n.status()))).filter((s): s is Status => s !== null);
+      const running = [...this.nodes.values()].filter((n) => n.running && !exclude.includes(n.spec.id));
+      const statuses = (await Promise.all(running.map((n) => n.status()))).filter((s): s is Status => s !== null);
+      // On a loaded machine a process can take seconds to start: it is waited for, not skipped.
+      if (statuses.length < running.length) throw new Error(`${running.length - statuses.length} running nodes do not answer yet`);
       const leaders = statuses.filter((s) => s.role === 'leader');
       if (leaders.length !== 1) throw new Error(`${leaders.length} leaders among ${statuses.length} nodes`);
       const leader = leaders[0];

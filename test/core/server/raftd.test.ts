@@ -117,7 +117,8 @@ describe('raftd, three real processes', () => {
     expect(await (await get(leader, acknowledged[acknowledged.length - 1], true)).text()).toMatch(/^v\d+$/);
   });
 
-  it('brings a lagging node back by snapshot after the log was compacted', async () => {
+  // 150 writes, a snapshot sent, and two restarts of three processes: a minute on a busy machine.
+  it('brings a lagging node back by snapshot after the log was compacted', { timeout: 90_000 }, async () => {
     cluster = await TestCluster.create(3, { extraArgs: ['--heartbeat-ms', '50', '--election-ms', '500', '--snapshot-entries', '40'] });
     cluster.startAll();
     const leader = await cluster.waitForLeader();
