@@ -56,8 +56,13 @@ describe('TopologyDiagram', () => {
     const before = Number(message.attributes('cx'));
     await w.setProps({ now: 90 } as Record<string, unknown>);
     expect(Number(w.find('[data-testid="message-9"]').attributes('cx'))).not.toBe(before);
+    // A click picks the message for a closer look (and a drop from there), it does not drop it at once.
     await message.trigger('click');
-    expect(w.emitted('dropMessage')).toEqual([[9]]);
+    expect(w.emitted('selectMessage')).toEqual([[9]]);
+    await w.find('[data-testid="topology-node-n2"]').trigger('click');
+    expect(w.emitted('selectNode')).toEqual([['n2']]);
+    await w.setProps({ selected: { kind: 'node', id: 'n2' } } as Record<string, unknown>);
+    expect(w.find('[data-testid="topology-node-n2"]').classes()).toContain('selected');
   });
 
   it('draws links a partition cuts', () => {
