@@ -8,6 +8,7 @@ import { ActivityLog } from './activity.js';
 import { describePartition, nextNodeId, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import { clusterKinds, type ClusterKind, type ClusterKinds, type RemoteKindSetup } from './cluster-kinds.js';
 import type { RemoteHosts } from './remote/remote-host.js';
+import type { HostsService } from './remote/hosts-service.js';
 import { ClusterRegistry, clusterSummary, type ClusterRecord } from './cluster-registry.js';
 import type { LocalHostOptions } from './local-host.js';
 import { MembershipGuide, type MembershipOptions } from './membership.js';
@@ -29,6 +30,8 @@ export interface ConsoleServiceOptions {
   local?: LocalHostOptions;
   /** Remote clusters: their hosts (host profiles over pooled SSH connections); without it they are refused. */
   remote?: RemoteKindSetup;
+  /** SSH host profiles (hosts.* methods, hosts.state events); without it hosts.* are refused. */
+  hosts?: HostsService;
   feed?: FeedOptions;
   membership?: MembershipOptions;
   /** Whether new embedded clusters start with time running (default true: a live demo). */
@@ -61,6 +64,7 @@ export class ConsoleService {
   private readonly lastHealth = new Map<string, ClusterSummary['health']>();
   private summaries = '';
   private closed = false;
+  private readonly stopHostEvents: (() => void) | undefined;
 
   private constructor(
     private readonly options: ConsoleServiceOptions,
@@ -72,6 +76,7 @@ export class ConsoleService {
     const operations = new OperationRunner((progress) => this.broadcast('operation.progress', progress), this.activity);
     this.kinds = clusterKinds({ layout: this.layout, local: options.local, remote: options.remote, feed: options.feed, embeddedRuns: options.embeddedRuns !== false, operations });
     this.membership = new MembershipGuide(operations, options.membership);
+    this.stopHostEvents = options.hosts?.onState((view) => this.broadcast('hosts.state', view));
   }
 
   /** Takes the data dir (refused while another console holds it), loads the saved clusters and re-attaches. */
@@ -120,6 +125,7 @@ export class ConsoleService {
     this.closed = true;
     for (const session of this.sessions) this.unfollowAll(session);
     this.sessions.clear();
+    this.stopHostEvents?.();
     await Promise.allSettled([...this.drivers.values()].map((d) => d.close()));
     this.drivers.clear();
     await this.lock.release();
@@ -250,6 +256,11 @@ export class ConsoleService {
     return this.options.remote.hosts;
   }
 
+  private hosts(): HostsService {
+    if (!this.options.hosts) throw new ApiError('unavailable', 'host profiles need the hosts service, and this console was started without it');
+    return this.options.hosts;
+  }
+
   private readonly handlers: { [M in Method]: Handler<M> } = {
     'clusters.list': () => this.summaryList(),
     'clusters.create': (p) => this.activity.track('clusters.create', `create ${p.kind} cluster "${p.name}" of ${p.size}`, undefined, () => this.createCluster(p)),
@@ -326,6 +337,20 @@ export class ConsoleService {
     'remote.plan': (p) => this.remoteHosts().plan(p.host, p.uploadRuntime),
     'remote.deploy': (p) =>
       this.activity.track('remote.deploy', `deploy raftd to ${p.host}${p.uploadRuntime ? ' (with the Node runtime if needed)' : ''}`, undefined, () => this.remoteHosts().deploy(p.host, p.uploadRuntime)),
+
+    'hosts.list': () => this.hosts().list(),
+    'hosts.create': (p) => this.activity.track('hosts.create', `add host ${p.name} (${p.user}@${p.address}:${p.port})`, undefined, () => this.hosts().create(p)),
+    'hosts.update': (p) => this.activity.track('hosts.update', `change host ${p.id}`, undefined, () => this.hosts().update(p)),
+    'hosts.delete': (p) => this.activity.track('hosts.delete', `delete host ${p.id}`, undefined, () => this.hosts().delete(p)),
+    'hosts.duplicate': (p) => this.hosts().duplicate(p),
+    'hosts.export': (p) => this.hosts().export(p),
+    'hosts.importPreview': (p) => this.hosts().importPreview(p),
+    'hosts.import': (p) => this.activity.track('hosts.import', 'import host profiles', undefined, () => this.hosts().import(p)),
+    'hosts.test': (p) => this.hosts().test(p),
+    'hosts.state': () => this.hosts().state(),
+    'hosts.acceptKey': (p) => this.activity.track('hosts.acceptKey', `trust the ${p.keyType} key ${p.fingerprint} of host ${p.id}`, undefined, () => this.hosts().acceptKey(p)),
+    'hosts.replaceKey': (p) =>
+      this.activity.track('hosts.replaceKey', `replace the host key of ${p.id}: ${p.previousFingerprint} → ${p.fingerprint}`, undefined, () => this.hosts().replaceKey(p)),
   };
 }
 

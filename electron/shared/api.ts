@@ -5,6 +5,12 @@ import { z } from 'zod';
 import type { Role } from '../../core/raft/types.js';
 import type { EntryDetail as LogEntryDetail, EntryView as LogEntryView } from '../../core/service/wire.js';
 import { keyTooLarge, MAX_KEY_BYTES, MAX_VALUE_BYTES, valueTooLarge } from '../../core/kv/limits.js';
+import { hostsRequestSchemas } from '../services/remote/host-profile.js';
+import type { ConnectionTestReport, HostStateView } from '../services/remote/host-connections.js';
+import type { HostProfileView } from '../services/remote/host-profile.js';
+import type { ImportPreview } from '../services/remote/host-profiles.js';
+import type { HostListItem, HostsOverview } from '../services/remote/hosts-service.js';
+import type { HostKeyInfo } from '../services/remote/remote-shell.js';
 
 export type NodeKind = 'embedded' | 'local' | 'remote';
 export type { Role };
@@ -126,6 +132,9 @@ export const requestSchemas = {
   'remote.plan': z.object({ host: id, uploadRuntime: z.boolean().default(false) }),
   /** Deploys raftd to a host (nothing is sent when it is there); uploadRuntime: the opt-in for hosts without Node >= 20. */
   'remote.deploy': z.object({ host: id, uploadRuntime: z.boolean().default(false) }),
+
+  /** SSH host profiles, their known keys and connections (electron/services/remote/hosts-service.ts). */
+  ...hostsRequestSchemas,
 } as const;
 
 export type Method = keyof typeof requestSchemas;
@@ -384,7 +393,22 @@ export interface Results {
   'activity.list': ActivityItem[];
   'remote.plan': RemoteDeployPlan;
   'remote.deploy': RemoteDeployment;
+  'hosts.list': HostsOverview;
+  'hosts.create': HostProfileView;
+  'hosts.update': HostProfileView;
+  'hosts.delete': void;
+  'hosts.duplicate': HostProfileView;
+  'hosts.export': { json: string };
+  'hosts.importPreview': ImportPreview;
+  'hosts.import': ImportPreview;
+  'hosts.test': ConnectionTestReport;
+  'hosts.state': HostStateView[];
+  'hosts.acceptKey': HostStateView;
+  'hosts.replaceKey': HostStateView;
 }
+
+/** Host profile shapes as the hosts.* methods return them. */
+export type { ConnectionTestReport, HostKeyInfo, HostListItem, HostProfileView, HostsOverview, HostStateView, ImportPreview };
 
 export interface Events {
   'cluster.state': ClusterState;
@@ -392,6 +416,8 @@ export interface Events {
   activity: ActivityItem;
   'operation.progress': OperationProgress;
   'nodeLogs.line': NodeLogLine;
+  /** A host's SSH connection changed state (connected, reconnecting, unreachable, key not trusted…). */
+  'hosts.state': HostStateView;
 }
 
 export type EventName = keyof Events;

@@ -3,6 +3,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleService } from '../services/console-service.js';
+import { HostsService } from '../services/remote/hosts-service.js';
+import { RemoteHosts } from '../services/remote/remote-host.js';
+import { MemorySecretStore } from '../services/remote/secret-store.js';
 import { projectRoot, resolveDataDir } from '../services/paths.js';
 import { toErrorShape } from '../shared/ws-protocol.js';
 import { startWebServer } from './server.js';
@@ -14,8 +17,12 @@ export async function runWebMode(): Promise<void> {
     process.exit(1);
   }
   let service: ConsoleService;
+  let hosts: HostsService;
   try {
-    service = await ConsoleService.open({ dataDir: resolveDataDir() });
+    const dataDir = resolveDataDir();
+    // Web mode never writes secrets to disk: the store says so, and the Hosts view shows its words.
+    hosts = await HostsService.open({ dir: join(dataDir, 'remote'), secrets: new MemorySecretStore() });
+    service = await ConsoleService.open({ dataDir, hosts, remote: { hosts: new RemoteHosts(hosts) } });
   } catch (error) {
     console.error(`raft-console: ${toErrorShape(error).message}`);
     process.exit(1);
@@ -32,6 +39,7 @@ export async function runWebMode(): Promise<void> {
     void server
       .close()
       .then(() => service.close())
+      .then(() => hosts.close())
       .finally(() => process.exit(0));
   };
   process.on('SIGINT', stop);
