@@ -5,10 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Client, utils, type AnyAuthMethod, type ConnectConfig } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type ConnectConfig } from 'ssh2';
 import { hostKeyAlgorithmsFor, hostKeyInfo, verdictError, type HostKeyVerdict, type KnownHosts } from './known-hosts.js';
 import type { HostAuth } from './host-profile.js';
 import { RemoteError, type HostKeyInfo } from './remote-shell.js';
+
+// ssh2 is CommonJS: Node's ESM loader (tsx, web mode) exposes `utils` only on the default export.
+const { Client, utils } = ssh2;
+type Client = InstanceType<typeof Client>;
 
 export interface ConnectTarget {
   host: string;
