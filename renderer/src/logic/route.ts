@@ -9,9 +9,15 @@ export const views = [
   'kv',
   'nodeLogs',
   'activity',
+  'hosts',
 ] as const;
 
 export type ViewName = (typeof views)[number];
+
+/** The digit that opens the i-th view: 1…9, then 0 for the tenth. */
+export function viewKey(i: number): string {
+  return String((i + 1) % 10);
+}
 
 export const viewTitles: Record<ViewName, string> = {
   clusters: 'Clusters',
@@ -23,6 +29,7 @@ export const viewTitles: Record<ViewName, string> = {
   kv: 'KV console',
   nodeLogs: 'Node logs',
   activity: 'Activity',
+  hosts: 'Hosts',
 };
 
 /** Views that show one cluster; the others are global. */

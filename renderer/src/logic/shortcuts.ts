@@ -1,5 +1,5 @@
 // Keyboard shortcuts: which key does what. Digits switch views; letters act on the current cluster.
-import { views, viewTitles, type ViewName } from './route';
+import { views, viewTitles, viewKey, type ViewName } from './route';
 
 export type ShortcutAction =
   | { kind: 'go'; view: ViewName }
@@ -16,7 +16,7 @@ export interface Shortcut {
 }
 
 export const shortcuts: readonly Shortcut[] = [
-  ...views.map((view, i) => ({ keys: String(i + 1), description: `Open ${viewTitles[view]}`, action: { kind: 'go' as const, view } })),
+  ...views.map((view, i) => ({ keys: viewKey(i), description: `Open ${viewTitles[view]}`, action: { kind: 'go' as const, view } })),
   { keys: 't', description: 'Toggle light / dark theme', action: { kind: 'toggleTheme' } },
   { keys: 'space', description: 'Pause / run simulated time (embedded clusters)', action: { kind: 'toggleClock' } },
   { keys: 's', description: 'Advance simulated time by one step', action: { kind: 'stepClock' } },

@@ -1,0 +1,111 @@
+// The add / edit host profile form: its draft, the problems the API's own schema finds in it, and
+// the request it becomes. Secrets are sent once and never read back (the API only says one is stored).
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import { hostsRequestSchemas } from '../../../electron/services/remote/host-profile';
+import type { HostListItem, Params } from '../../../electron/shared/api';
+import { useHostsStore } from './hosts';
+
+export type AuthKind = 'key' | 'agent' | 'password';
+
+export interface HostDraft {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  authKind: AuthKind;
+  keyFile: string;
+  /** The key's passphrase or the password; empty: none (create) or keep the stored one (edit). */
+  secret: string;
+  /** Edit only: forget the stored secret. */
+  forgetSecret: boolean;
+  jumpHostId: string | null;
+  groups: string[];
+}
+
+function emptyDraft(): HostDraft {
+  return { name: '', address: '', port: 22, user: '', authKind: 'key', keyFile: '~/.ssh/id_ed25519', secret: '', forgetSecret: false, jumpHostId: null, groups: [] };
+}
+
+function draftOf(host: HostListItem): HostDraft {
+  return {
+    name: host.name,
+    address: host.address,
+    port: host.port,
+    user: host.user,
+    authKind: host.auth.kind,
+    keyFile: host.auth.kind === 'key' ? host.auth.keyFile : '~/.ssh/id_ed25519',
+    secret: '',
+    forgetSecret: false,
+    jumpHostId: host.jumpHostId,
+    groups: [...host.groups],
+  };
+}
+
+function fieldsOf(draft: HostDraft) {
+  const auth = draft.authKind === 'key' ? { kind: 'key' as const, keyFile: draft.keyFile.trim() } : { kind: draft.authKind };
+  return { name: draft.name.trim(), address: draft.address.trim(), port: draft.port, user: draft.user.trim(), auth, jumpHostId: draft.jumpHostId, groups: draft.groups };
+}
+
+export const useHostFormStore = defineStore('hostForm', () => {
+  const hosts = useHostsStore();
+  const open = ref(false);
+  /** null: a new profile; else the id of the profile being edited. */
+  const editing = ref<string | null>(null);
+  const draft = ref<HostDraft>(emptyDraft());
+  const submitting = ref(false);
+  /** Whether the profile being edited has a secret stored (the secret itself never comes back). */
+  const hasSecret = ref(false);
+
+  function startCreate() {
+    editing.value = null;
+    draft.value = emptyDraft();
+    hasSecret.value = false;
+    open.value = true;
+  }
+
+  function startEdit(id: string) {
+    const host = hosts.byId(id);
+    if (!host) return;
+    editing.value = id;
+    draft.value = draftOf(host);
+    hasSecret.value = host.hasSecret;
+    open.value = true;
+  }
+
+  function set<K extends keyof HostDraft>(field: K, value: HostDraft[K]) {
+    draft.value = { ...draft.value, [field]: value };
+  }
+
+  const createRequest = computed<Params<'hosts.create'>>(() => ({ ...fieldsOf(draft.value), ...(draft.value.secret ? { secret: draft.value.secret } : {}) }));
+
+  const updateRequest = computed<Params<'hosts.update'>>(() => ({
+    id: editing.value ?? '',
+    fields: fieldsOf(draft.value),
+    ...(draft.value.secret ? { secret: draft.value.secret } : draft.value.forgetSecret ? { secret: null } : {}),
+  }));
+
+  /** What the API would refuse, found with its own schema, so the user sees it before sending. */
+  const problems = computed(() => {
+    const result = editing.value ? hostsRequestSchemas['hosts.update'].safeParse(updateRequest.value) : hostsRequestSchemas['hosts.create'].safeParse(createRequest.value);
+    if (result.success) return [];
+    return result.error.issues.map((issue) => `${issue.path.filter((p) => p !== 'fields').join('.') || 'profile'}: ${issue.message}`);
+  });
+
+  /** Profiles this one may jump through: any other (the backend refuses a loop). */
+  const jumpChoices = computed(() => hosts.list.filter((h) => h.id !== editing.value).map((h) => ({ label: `${h.name} (${h.user}@${h.address})`, value: h.id })));
+
+  async function submit(): Promise<boolean> {
+    if (problems.value.length) return false;
+    submitting.value = true;
+    try {
+      const ok = editing.value ? await hosts.update(updateRequest.value) : await hosts.create(createRequest.value);
+      if (ok) open.value = false;
+      return ok;
+    } finally {
+      submitting.value = false;
+    }
+  }
+
+  return { open, editing, draft, submitting, hasSecret, problems, jumpChoices, startCreate, startEdit, set, submit };
+});
