@@ -4,6 +4,7 @@ import { computed, ref } from 'vue';
 import type { ClusterSummary } from '../../../electron/shared/api';
 import { describeClusterSize } from '../logic/quorum';
 import { useClustersStore } from './clusters';
+import { useRemoteClusterStore } from './remoteCluster';
 
 const idPattern = /^[A-Za-z0-9_.-]+$/;
 
@@ -13,9 +14,10 @@ export function defaultNodeNames(size: number): string[] {
 
 export const useClusterWizardStore = defineStore('clusterWizard', () => {
   const clusters = useClustersStore();
+  const remote = useRemoteClusterStore();
   const open = ref(false);
   const step = ref(0);
-  const kind = ref<'embedded' | 'local'>('local');
+  const kind = ref<'embedded' | 'local' | 'remote'>('local');
   const name = ref('');
   const size = ref(3);
   const nodeNames = ref<string[]>(defaultNodeNames(3));
@@ -27,6 +29,7 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
     name.value = `cluster-${clusters.list.length + 1}`;
     size.value = 3;
     nodeNames.value = defaultNodeNames(3);
+    remote.reset();
     open.value = true;
   }
 
@@ -36,6 +39,12 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
     const defaults = defaultNodeNames(next);
     for (let i = names.length; i < next; i++) names.push(defaults[i]);
     nodeNames.value = names;
+  }
+
+  /** Remote clusters: nodes per host; the size follows their sum. */
+  function setHostCount(id: string, n: number) {
+    remote.setCount(id, n);
+    setSize(remote.size);
   }
 
   function setNodeName(i: number, value: string) {
@@ -48,11 +57,13 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
     if (step.value >= 1) {
       if (!name.value.trim()) out.push('Give the cluster a name.');
       if (clusters.list.some((c) => c.name === name.value.trim())) out.push(`A cluster named “${name.value.trim()}” exists already.`);
-      if (size.value < 1 || size.value > 9) out.push('A cluster has 1 to 9 nodes.');
+      if (kind.value === 'remote' && remote.size === 0) out.push('Choose how many nodes run on at least one host.');
+      else if (size.value < 1 || size.value > 9) out.push('A cluster has 1 to 9 nodes.');
       const bad = nodeNames.value.filter((n) => !idPattern.test(n));
       if (bad.length) out.push(`Node names use letters, digits, _ . - only (check ${bad.map((b) => `“${b}”`).join(', ')}).`);
       if (new Set(nodeNames.value).size !== nodeNames.value.length) out.push('Node names must differ.');
     }
+    if (step.value >= 2 && kind.value === 'remote') out.push(...remote.planProblems);
     return out;
   });
 
@@ -61,8 +72,16 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
     return describeClusterSize(size.value);
   });
 
+  /** Remote clusters: the node names each host runs, as the backend will place them. */
+  const remoteNodesByHost = computed(() => {
+    const out: Record<string, string[]> = {};
+    remote.perNode.forEach((host, i) => (out[host] = [...(out[host] ?? []), nodeNames.value[i]]));
+    return out;
+  });
+
   function next() {
     if (problems.value.length === 0 && step.value < 2) step.value++;
+    if (step.value === 2 && kind.value === 'remote') void remote.loadPlans();
   }
 
   function back() {
@@ -70,10 +89,13 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
   }
 
   async function submit(): Promise<ClusterSummary | undefined> {
-    if (problems.value.length) return undefined;
+    if (problems.value.length || (kind.value === 'remote' && remote.plansLoading)) return undefined;
     submitting.value = true;
     try {
-      const created = await clusters.create({ name: name.value.trim(), kind: kind.value, size: size.value, nodeNames: nodeNames.value });
+      const common = { name: name.value.trim(), size: size.value, nodeNames: nodeNames.value };
+      const created = await clusters.create(
+        kind.value === 'remote' ? { ...common, kind: 'remote', hosts: remote.perNode, uploadRuntime: remote.uploadRuntime } : { ...common, kind: kind.value },
+      );
       if (created) open.value = false;
       return created;
     } finally {
@@ -81,5 +103,5 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
     }
   }
 
-  return { open, step, kind, name, size, nodeNames, submitting, problems, sizeAdvice, start, setSize, setNodeName, next, back, submit };
+  return { open, step, kind, name, size, nodeNames, submitting, problems, sizeAdvice, remoteNodesByHost, start, setSize, setHostCount, setNodeName, next, back, submit };
 });
