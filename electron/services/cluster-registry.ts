@@ -3,7 +3,7 @@
 import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
 import { ApiError } from '../shared/api.js';
-import type { ClusterSummary, NodeDefinition } from '../shared/api.js';
+import type { ClusterCapabilities, ClusterSummary, NodeDefinition } from '../shared/api.js';
 import { writeFileAtomic } from '../../core/process/atomic-file.js';
 
 const nodeRecordSchema = z.object({
@@ -40,7 +40,7 @@ function nodeDefinition(node: NodeRecord): NodeDefinition {
   return { id, kind, ...(peer && { peer }), ...(client && { client }), ...(host && { host }) };
 }
 
-export function clusterSummary(record: ClusterRecord, health: ClusterSummary['health']): ClusterSummary {
+export function clusterSummary(record: ClusterRecord, health: ClusterSummary['health'], capabilities?: ClusterCapabilities): ClusterSummary {
   return {
     id: record.id,
     name: record.name,
@@ -48,6 +48,7 @@ export function clusterSummary(record: ClusterRecord, health: ClusterSummary['he
     createdAt: record.createdAt,
     nodes: record.nodes.map(nodeDefinition),
     ...(record.retired?.length && { retiredNodes: record.retired }),
+    ...(capabilities && { capabilities }),
     health,
   };
 }

@@ -172,7 +172,8 @@ export class ConsoleService {
   }
 
   private summaryOf(record: ClusterRecord): ClusterSummary {
-    return clusterSummary(record, health(this.drivers.get(record.id)?.state()));
+    const driver = this.drivers.get(record.id);
+    return clusterSummary(record, health(driver?.state()), driver?.capabilities);
   }
 
   private summaryList(): ClusterSummary[] {
@@ -181,7 +182,7 @@ export class ConsoleService {
 
   /** Broadcasts the summaries when they differ from the last ones sent; definitions are read fresh, health as last published. */
   private publishSummariesIfChanged(): void {
-    const list = this.clusters.list().map((record) => clusterSummary(record, this.knownHealth(record.id)));
+    const list = this.clusters.list().map((record) => clusterSummary(record, this.knownHealth(record.id), this.drivers.get(record.id)?.capabilities));
     const signature = JSON.stringify(list);
     if (signature === this.summaries) return;
     this.summaries = signature;

@@ -86,6 +86,7 @@ const EMBEDDED_CAPABILITIES: ClusterCapabilities = {
   simulatedClock: true,
   dropMessages: true,
   electionTimers: true,
+  stopAll: false,
 };
 
 const ACTION_LABELS: Partial<Record<NodeAction, string>> = { start: 'start', stop: 'stop (crash)', kill: 'crash', restart: 'restart' };

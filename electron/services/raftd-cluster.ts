@@ -22,6 +22,7 @@ const RAFTD_CAPABILITIES: ClusterCapabilities = {
   simulatedClock: false,
   dropMessages: false,
   electionTimers: false,
+  stopAll: true,
 };
 
 const ACTION_LABELS: Record<NodeAction, string> = {

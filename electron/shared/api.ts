@@ -150,6 +150,8 @@ export interface ClusterSummary {
   /** Nodes removed from the cluster whose logs can still be read (nodeLogs.read). */
   retiredNodes?: string[];
   createdAt: number;
+  /** What its driver can do; absent while the console cannot run the cluster. */
+  capabilities?: ClusterCapabilities;
   /** no-leader: none leads now, though a majority of voters is up to elect one; no-quorum: a majority is down. */
   health: 'healthy' | 'degraded' | 'no-leader' | 'no-quorum' | 'stopped';
 }
@@ -234,6 +236,8 @@ export interface ClusterCapabilities {
   dropMessages: boolean;
   /** Nodes report their election timers (electionElapsed, electionTimeout). */
   electionTimers: boolean;
+  /** The whole cluster can be stopped and started again later (raftd processes); an embedded cluster's clock is paused instead. */
+  stopAll: boolean;
 }
 
 export interface ClusterState {

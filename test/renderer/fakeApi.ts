@@ -128,7 +128,7 @@ export function makeState(overrides: Partial<ClusterState> = {}): ClusterState {
     clusterId: 'demo',
     name: 'Demo',
     kind: 'embedded' as const,
-    capabilities: { nodeActions: allActions, simulatedClock: (overrides.kind ?? 'embedded') === 'embedded', dropMessages: (overrides.kind ?? 'embedded') === 'embedded', electionTimers: (overrides.kind ?? 'embedded') === 'embedded' },
+    capabilities: { nodeActions: allActions, simulatedClock: (overrides.kind ?? 'embedded') === 'embedded', dropMessages: (overrides.kind ?? 'embedded') === 'embedded', electionTimers: (overrides.kind ?? 'embedded') === 'embedded', stopAll: (overrides.kind ?? 'embedded') !== 'embedded' },
     at: 1000,
     leader: 'n1',
     term: 2,
@@ -148,6 +148,8 @@ export function makeCluster(overrides: Partial<ClusterSummary> & { id: string })
     nodes: [{ id: 'n1', kind: 'embedded' }, { id: 'n2', kind: 'embedded' }, { id: 'n3', kind: 'embedded' }],
     createdAt: 0,
     health: 'healthy',
+    // As the kind's driver would say: raftd-backed clusters stop as a whole, embedded ones pause their clock.
+    capabilities: { nodeActions: allActions, simulatedClock: (overrides.kind ?? 'embedded') === 'embedded', dropMessages: (overrides.kind ?? 'embedded') === 'embedded', electionTimers: (overrides.kind ?? 'embedded') === 'embedded', stopAll: (overrides.kind ?? 'embedded') !== 'embedded' },
     ...overrides,
   };
 }

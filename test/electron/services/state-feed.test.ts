@@ -37,7 +37,7 @@ describe('the raftd feed without answering nodes', () => {
         clusterId: 'x',
         name: 'X',
         kind: 'local',
-        capabilities: { nodeActions: ['start', 'stop'], simulatedClock: false, dropMessages: false, electionTimers: false },
+        capabilities: { nodeActions: ['start', 'stop'], simulatedClock: false, dropMessages: false, electionTimers: false, stopAll: true },
         members: () => [
           { id: 'a', kind: 'local', client: '127.0.0.1:1' },
           { id: 'b', kind: 'local', client: '127.0.0.1:1' },
