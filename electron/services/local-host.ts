@@ -88,7 +88,7 @@ export class LocalHost implements NodeHost {
       await assertPortsFree(nodeId, [launch.peer, launch.client]);
       const nodeDir = this.layout.nodeDir(this.clusterId, nodeId);
       const dataDir = this.layout.nodeDataDir(this.clusterId, nodeId);
-      mkdirSync(dataDir, { recursive: true });
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       for (const [name, content] of Object.entries(launch.files ?? {})) await writeFileAtomic(this.filePath(nodeId, name), content);
       const raftd = this.options.raftd ?? { command: this.options.node ?? process.execPath, args: [join(this.root, 'core/server/bin/raftd.mjs')] };
       const spec: RunnerSpec = {
@@ -202,7 +202,7 @@ export class LocalHost implements NodeHost {
   private spawnRunner(spec: RunnerSpec, errorFile: string): Promise<number> {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const runner = join(this.root, 'electron/services/node-runner.ts');
-    const err = openSync(errorFile, 'a');
+    const err = openSync(errorFile, 'a', 0o600);
     const child = spawn(this.options.node ?? process.execPath, ['--import', tsx, runner], {
       cwd: this.root,
       detached: true,

@@ -16,7 +16,8 @@ export interface LogRotation {
 export const defaultLogRotation: LogRotation = { maxBytes: 10 * 1024 * 1024, keep: 5 };
 
 export function createNodeLogStream(file: string, rotation: LogRotation): RotatingFileStream {
-  return createStream(basename(file), { path: dirname(file) + '/', size: `${rotation.maxBytes}B`, rotate: rotation.keep });
+  // Owner-only: a node's log holds the values it was asked to store.
+  return createStream(basename(file), { path: dirname(file) + '/', size: `${rotation.maxBytes}B`, rotate: rotation.keep, mode: 0o600 });
 }
 
 /** The log's files that exist, oldest first. */

@@ -24,7 +24,7 @@ function report(message: RunnerReport): Promise<void> {
 }
 
 async function run(spec: RunnerSpec): Promise<void> {
-  await mkdir(dirname(spec.logFile), { recursive: true });
+  await mkdir(dirname(spec.logFile), { recursive: true, mode: 0o700 });
   let lock;
   try {
     lock = await acquirePidLock(spec.lockFile, spec.what);

@@ -71,6 +71,13 @@ describe('node logs', () => {
     expect(kept.length).toBeGreaterThan(rotation.maxBytes * 2);
   });
 
+  it('keeps every file of a node log, rotated ones too, readable by its owner only (0600): they hold stored values', async () => {
+    await writeLines(file, Array.from({ length: 40 }, (_, i) => pinoLine(i)));
+    const files = logFiles(file, rotation.keep);
+    expect(files.length).toBeGreaterThan(1);
+    for (const f of files) expect((await stat(f)).mode & 0o777).toBe(0o600);
+  });
+
   it('keeps appending after a restart of the writer (logs survive console restarts)', async () => {
     await writeLines(file, [pinoLine(1)]);
     await writeLines(file, [pinoLine(2)]);
