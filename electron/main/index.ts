@@ -3,9 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, shell, type WebContents } from 'electron';
 import { ConsoleService, type ConsoleSession } from '../services/console-service.js';
 import { resolveDataDir } from '../services/paths.js';
+import { HostsService } from '../services/remote/hosts-service.js';
+import { RemoteHosts } from '../services/remote/remote-host.js';
+import { desktopSecretStore } from '../services/remote/secret-store.js';
 import { IPC_EVENT, IPC_INVOKE, toErrorShape, type IpcResponse } from '../shared/ws-protocol.js';
 import { contentSecurityPolicy, contentTypeOf, fileInside, fileOrAppShell } from '../web/static-content.js';
 import { allowedOrigins, APP_ORIGIN, APP_SCHEME, trustedDevServerUrl, isExternalLink, isTrustedSender, originOf } from './policy.js';
@@ -19,6 +22,7 @@ const origins = allowedOrigins(devServerUrl);
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
 let service: ConsoleService | null = null;
+let hosts: HostsService | null = null;
 const sessions = new Map<number, ConsoleSession>();
 
 function serveRenderer(): void {
@@ -123,7 +127,11 @@ async function main(): Promise<void> {
   try {
     // The packaged binary's RunAsNode fuse is off (electron/packaging/fuses.ts): nodes then run under a Node of their own.
     const local = app.isPackaged ? { node: process.env.RAFT_CONSOLE_NODE || 'node' } : undefined;
-    service = await ConsoleService.open({ dataDir: resolveDataDir(app.getPath('userData')), local });
+    const dataDir = resolveDataDir(app.getPath('userData'));
+    // SSH passphrases and passwords: encrypted by the OS keychain through safeStorage, else kept in memory only.
+    const remoteDir = join(dataDir, 'remote');
+    hosts = await HostsService.open({ dir: remoteDir, secrets: desktopSecretStore(join(remoteDir, 'secrets.json'), safeStorage) });
+    service = await ConsoleService.open({ dataDir, local, hosts, remote: { hosts: new RemoteHosts(hosts) } });
   } catch (error) {
     dialog.showErrorBox('Raft Console cannot start', toErrorShape(error).message);
     app.quit();
@@ -140,7 +148,10 @@ async function main(): Promise<void> {
     event.preventDefault();
     const closing = service;
     service = null;
-    void closing.close().finally(() => app.quit());
+    void closing
+      .close()
+      .then(() => hosts?.close())
+      .finally(() => app.quit());
   });
 }
 
