@@ -56,11 +56,14 @@ export const useHostFormStore = defineStore('hostForm', () => {
   const submitting = ref(false);
   /** Whether the profile being edited has a secret stored (the secret itself never comes back). */
   const hasSecret = ref(false);
+  /** Fields the user changed: a fresh form does not greet them with every empty field's complaint. */
+  const touched = ref<Set<string>>(new Set());
 
   function startCreate() {
     editing.value = null;
     draft.value = emptyDraft();
     hasSecret.value = false;
+    touched.value = new Set();
     open.value = true;
   }
 
@@ -70,11 +73,13 @@ export const useHostFormStore = defineStore('hostForm', () => {
     editing.value = id;
     draft.value = draftOf(host);
     hasSecret.value = host.hasSecret;
+    touched.value = new Set();
     open.value = true;
   }
 
   function set<K extends keyof HostDraft>(field: K, value: HostDraft[K]) {
     draft.value = { ...draft.value, [field]: value };
+    touched.value = new Set([...touched.value, field === 'authKind' || field === 'keyFile' ? 'auth' : field]);
   }
 
   const createRequest = computed<Params<'hosts.create'>>(() => ({ ...fieldsOf(draft.value), ...(draft.value.secret ? { secret: draft.value.secret } : {}) }));
@@ -85,18 +90,28 @@ export const useHostFormStore = defineStore('hostForm', () => {
     ...(draft.value.secret ? { secret: draft.value.secret } : draft.value.forgetSecret ? { secret: null } : {}),
   }));
 
-  /** What the API would refuse, found with its own schema, so the user sees it before sending. */
-  const problems = computed(() => {
+  /** What the API would refuse, found with its own schema: one message per field, "required" for an empty one. */
+  const allProblems = computed(() => {
     const result = editing.value ? hostsRequestSchemas['hosts.update'].safeParse(updateRequest.value) : hostsRequestSchemas['hosts.create'].safeParse(createRequest.value);
     if (result.success) return [];
-    return result.error.issues.map((issue) => `${issue.path.filter((p) => p !== 'fields').join('.') || 'profile'}: ${issue.message}`);
+    const byField = new Map<string, string>();
+    for (const issue of result.error.issues) {
+      const path = issue.path.filter((p) => p !== 'fields').map(String);
+      const field = path[0] ?? 'profile';
+      const value = (draft.value as unknown as Record<string, unknown>)[field];
+      if (!byField.has(field)) byField.set(field, value === '' ? 'required' : issue.message);
+    }
+    return [...byField.entries()].map(([field, message]) => ({ field, text: `${field}: ${message}` }));
   });
+  /** Shown: problems of the fields the user changed; the Save button waits for all of them. */
+  const problems = computed(() => allProblems.value.filter((p) => touched.value.has(p.field)).map((p) => p.text));
+  const canSave = computed(() => allProblems.value.length === 0);
 
   /** Profiles this one may jump through: any other (the backend refuses a loop). */
   const jumpChoices = computed(() => hosts.list.filter((h) => h.id !== editing.value).map((h) => ({ label: `${h.name} (${h.user}@${h.address})`, value: h.id })));
 
   async function submit(): Promise<boolean> {
-    if (problems.value.length) return false;
+    if (!canSave.value) return false;
     submitting.value = true;
     try {
       const ok = editing.value ? await hosts.update(updateRequest.value) : await hosts.create(createRequest.value);
@@ -107,5 +122,5 @@ export const useHostFormStore = defineStore('hostForm', () => {
     }
   }
 
-  return { open, editing, draft, submitting, hasSecret, problems, jumpChoices, startCreate, startEdit, set, submit };
+  return { open, editing, draft, submitting, hasSecret, problems, canSave, jumpChoices, startCreate, startEdit, set, submit };
 });

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemorySecretStore } from '../../../electron/services/remote/secret-store';
+import { views } from '../../../renderer/src/logic/route';
+import { shortcutFor } from '../../../renderer/src/logic/shortcuts';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import HostsView from '../../../renderer/src/views/HostsView.vue';
 import { apiWithCluster, flush, makeCluster, makeState, setupStores, type FakeApi } from '../fakeApi';
@@ -75,6 +77,11 @@ async function freePort(): Promise<number> {
 }
 
 describe('hosts view', () => {
+  it('is the tenth view, opened with the 0 key', () => {
+    expect(views.indexOf('hosts')).toBe(9);
+    expect(shortcutFor({ key: '0', ctrlKey: false, metaKey: false, altKey: false })).toEqual({ kind: 'go', view: 'hosts' });
+  });
+
   it('adds a profile from the form, shows where secrets are kept as the backend says, and keeps the password out of the file', async () => {
     const { hosts } = await mountHosts();
     expect(byTestId('empty-state')).not.toBeNull();
@@ -82,6 +89,9 @@ describe('hosts view', () => {
 
     byTestId('host-add')!.click();
     await flush();
+    // A fresh form names no problem yet, but cannot be saved empty.
+    expect(byTestId('host-form-problems')).toBeNull();
+    expect(byTestId('host-form-save')?.hasAttribute('disabled')).toBe(true);
     await type('host-form-name', 'db-1');
     await type('host-form-address', '127.0.0.1');
     await type('host-form-user', 'ops');
@@ -107,6 +117,8 @@ describe('hosts view', () => {
     await type('host-form-address', 'not a host!');
     await type('host-form-user', 'ops');
     expect(byTestId('host-form-problems')?.textContent).toContain('address: a host name or an IP address');
+    await type('host-form-user', '');
+    expect(byTestId('host-form-problems')?.textContent).toContain('user: required');
     expect(byTestId('host-form-save')?.hasAttribute('disabled')).toBe(true);
     expect(api.callsOf('hosts.create')).toEqual([]);
   });
