@@ -236,6 +236,11 @@ export class Raft {
     if (this.role !== 'leader' && this.lead === NONE) {
       throw new ProposalRejected(`node ${this.id} knows no leader (term ${this.term}) to transfer leadership from`);
     }
+    // A follower forwards the request under the transferee's name; peers may speak only for
+    // themselves (the transport checks `from`), so a follower can only ask for leadership itself.
+    if (this.role !== 'leader' && to !== this.id) {
+      throw new ProposalRejected(`node ${this.id} is not the leader; ask the leader (${this.lead}) to transfer leadership to ${to}`);
+    }
     // As in etcd, the request names the transferee as its sender.
     this.step(message({ type: MessageType.TransferLeader, from: to }));
   }
@@ -689,6 +694,10 @@ export class Raft {
         return;
       case MessageType.TransferLeader:
       case MessageType.ReadIndex:
+        if (m.type === MessageType.TransferLeader && m.from !== this.id) {
+          this.logger.info(`${this.id} dropping a transfer to ${m.from}: only the transferee itself forwards one`);
+          return;
+        }
         if (this.lead === NONE) {
           this.logger.info(`${this.id} dropping ${m.type}: no leader at term ${this.term}`);
           return;

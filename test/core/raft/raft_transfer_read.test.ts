@@ -31,6 +31,14 @@ describe('leadership transfer', () => {
     expect(net.leader()).toBe('2');
   });
 
+  it('is refused on a follower for another node: a forwarded request may only name its sender, the transferee', () => {
+    const net = cluster(['1', '2', '3']);
+    net.elect('1');
+    expect(() => net.node('2').raw.transferLeadership('3')).toThrow(/not the leader; ask the leader \(1\)/);
+    net.stabilize();
+    expect(net.leader()).toBe('1');
+  });
+
   it('bypasses pre-vote and the followers\' leader lease', () => {
     const net = cluster(['1', '2', '3'], { preVote: true, checkQuorum: true });
     net.elect('1');
