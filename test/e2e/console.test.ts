@@ -1,8 +1,10 @@
 // End to end: the built console in Debian's Chromium, against web mode with real raftd processes.
 // Elements are found by data-testid. Screenshots of every main view land in test-results/console-e2e/.
 import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRenderer, chromiumArgs, chromiumPath, e2eUnavailable, root, startWebMode, type WebMode } from './webMode';
 
@@ -290,6 +292,75 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     expect(await tid('activity-list').innerText()).toContain('kill');
   }, 2 * LONG);
 
+  it('adds an SSH host profile in the Hosts view and tests it (a closed loopback port fails at TCP); screenshots light and dark', async () => {
+    await go('hosts');
+    await tid('hosts-secrets').waitFor();
+    // Web mode keeps secrets in memory only, and the page says so as the backend words it.
+    expect((await web.api.invoke('hosts.list', {})).secrets.description).toBe(await text('hosts-secrets'));
+    await tid('host-add').click();
+    await tid('host-form-name').locator('input').fill('lab-1');
+    await tid('host-form-address').locator('input').fill('127.0.0.1');
+    await tid('host-form-port').locator('input').fill('1');
+    await tid('host-form-user').locator('input').fill('ops');
+    await tid('host-form-auth-agent').click();
+    await tid('host-form-save').click();
+    await tid('host-form').waitFor({ state: 'hidden' });
+    const [host] = (await web.api.invoke('hosts.list', {})).hosts;
+    expect(host).toMatchObject({ name: 'lab-1', address: '127.0.0.1', port: 1, user: 'ops', auth: { kind: 'agent' } });
+    await tid(`host-test-button-${host.id}`).click();
+    await tid(`host-test-${host.id}`).waitFor();
+    expect(await tid('host-test-step-tcp').getAttribute('data-status')).toBe('failed');
+    for (const [theme, suffix] of [['Light', ''], ['Dark', '-dark']]) {
+      await tid('theme-choice').getByText(theme).click();
+      await expect.poll(() => tid('app').getAttribute('data-theme')).toBe(theme.toLowerCase());
+      await page.waitForTimeout(500);
+      await shot(`view-hosts${suffix}`);
+    }
+    await tid('theme-choice').getByText('Light').click();
+    await tid('host-add').click();
+    await shot('host-form');
+    await page.keyboard.press('Escape');
+    await web.api.invoke('hosts.delete', { id: host.id });
+  }, LONG);
+
+  it('asks before trusting an unknown host key, showing its fingerprint and the command to compare it; sends nothing when refused', async () => {
+    // An SSH server on loopback (ssh2's) with a fresh ed25519 host key; it counts login attempts.
+    const key = ssh2.utils.generateKeyPairSync('ed25519');
+    let logins = 0;
+    const server = new ssh2.Server({ hostKeys: [key.private] }, (client) => {
+      client.on('authentication', (ctx) => {
+        logins++;
+        ctx.reject();
+      });
+      client.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const host = await web.api.invoke('hosts.create', { name: 'fresh-box', address: '127.0.0.1', port, user: 'ops', auth: { kind: 'agent' } });
+      await go('clusters');
+      await go('hosts');
+      // Asked again on every attempt while the key is not trusted: once per theme for the pictures.
+      for (const [theme, suffix] of [['Dark', '-dark'], ['Light', '']]) {
+        await tid('theme-choice').getByText(theme).click();
+        await expect.poll(() => tid('app').getAttribute('data-theme')).toBe(theme.toLowerCase());
+        await tid(`host-test-button-${host.id}`).click();
+        await tid('host-key-fingerprint').waitFor();
+        expect(await text('host-key-type')).toBe('ssh-ed25519');
+        expect(await text('host-key-fingerprint')).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+        expect(await text('host-key-command')).toBe('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub');
+        await page.waitForTimeout(400);
+        await shot(`host-key-dialog${suffix}`);
+        await tid('host-key-dismiss').click();
+        await tid('host-key-dialog').waitFor({ state: 'hidden' });
+      }
+      expect(logins).toBe(0);
+      await web.api.invoke('hosts.delete', { id: host.id });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, LONG);
+
   it('recovers from a lost majority only when asked twice: restarting one survivor alone (force-new-cluster)', async () => {
     await go('faults');
     const state = await web.api.invoke('cluster.state', { clusterId });
@@ -331,8 +402,23 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     expect(new Set(await ticks()).size).toBe((await ticks()).length);
     await shot('timeline-embedded');
 
-    await page.setViewportSize({ width: 1024, height: 700 });
+    // Act where you look: with time paused, a message in flight shows its fields, a node what can be done to it.
     await page.evaluate((hash) => (location.hash = hash), `#/dashboard/${demoId}`);
+    await tid('topology-title').waitFor();
+    await expect.poll(() => page.locator('[data-testid^="message-"]').count(), { timeout: LONG }).toBeGreaterThan(0);
+    await tid('clock-toggle').click();
+    await expect.poll(async () => text('clock-toggle'), { timeout: LONG }).toBe('Run time');
+    await page.locator('[data-testid^="message-"]').first().click({ force: true });
+    expect(await text('topology-message-fields')).toMatch(/from → to\s*n\d → n\d/);
+    await shot('topology-message');
+    const someNode = (await web.api.invoke('cluster.state', { clusterId: demoId })).nodes[0].id;
+    await tid(`topology-node-${someNode}`).click();
+    await tid('topology-selection').waitFor();
+    expect(await tid(`topology-kill-${someNode}`).count()).toBe(1);
+    await shot('topology-node');
+    await tid('clock-toggle').click();
+
+    await page.setViewportSize({ width: 1024, height: 700 });
     await tid('topology-title').waitFor();
     const box = async (id: string) => (await tid(id).boundingBox())!;
     for (const [theme, suffix] of [['Light', ''], ['Dark', '-dark']]) {
