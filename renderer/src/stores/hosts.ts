@@ -3,7 +3,8 @@
 // decides what is trusted: this store only passes on the user's explicit answers.
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
-import type { HostsOverview, HostListItem, HostStateView, ConnectionTestReport, HostKeyInfo, Params } from '../../../electron/shared/api';
+import type { HostsOverview, HostListItem, HostStateView, ConnectionTestReport, HostKeyInfo, ImportPreview, Params } from '../../../electron/shared/api';
+import { saveText } from '../api/download';
 import { readableError } from '../logic/errors';
 import { groupHosts, nodesOnHost } from '../logic/hosts';
 import { nodeLocation, type NodeLocation } from '../logic/nodeLocation';
@@ -52,6 +53,8 @@ export const useHostsStore = defineStore('hosts', () => {
   const pendingKey = ref<KeyQuestion | null>(null);
   /** A changed key the user chose to replace (the deliberate action), shown in its own dialog. */
   const replacing = ref<KeyQuestion | null>(null);
+  /** An import file read and previewed by the backend, waiting for the user's go-ahead. */
+  const importing = ref<{ fileName: string; json: string; preview: ImportPreview } | null>(null);
 
   function byId(id: string): HostListItem | undefined {
     return list.value.find((h) => h.id === id);
@@ -203,7 +206,39 @@ export const useHostsStore = defineStore('hosts', () => {
     await refresh();
   }
 
+  /** Every profile as the backend exports it (no secrets), saved as a file. */
+  async function exportAll() {
+    const outcome = await operations.run('Export host profiles', () => connection.invoke('hosts.export', {}), { clusterId: null });
+    if (outcome.ok) saveText('raft-console-hosts.json', outcome.value.json);
+  }
+
+  /** Reads a profiles file and asks the backend what importing it would add or replace; changes nothing yet. */
+  async function previewImport(fileName: string, json: string) {
+    const outcome = await operations.run(`Read ${fileName}`, () => connection.invoke('hosts.importPreview', { json }), { clusterId: null });
+    if (outcome.ok) importing.value = { fileName, json, preview: outcome.value };
+  }
+
+  async function confirmImport() {
+    const pending = importing.value;
+    if (!pending) return;
+    const outcome = await operations.run(`Import ${pending.fileName}`, () => connection.invoke('hosts.import', { json: pending.json }), { clusterId: null });
+    importing.value = null;
+    if (!outcome.ok) return;
+    const { added, replaced } = outcome.value;
+    notices.success(`Imported ${added.length} new and ${replaced.length} replaced host profile(s).`);
+    await refresh();
+  }
+
+  function cancelImport() {
+    importing.value = null;
+  }
+
   return {
+    importing,
+    exportAll,
+    previewImport,
+    confirmImport,
+    cancelImport,
     list,
     secrets,
     loaded,

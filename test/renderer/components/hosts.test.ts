@@ -160,6 +160,28 @@ describe('hosts view', () => {
   });
 });
 
+describe('host profiles import', () => {
+  it('previews what a file adds and replaces, changes nothing until confirmed, then imports', async () => {
+    const { hosts } = await mountHosts();
+    await hosts.service.create({ name: 'alpha', address: '127.0.0.1', port: 22, user: 'ops', auth: { kind: 'agent' }, jumpHostId: null, groups: [] });
+    // The file another console exported: alpha on another port, and gamma.
+    const other = await withRealHosts(apiWithCluster());
+    cleanups.push(other.close);
+    await other.service.create({ name: 'alpha', address: '127.0.0.1', port: 2200, user: 'ops', auth: { kind: 'agent' }, jumpHostId: null, groups: [] });
+    await other.service.create({ name: 'gamma', address: '127.0.0.2', port: 22, user: 'ops', auth: { kind: 'agent' }, jumpHostId: null, groups: [] });
+    const { json } = await other.service.export({});
+    const { useHostsStore } = await import('../../../renderer/src/stores/hosts');
+    await useHostsStore().previewImport('hosts.json', json);
+    await flush();
+    expect(byTestId('host-import-added')?.textContent).toContain('gamma');
+    expect(byTestId('host-import-replaced')?.textContent).toContain('alpha');
+    expect((await hosts.service.list()).hosts.map((h) => [h.name, h.port])).toEqual([['alpha', 22]]);
+    byTestId('host-import-confirm')!.click();
+    await until(() => document.querySelectorAll('[data-testid^="host-card-"]').length === 2, 'the imported profiles');
+    expect((await hosts.service.list()).hosts.map((h) => [h.name, h.port]).sort()).toEqual([['alpha', 2200], ['gamma', 22]]);
+  });
+});
+
 describe('host key confirmation', () => {
   it('an unknown key opens the dialog with its fingerprint and the command to compare it; nothing is sent before accepting', async () => {
     const server = await sshServer();
