@@ -405,10 +405,18 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     // Act where you look: with time paused, a message in flight shows its fields, a node what can be done to it.
     await page.evaluate((hash) => (location.hash = hash), `#/dashboard/${demoId}`);
     await tid('topology-title').waitFor();
-    await expect.poll(() => page.locator('[data-testid^="message-"]').count(), { timeout: LONG }).toBeGreaterThan(0);
     await tid('clock-toggle').click();
     await expect.poll(async () => text('clock-toggle'), { timeout: LONG }).toBe('Run time');
-    await page.locator('[data-testid^="message-"]').first().click({ force: true });
+    // Step time until a message is on its way (paused between heartbeats, none may be).
+    const inFlight = page.locator('[data-testid^="message-"]');
+    await expect
+      .poll(async () => {
+        const count = await inFlight.count();
+        if (count === 0) await tid('clock-step').click();
+        return count;
+      }, { timeout: LONG })
+      .toBeGreaterThan(0);
+    await inFlight.first().click({ force: true });
     expect(await text('topology-message-fields')).toMatch(/from → to\s*n\d → n\d/);
     await shot('topology-message');
     const someNode = (await web.api.invoke('cluster.state', { clusterId: demoId })).nodes[0].id;

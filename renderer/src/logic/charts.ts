@@ -42,7 +42,8 @@ export function timelineChartOption(t: BuiltTimeline, dark: boolean): EChartsCor
   // Simulated milliseconds are a plain number line ("+0:05.0"); wall-clock ones a time axis (local time).
   const xAxis =
     t.base === 'simulated'
-      ? { type: 'value', min: t.start, max: t.end, axisLabel: { color: muted, formatter: (v: number) => when(v) } }
+      ? // Ticks no closer than the labels' tenth of a second, so no two read the same.
+        { type: 'value', min: t.start, max: t.end, minInterval: 100, axisLabel: { color: muted, formatter: (v: number) => when(v) } }
       : { type: 'time', min: t.start, max: t.end, axisLabel: { color: muted, formatter: (v: number) => formatClock(v).slice(0, 8) } };
   const axis = {
     axisLabel: { color: muted },

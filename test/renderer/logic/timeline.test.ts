@@ -122,6 +122,8 @@ describe('one time base for the embedded timeline', () => {
     // Term 2 starts three quarters of the way along the axis, not in its first pixel.
     expect((60_000 - option.xAxis.min) / (option.xAxis.max - option.xAxis.min)).toBeGreaterThan(0.7);
     expect(option.xAxis.axisLabel.formatter(20_000)).toBe('+0:20.0');
+    // Labels show tenths of a second: ticks closer than that would repeat a label.
+    expect((option.xAxis as unknown as { minInterval: number }).minInterval).toBe(100);
   });
 
   it('keeps wall-clock time for clusters without a simulated clock', () => {
