@@ -65,6 +65,13 @@ describe('TopologyDiagram', () => {
     expect(w.find('[data-testid="topology-node-n2"]').classes()).toContain('selected');
   });
 
+  it('shows the message legend only where messages are drawn', () => {
+    const w = mount(TopologyDiagram, { props: { nodes, leader: 'n1', messages: [], partitions: undefined, now: 0, showTimers: false, showMessages: false } });
+    expect(w.find('[data-testid="legend-vote"]').exists()).toBe(false);
+    const embedded = mount(TopologyDiagram, { props: { nodes, leader: 'n1', messages: [], partitions: undefined, now: 0, showTimers: true, showMessages: true } });
+    expect(embedded.find('[data-testid="legend-vote"]').exists()).toBe(true);
+  });
+
   it('draws links a partition cuts', () => {
     const w = mount(TopologyDiagram, { props: { nodes, leader: 'n1', messages: [], partitions: [['n1'], ['n2', 'n3']], now: 0, showTimers: false } });
     expect(w.find('[data-testid="link-cut-n1-n2"]').exists()).toBe(true);

@@ -37,7 +37,8 @@ describe('dashboard view', () => {
     });
     const w = await mountView(DashboardView, apiWithCluster(state));
     // 3 voters, majority 2, 2 up: no further failure is tolerated.
-    expect(byTestId('dashboard-quorum')?.textContent?.trim()).toBe('2 / 2');
+    expect(byTestId('dashboard-quorum')?.textContent?.trim()).toBe('2 of 3');
+    expect(byTestId('dashboard-majority')?.textContent?.trim()).toBe(', 2 needed');
     expect(byTestId('dashboard-tolerated')?.textContent?.trim()).toBe('0');
     // 7 − 6 = 1 behind; the crashed node cannot be asked.
     expect(byTestId('node-lag-n2')?.textContent?.trim()).toBe('1 behind');
