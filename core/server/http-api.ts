@@ -12,8 +12,9 @@ import type { RaftdStateMachine } from '../service/state-machine.js';
 import { ClientServer, DEFAULT_CLIENT_LIMITS, type ClientLimits, type Reply } from './http-fast.js';
 import { hostPortString, isHostPort } from '../net/address.js';
 
-export const MAX_KEY_BYTES = 4096;
-export const MAX_VALUE_BYTES = 1024 * 1024;
+// The KV limits are shared with the console's API and its KV form.
+import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../kv/limits.js';
+export { MAX_KEY_BYTES, MAX_VALUE_BYTES };
 
 export interface DaemonContext {
   node: RaftNode;
