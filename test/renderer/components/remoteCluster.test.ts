@@ -60,7 +60,8 @@ describe('remote cluster wizard', () => {
         if (p.host === betaId && !p.uploadRuntime) throw Object.assign(new Error('beta has no Node >= 20; upload the console’s runtime (95 MB) or install Node 20'), { code: 'refused' });
         return p.host === betaId ? { ...hostNodePlan(p.host), hostNode: null, runtime: 'uploaded', runtimeBytes: 95_000_000, runtimePresent: false, uploadBytes: 96_800_000 } : hostNodePlan(p.host);
       })
-      .handle('clusters.create', (p) => makeCluster({ id: 'r1', name: p.name, kind: p.kind }));
+      .handle('clusters.create', (p) => new Promise((resolve) => (finishCreate = () => resolve(makeCluster({ id: 'r1', name: p.name, kind: p.kind })))));
+    let finishCreate = () => {};
     let betaId = '';
     const { alpha, beta } = await setup(api);
     betaId = beta.id;
@@ -94,6 +95,13 @@ describe('remote cluster wizard', () => {
     expect(byTestId(`remote-plan-upload-${beta.id}`)?.textContent).toContain(`uploads ${formatBytes(95_000_000)}`);
     expect(byTestId('remote-plan-total')?.textContent).toContain(formatBytes(1_800_000 + 96_800_000));
     byTestId('wizard-create')!.click();
+    await flush(10);
+    // While the backend deploys, its progress events show in the wizard.
+    api.emit('operation.progress', { operationId: 'op-1', clusterId: 'cluster-2', title: 'Deploy raftd to alpha', step: 'n1: upload raftd', fraction: 0.25, done: false });
+    await flush();
+    expect(byTestId('remote-deploy-op-op-1')?.textContent).toContain('Deploy raftd to alpha: n1: upload raftd');
+    expect(byTestId('remote-deploy-op-op-1')?.textContent).toContain('25');
+    finishCreate();
     await flush(10);
     expect(api.callsOf('clusters.create')).toEqual([
       { name: 'cluster-2', kind: 'remote', size: 3, nodeNames: ['n1', 'n2', 'n3'], hosts: [alpha.id, alpha.id, beta.id], uploadRuntime: true },
