@@ -323,6 +323,29 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     await web.api.invoke('hosts.delete', { id: host.id });
   }, LONG);
 
+  it('plans a remote cluster on chosen hosts and shows, per host, why a deploy cannot happen (nothing listens there)', async () => {
+    const host = await web.api.invoke('hosts.create', { name: 'far-box', address: '127.0.0.1', port: 1, user: 'ops', auth: { kind: 'agent' } });
+    try {
+      await go('clusters');
+      await tid('create-cluster').click();
+      await tid('wizard-kind-remote').click();
+      await tid('wizard-next').click();
+      await tid(`remote-host-count-${host.id}`).locator('input').fill('3');
+      await tid(`remote-host-count-${host.id}`).locator('input').blur();
+      await expect.poll(() => text('wizard-size-advice')).toContain('majority 2 of 3');
+      await shot('remote-wizard-hosts');
+      await tid('wizard-next').click();
+      await tid(`remote-plan-error-${host.id}`).waitFor();
+      expect(await text(`remote-plan-error-${host.id}`)).toMatch(/refused/);
+      expect(await tid('wizard-create').isDisabled()).toBe(true);
+      await shot('remote-wizard-plan');
+      await page.keyboard.press('Escape');
+      await tid('cluster-wizard').waitFor({ state: 'hidden' });
+    } finally {
+      await web.api.invoke('hosts.delete', { id: host.id });
+    }
+  }, LONG);
+
   it('asks before trusting an unknown host key, showing its fingerprint and the command to compare it; sends nothing when refused', async () => {
     // An SSH server on loopback (ssh2's) with a fresh ed25519 host key; it counts login attempts.
     const key = ssh2.utils.generateKeyPairSync('ed25519');

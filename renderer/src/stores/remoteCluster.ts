@@ -28,10 +28,12 @@ export const useRemoteClusterStore = defineStore('remoteCluster', () => {
   const uploadRuntime = ref(false);
   const plans = ref<Record<string, HostPlan>>({});
 
+  /** A fresh start; the host list is read again (profiles may have been added from another window). */
   function reset() {
     counts.value = {};
     uploadRuntime.value = false;
     plans.value = {};
+    void hosts.refresh();
   }
 
   function setCount(id: string, n: number) {
