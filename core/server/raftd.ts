@@ -291,8 +291,11 @@ export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise
   return {
     stop() {
       stopping ??= (async () => {
-        if (httpsServer) await new Promise((resolve) => httpsServer.close(resolve));
+        // The TLS server's close waits for its connections, and an event stream never ends by itself:
+        // stop accepting, let the client server destroy every connection, then wait for the close.
+        const httpsClosed = httpsServer && new Promise((resolve) => httpsServer.close(resolve));
         await http.close();
+        await httpsClosed;
         await node.stop();
         await transport.close();
         await logStore.close();

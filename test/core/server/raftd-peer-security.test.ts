@@ -1,5 +1,6 @@
 // raftd's peer port against a peer that holds the token but sends what no real node could.
 import { execFile } from 'node:child_process';
+import https from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,6 +204,30 @@ describe('raftd with mutual TLS', () => {
     const plain: string[] = [];
     expect(await raftctl(['--endpoints', follower.spec.client, '--token', TOKEN, 'get', 'via-raftctl'], () => {}, (l) => plain.push(l))).toBe(1);
   }, 90_000);
+
+  it('stops on SIGTERM while a client holds an HTTPS event stream open', async () => {
+    cluster = await TestCluster.create(1, { token: TOKEN, tls: true });
+    cluster.startAll();
+    const node = await cluster.waitForLeader(30_000);
+    const client = cluster.tls!.client;
+    // The console follows /v1/events on every node: the stream stays open until the server ends it.
+    const streaming = new Promise<https.ClientRequest>((resolve, reject) => {
+      const req = https.request(node.url('/v1/events'), { ...client, headers: auth, agent: false }, (res) => {
+        res.on('error', () => undefined);
+        res.once('data', () => resolve(req));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const req = await streaming;
+    try {
+      const exited = node.kill('SIGTERM');
+      const bound = new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000).unref());
+      expect(await Promise.race([exited, bound])).toBe(0);
+    } finally {
+      req.destroy();
+    }
+  }, 60_000);
 
   it('refuses to start with a certificate its CA did not sign, saying which file', async () => {
     cluster = await TestCluster.create(1, { tls: true });
