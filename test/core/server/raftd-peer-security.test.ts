@@ -1,5 +1,6 @@
 // raftd's peer port against a peer that holds the token but sends what no real node could.
 import { execFile } from 'node:child_process';
+import type { ClientRequest } from 'node:http';
 import https from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -211,7 +212,7 @@ describe('raftd with mutual TLS', () => {
     const node = await cluster.waitForLeader(30_000);
     const client = cluster.tls!.client;
     // The console follows /v1/events on every node: the stream stays open until the server ends it.
-    const streaming = new Promise<https.ClientRequest>((resolve, reject) => {
+    const streaming = new Promise<ClientRequest>((resolve, reject) => {
       const req = https.request(node.url('/v1/events'), { ...client, headers: auth, agent: false }, (res) => {
         res.on('error', () => undefined);
         res.once('data', () => resolve(req));
