@@ -23,13 +23,6 @@ export function membersFrom(conf: MembershipView | undefined, definedIds: string
 
 export { membershipOf } from '../shared/cluster-facts.js';
 
-/**
- * Entries the node is behind the leader, by the leader's match index for it; a node the leader
- * does not track is measured by its own last index. 0 when there is no leader to compare with.
- */
-export function lagBehind(leader: { lastIndex: number; progress?: Record<string, { match: number }> } | undefined, id: string, ownLastIndex: number): number {
-  return leader ? Math.max(0, leader.lastIndex - (leader.progress?.[id]?.match ?? ownLastIndex)) : 0;
-}
 
 /** The state every kind of cluster reports: its nodes and configuration, with the leader and term the timeline settles on. */
 export function clusterState(

@@ -3,7 +3,7 @@
 import type { StatusView } from '../../core/service/wire.js';
 import type { LogEntryView, MembershipView, NodeAction, NodeKind, NodeView, ProcessState } from '../shared/api.js';
 import { actionsNow } from './cluster-driver.js';
-import { lagBehind, membershipOf } from './cluster-view.js';
+import { membershipOf } from './cluster-view.js';
 
 /** What a node reports of itself: raftd's /v1/status (StatusView), or an embedded RaftNode's status(), which also has its election timer. */
 export type ReportedStatus = Pick<StatusView, 'role' | 'term' | 'vote' | 'leader' | 'commitIndex' | 'appliedIndex' | 'lastIndex' | 'snapshotIndex'> & {
@@ -53,7 +53,6 @@ export function nodeView(o: NodeObservation, members: MembershipView, leader: Le
     firstIndex: s?.firstIndex ?? (s?.snapshotIndex ?? 0) + 1,
     snapshotIndex: s?.snapshotIndex ?? 0,
     ...(match !== undefined && { matchIndex: match }),
-    lag: s ? lagBehind(leader, id, s.lastIndex) : 0,
     logTail: o.logTail,
     actions: actionsNow(o.process, supported),
     ...(s?.electionElapsed !== undefined && { electionElapsed: s.electionElapsed }),

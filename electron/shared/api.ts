@@ -190,8 +190,6 @@ export interface NodeView {
   snapshotIndex: number;
   /** Leader's match index for this node, when the leader reports it. */
   matchIndex?: number;
-  /** Entries this node is behind the leader's last index. */
-  lag: number;
   logTail: LogEntryView[];
   /** What can be done to this node now, as its driver decides (never an action its cluster cannot do). */
   actions: NodeAction[];

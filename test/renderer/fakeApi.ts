@@ -112,7 +112,6 @@ export function makeNode(overrides: Partial<NodeView> & { id: string }): NodeVie
     lastIndex: 3,
     firstIndex: 1,
     snapshotIndex: 0,
-    lag: 0,
     logTail: [],
     ...overrides,
   };

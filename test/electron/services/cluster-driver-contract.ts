@@ -83,7 +83,7 @@ export function driverContract(name: string, harness: () => DriverHarness, timeo
         await driver.heal();
         expect(driver.state().partitions ?? []).toEqual([]);
 
-        const settled = await until(() => driver.refresh(), (s) => s.leader !== '' && s.nodes.every((n) => n.reachable && n.lag === 0));
+        const settled = await until(() => driver.refresh(), (s) => s.leader !== '' && s.nodes.every((n) => n.reachable && s.facts.lag[n.id] === 0));
         const target = settled.nodes.find((n) => n.id !== settled.leader)!.id;
         await driver.transferLeader(target);
         await until(() => driver.refresh(), (s) => s.leader === target);

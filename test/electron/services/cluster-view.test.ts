@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lagBehind, membersFrom, membershipOf, mostAuthoritative } from '../../../electron/services/cluster-view.js';
+import { membersFrom, membershipOf, mostAuthoritative } from '../../../electron/services/cluster-view.js';
 
 describe('cluster view', () => {
   it('trusts the leader, else the highest term, then the most committed', () => {
@@ -20,13 +20,5 @@ describe('cluster view', () => {
   it('counts a voter of either half of a joint configuration as a voter', () => {
     const members = { voters: ['a'], votersOutgoing: ['b'], learners: ['c'] };
     expect(['a', 'b', 'c', 'd'].map((id) => membershipOf(members, id))).toEqual(['voter', 'voter', 'learner', 'none']);
-  });
-
-  it('measures lag by the leader match index, else by the node own last index, and never below 0', () => {
-    const leader = { lastIndex: 10, progress: { a: { match: 4 } } };
-    expect(lagBehind(leader, 'a', 10)).toBe(6);
-    expect(lagBehind(leader, 'b', 7)).toBe(3);
-    expect(lagBehind(leader, 'b', 12)).toBe(0);
-    expect(lagBehind(undefined, 'a', 1)).toBe(0);
   });
 });

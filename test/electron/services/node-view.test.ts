@@ -12,22 +12,22 @@ describe('a node as the console shows it', () => {
     expect(nodeView(o, members, leader, all)).toEqual({
       id: 'b', kind: 'local', process: 'running', reachable: true, lastSeen: 5, role: 'follower', membership: 'voter',
       term: 4, vote: 'a', leader: 'a', commitIndex: 9, appliedIndex: 9, lastIndex: 8, firstIndex: 3, snapshotIndex: 2,
-      matchIndex: 7, lag: 3, logTail: [], actions: ['kill', 'pause', 'restart', 'stop', 'forceNewCluster'],
+      matchIndex: 7, logTail: [], actions: ['kill', 'pause', 'restart', 'stop', 'forceNewCluster'],
     });
   });
 
   it('never shows a node that does not answer as leading, whatever it last reported', () => {
     const o: NodeObservation = { id: 'a', kind: 'local', process: 'killed', reachable: false, lastSeen: 5, error: 'killed', status: leaderStatus, logTail: [] };
-    expect(nodeView(o, members, undefined, all)).toMatchObject({ role: 'unknown', term: 4, lag: 0, error: 'killed' });
+    expect(nodeView(o, members, undefined, all)).toMatchObject({ role: 'unknown', term: 4, error: 'killed' });
   });
 
   it('has empty indexes before any report, the first index after the snapshot when none is reported, and the embedded election timer when there is one', () => {
     const silent = nodeView({ id: 'x', kind: 'embedded', process: 'crashed', reachable: false, lastSeen: 0, logTail: [] }, members, leader, all);
-    expect(silent).toMatchObject({ role: 'unknown', membership: 'none', term: 0, lastIndex: 0, firstIndex: 1, lag: 0 });
+    expect(silent).toMatchObject({ role: 'unknown', membership: 'none', term: 0, lastIndex: 0, firstIndex: 1 });
     expect(silent).not.toHaveProperty('electionElapsed');
     const { firstIndex: _omitted, ...noFirst } = leaderStatus;
     const timed = nodeView({ id: 'c', kind: 'embedded', process: 'running', reachable: true, lastSeen: 1, status: { ...noFirst, electionElapsed: 3, randomizedElectionTimeout: 14 }, logTail: [] }, members, leader, all);
-    expect(timed).toMatchObject({ membership: 'learner', firstIndex: 3, electionElapsed: 3, electionTimeout: 14, matchIndex: 10, lag: 0 });
+    expect(timed).toMatchObject({ membership: 'learner', firstIndex: 3, electionElapsed: 3, electionTimeout: 14, matchIndex: 10 });
   });
 });
 

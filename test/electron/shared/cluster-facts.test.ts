@@ -27,7 +27,6 @@ function node(id: string, over: Partial<NodeView> = {}): NodeView {
     lastIndex: 7,
     firstIndex: 1,
     snapshotIndex: 0,
-    lag: 0,
     actions: [],
     logTail: [],
     ...over,

@@ -54,7 +54,7 @@ describe('faults store', () => {
   it('says which nodes the partition cuts off from the leader instead of calling them behind', () => {
     const faults = useFaultsStore();
     useClusterStateStore().apply(
-      makeState({ at: 2000, partitions: [['n1', 'n2'], ['n3']], nodes: [makeNode({ id: 'n1', role: 'leader' }), makeNode({ id: 'n2' }), makeNode({ id: 'n3', lag: 12 })] }),
+      makeState({ at: 2000, partitions: [['n1', 'n2'], ['n3']], nodes: [makeNode({ id: 'n1', role: 'leader' }), makeNode({ id: 'n2' }), makeNode({ id: 'n3', lastIndex: 1 })] }),
     );
     expect(faults.rows.map((r) => r.health.text)).toEqual(['up to date', 'up to date', 'cut off from the leader by the partition']);
   });

@@ -14,7 +14,7 @@ const plan = (safe: boolean, before: number, after: number, reason = safe ? 'all
 
 function withN4(membership: 'learner' | 'voter', at: number, lag = 0): ClusterState {
   const leader = makeNode({ id: 'n1', role: 'leader', lastIndex: 40, commitIndex: 40, logTail: [{ index: 40, term: 2, type: 'config', summary: 'n4 voter' }] });
-  const n4 = makeNode({ id: 'n4', membership, lastIndex: 40 - lag, matchIndex: 40 - lag, lag });
+  const n4 = makeNode({ id: 'n4', membership, lastIndex: 40 - lag, matchIndex: 40 - lag });
   return makeState({ at, nodes: [leader, makeNode({ id: 'n2' }), makeNode({ id: 'n3' }), n4] });
 }
 
