@@ -27,10 +27,13 @@ export async function withRealHosts(api: FakeApi): Promise<RealHosts> {
   for (const [method, schema] of Object.entries(hostsRequestSchemas)) {
     api.handle(method as Method, ((params: unknown) => methods[method](schema.parse(params))) as never);
   }
+  // The console service pushes each state change to every session as a hosts.state event.
+  const stopEvents = service.onState((view) => api.emit('hosts.state', view));
   return {
     service,
     dir,
     close: async () => {
+      stopEvents();
       await service.close();
       await rm(dir, { recursive: true, force: true });
     },

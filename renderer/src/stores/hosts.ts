@@ -13,9 +13,6 @@ import { useConnectionStore } from './connection';
 import { useNoticesStore } from './notices';
 import { useOperationsStore } from './operations';
 
-/** How often the list is read again while the Hosts view is open and no state event arrives. */
-export const HOSTS_POLL_MS = 5000;
-
 export type HostError = NonNullable<HostStateView['error']>;
 
 /** A host key the user must decide on: unknown (may be accepted) or changed (may only be replaced deliberately). */
@@ -82,18 +79,9 @@ export const useHostsStore = defineStore('hosts', () => {
     if (question?.kind === 'unknown' && !pendingKey.value) pendingKey.value = question;
   }
 
+  // Link states arrive as hosts.state events; the list itself is read on (re)connect and after each change made here.
   connection.on('hosts.state', applyState);
   watch(() => connection.generation, refresh, { immediate: true });
-
-  // The view polls while it is open, in case the link state changes without an event.
-  let watchers = 0;
-  let timer: ReturnType<typeof setInterval> | undefined;
-  function watchList(): () => void {
-    if (watchers++ === 0) timer = setInterval(() => void refresh(), HOSTS_POLL_MS);
-    return () => {
-      if (--watchers === 0) clearInterval(timer);
-    };
-  }
 
   const groups = computed(() => groupHosts(list.value));
   const nodesByHost = computed(() => Object.fromEntries(list.value.map((h) => [h.id, nodesOnHost(h, clusters.list)])));
@@ -253,7 +241,6 @@ export const useHostsStore = defineStore('hosts', () => {
     questions,
     byId,
     refresh,
-    watchList,
     create,
     update,
     remove,

@@ -160,6 +160,22 @@ describe('hosts view', () => {
   });
 });
 
+describe('host connection state', () => {
+  it('follows the hosts.state events the backend pushes, without reading the list again', async () => {
+    const { hosts, api } = await mountHosts();
+    const host = await hosts.service.create({ name: 'edge', address: '127.0.0.1', port: 22, user: 'ops', auth: { kind: 'agent' }, jumpHostId: null, groups: [] });
+    const { useHostsStore } = await import('../../../renderer/src/stores/hosts');
+    await useHostsStore().refresh();
+    await flush();
+    const reads = api.callsOf('hosts.list').length;
+    api.emit('hosts.state', { id: host.id, state: 'reconnecting', error: { code: 'connection-lost', message: 'edge: the connection was lost (keepalive)' } });
+    await flush();
+    expect(byTestId(`host-state-${host.id}`)?.textContent?.trim()).toBe('reconnecting');
+    expect(byTestId(`host-error-${host.id}`)?.textContent).toContain('the connection was lost');
+    expect(api.callsOf('hosts.list').length).toBe(reads);
+  });
+});
+
 describe('host profiles import', () => {
   it('previews what a file adds and replaces, changes nothing until confirmed, then imports', async () => {
     const { hosts } = await mountHosts();
