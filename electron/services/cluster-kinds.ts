@@ -9,6 +9,7 @@ import { EmbeddedDriver } from './embedded-driver.js';
 import { definedPorts, LocalHost, pickFreePorts, type LocalHostOptions } from './local-host.js';
 import { defaultLogRotation } from './node-logs.js';
 import type { DataLayout } from './paths.js';
+import { ClusterPki } from './cluster-pki.js';
 import { RaftdCluster } from './raftd-cluster.js';
 import { RemoteClusterKind, type RemoteKindOptions } from './remote/remote-cluster.js';
 import type { FeedOptions } from './state-feed.js';
@@ -17,8 +18,8 @@ import type { OperationRunner } from './operations.js';
 export type CreateParams = ParsedParams<'clusters.create'>;
 
 export interface ClusterKind<P extends CreateParams = CreateParams> {
-  /** The parts of a new cluster's record its kind decides: its nodes (with these ids), secrets, seed. */
-  define(ids: string[], params: P, registry: ClusterRegistry): Promise<Pick<ClusterRecord, 'nodes' | 'token' | 'seed'>>;
+  /** The parts of a new cluster's record its kind decides: its nodes (with these ids), secrets, seed, TLS. */
+  define(ids: string[], params: P, registry: ClusterRegistry, clusterId: string): Promise<Pick<ClusterRecord, 'nodes' | 'token' | 'seed' | 'tls'>>;
   /** The driver of a saved cluster of this kind. */
   attach(record: ClusterRecord, registry: ClusterRegistry, publish: (state: ClusterState) => void): Promise<ClusterDriver>;
 }
@@ -52,6 +53,18 @@ function newToken(): string {
   return randomBytes(16).toString('hex');
 }
 
+/** A kind of raftd cluster whose new clusters use mutual TLS from a CA of their own, made at create time. */
+function withTls<P extends CreateParams>(kind: ClusterKind<P>, pki: ClusterPki): ClusterKind<P> {
+  return {
+    define: async (ids, params, registry, clusterId) => {
+      const defined = await kind.define(ids, params, registry, clusterId);
+      await pki.create(clusterId);
+      return { ...defined, tls: true };
+    },
+    attach: (record, registry, publish) => kind.attach(record, registry, publish),
+  };
+}
+
 /** Two free loopback ports per node, none a saved node is defined on. */
 async function loopbackNodes(ids: string[], registry: ClusterRegistry): Promise<NodeRecord[]> {
   const ports = await pickFreePorts(ids.length * 2, definedPorts(registry.list()));
@@ -59,6 +72,7 @@ async function loopbackNodes(ids: string[], registry: ClusterRegistry): Promise<
 }
 
 export function clusterKinds(options: KindOptions): ClusterKinds {
+  const pki = new ClusterPki(options.layout.pkiDir);
   return {
     embedded: {
       define: async (ids) => ({ nodes: ids.map((id) => ({ id, kind: 'embedded' })), seed: randomBytes(4).readUInt32BE() >>> 1 }),
@@ -68,16 +82,20 @@ export function clusterKinds(options: KindOptions): ClusterKinds {
           logs: { layout: options.layout, rotation: options.local?.rotation ?? defaultLogRotation },
         }),
     },
-    local: {
-      define: async (ids, _params, registry) => ({ nodes: await loopbackNodes(ids, registry), token: newToken() }),
-      attach: (record, registry, publish) =>
-        RaftdCluster.open(record.id, registry, new LocalHost(options.layout, record.id, options.local), publish, {
-          feed: options.feed,
-          defineNode: async (id) => (await loopbackNodes([id], registry))[0],
-        }),
-    },
+    local: withTls(
+      {
+        define: async (ids, _params, registry) => ({ nodes: await loopbackNodes(ids, registry), token: newToken() }),
+        attach: (record, registry, publish) =>
+          RaftdCluster.open(record.id, registry, new LocalHost(options.layout, record.id, options.local), publish, {
+            feed: options.feed,
+            pki,
+            defineNode: async (id) => (await loopbackNodes([id], registry))[0],
+          }),
+      },
+      pki,
+    ),
     remote: options.remote
-      ? new RemoteClusterKind({ ...options.remote, feed: options.feed })
+      ? withTls(new RemoteClusterKind({ ...options.remote, feed: options.feed, pki }), pki)
       : unavailableKind('remote clusters need the host profiles service, and this console was started without it'),
   };
 }

@@ -23,6 +23,8 @@ const clusterRecordSchema = z.object({
   createdAt: z.number(),
   /** Local clusters: the shared secret raftd checks on its HTTP API. */
   token: z.string().optional(),
+  /** Mutual TLS from the cluster's CA (see cluster-pki.ts); records saved before it run without TLS. */
+  tls: z.boolean().optional(),
   /** Embedded clusters: the seed of the simulation, so a definition replays the same run. */
   seed: z.number().int().optional(),
   nodes: z.array(nodeRecordSchema),

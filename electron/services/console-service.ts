@@ -209,8 +209,9 @@ export class ConsoleService {
     const ids: string[] = [];
     for (let i = 0; i < size; i++) ids.push(names[i] ?? nextNodeId(ids));
 
-    const defined = await (this.kinds[kind] as ClusterKind).define(ids, params, this.clusters);
-    const record: ClusterRecord = { id: this.uniqueClusterId(name), name, kind, createdAt: Date.now(), ...defined };
+    const id = this.uniqueClusterId(name);
+    const defined = await (this.kinds[kind] as ClusterKind).define(ids, params, this.clusters, id);
+    const record: ClusterRecord = { id, name, kind, createdAt: Date.now(), ...defined };
     await this.clusters.add(record);
     await this.attach(record);
     this.publishSummariesIfChanged();

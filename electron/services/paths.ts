@@ -46,6 +46,11 @@ export class DataLayout {
     return join(this.root, 'clusters.json');
   }
 
+  /** Each cluster's CA and the console's client certificate (cluster-pki.ts). */
+  get pkiDir(): string {
+    return join(this.root, 'pki');
+  }
+
   get consoleLock(): string {
     return join(this.root, 'console.lock');
   }

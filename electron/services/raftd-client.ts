@@ -1,5 +1,10 @@
 // raftd's HTTP API as the console uses it. Failures become ApiErrors with raftd's own message;
 // redirects to the leader are followed here so the cluster token is sent only to cluster members.
+// A cluster with mutual TLS is spoken to over HTTPS with the console's client certificate, through
+// node:https: fetch (undici) cannot present one without a dispatcher from a package we do not have.
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import type { TlsMaterial } from '../../core/security/tls.js';
 import { ApiError } from '../shared/api.js';
 import type { EntryDetail, EntryView, LogPage, StatusView } from '../../core/service/wire.js';
 import type { ApiErrorShape } from '../shared/api.js';
@@ -29,7 +34,32 @@ export class RaftdClient {
     private readonly timeoutMs = 3000,
     /** Where to send a request the node redirected to this client address (a forwarded port for remote nodes). */
     private readonly route: (address: string) => string = (address) => address,
+    /** The console's client certificate and the cluster CA: the node must present a certificate from that CA too. */
+    private readonly tls?: TlsMaterial,
   ) {}
+
+  private get scheme(): 'http' | 'https' {
+    return this.tls ? 'https' : 'http';
+  }
+
+  /** fetch, or its contract over node:https when the cluster uses TLS. */
+  private send(url: string, init: { method: string; body?: string; headers: Record<string, string>; signal: AbortSignal }): Promise<Response> {
+    if (!this.tls) return fetch(url, { ...init, redirect: 'manual' });
+    const { cert, key, ca } = this.tls;
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, { method: init.method, headers: init.headers, cert, key, ca, minVersion: 'TLSv1.3', signal: init.signal, agent: false }, (res) => {
+        const status = res.statusCode ?? 502;
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+        const nullBody = status === 204 || status === 205 || status === 304;
+        if (nullBody) res.resume();
+        resolve(new Response(nullBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers }));
+      });
+      // As fetch: a timeout rejects with the signal's reason, a network error with its cause.
+      req.on('error', (error) => reject(init.signal.aborted ? init.signal.reason : new TypeError('fetch failed', { cause: error })));
+      req.end(init.body);
+    });
+  }
 
   status(timeoutMs?: number): Promise<StatusView> {
     return this.json('GET', '/v1/status', undefined, timeoutMs);
@@ -92,7 +122,7 @@ export class RaftdClient {
   events(onEvent: (event: RaftdEvent) => void, onEnd: (error: Error) => void): () => void {
     const abort = new AbortController();
     void (async () => {
-      const res = await fetch(`http://${this.address}/v1/events`, { signal: abort.signal, headers: this.headers() });
+      const res = await this.send(`${this.scheme}://${this.address}/v1/events`, { method: 'GET', signal: abort.signal, headers: this.headers() });
       if (!res.ok || !res.body) throw new Error(`events stream refused (HTTP ${res.status})`);
       const decoder = new TextDecoder();
       let buffer = '';
@@ -127,18 +157,20 @@ export class RaftdClient {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       let res: Response;
       try {
-        res = await fetch(`http://${address}${path}`, {
+        res = await this.send(`${this.scheme}://${address}${path}`, {
           method,
           body,
           headers: { ...this.headers(), ...(body !== undefined && { 'Content-Type': 'application/json' }) },
-          redirect: 'manual',
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
         throw new ApiError('unavailable', `${address} is not reachable (${reasonOf(error)})`);
       }
       if (res.status === 307) {
-        const location = new URL(res.headers.get('location') ?? '', `http://${address}`);
+        await res.body?.cancel();
+        // Only the leader's host:port counts: raftd names http even when it serves HTTPS, and this
+        // client never changes scheme on a redirect (under TLS, never downgrades to plain HTTP).
+        const location = new URL(res.headers.get('location') ?? '', `${this.scheme}://${address}`);
         address = this.route(location.host);
         continue;
       }

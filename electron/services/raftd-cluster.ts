@@ -7,11 +7,14 @@ import { completePartition, describePartition, newNodeIdAmong, type ClusterDrive
 import { logNodeIds, withoutNode, type ClusterRecord, type ClusterRegistry, type NodeRecord } from './cluster-registry.js';
 import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from './node-host.js';
 import { newestAcross } from './node-logs.js';
+import { NODE_TLS_FILES, type ClusterPki, type ClusterTls } from './cluster-pki.js';
 import { RaftdClient } from './raftd-client.js';
 import { RaftdFeed, type FeedOptions } from './state-feed.js';
 
 export interface RaftdClusterOptions {
   feed?: FeedOptions;
+  /** Where the CAs of clusters with TLS are kept; needed for those. */
+  pki?: ClusterPki;
   /** A new node's definition (its addresses), where the host can run it. */
   defineNode(nodeId: string): Promise<NodeRecord>;
 }
@@ -42,6 +45,7 @@ export class RaftdCluster implements ClusterDriver {
   private groups: string[][] = [];
   /** Where the console reaches each node's HTTP API, as the host gave it. */
   private readonly endpoints = new Map<string, string>();
+  private readonly pki?: ClusterPki;
 
   private constructor(
     readonly clusterId: string,
@@ -49,8 +53,11 @@ export class RaftdCluster implements ClusterDriver {
     private readonly host: NodeHost,
     publish: (state: ClusterState) => void,
     options: RaftdClusterOptions,
+    /** The cluster's CA and the console's certificate, when it uses mutual TLS. */
+    private readonly tls?: ClusterTls,
   ) {
     this.defineNode = options.defineNode;
+    this.pki = options.pki;
     const record = () => this.record;
     this.feed = new RaftdFeed(
       {
@@ -63,6 +70,7 @@ export class RaftdCluster implements ClusterDriver {
         },
         capabilities: RAFTD_CAPABILITIES,
         token: this.record.token,
+        tls: tls?.client,
         members: () => this.record.nodes.map((n) => ({ id: n.id, kind: n.kind, client: this.endpoints.get(n.id) })),
         processInfo: (nodeId) => this.host.info(nodeId),
         partitions: () => this.groups,
@@ -80,7 +88,12 @@ export class RaftdCluster implements ClusterDriver {
     publish: (state: ClusterState) => void,
     options: RaftdClusterOptions,
   ): Promise<RaftdCluster> {
-    const driver = new RaftdCluster(clusterId, registry, host, publish, options);
+    let tls: ClusterTls | undefined;
+    if (registry.get(clusterId).tls) {
+      if (!options.pki) throw new ApiError('unavailable', `cluster ${clusterId} uses TLS, and this console has no place for its CA`);
+      tls = await options.pki.open(clusterId);
+    }
+    const driver = new RaftdCluster(clusterId, registry, host, publish, options, tls);
     await driver.resolveEndpoints();
     await driver.feed.recheck();
     return driver;
@@ -109,7 +122,7 @@ export class RaftdCluster implements ClusterDriver {
 
   private client(nodeId: string): RaftdClient {
     const node = this.nodeRecord(nodeId);
-    return new RaftdClient(this.endpoints.get(nodeId) ?? node.client ?? '', this.record.token, undefined, (address) => this.endpointOf(address));
+    return new RaftdClient(this.endpoints.get(nodeId) ?? node.client ?? '', this.record.token, undefined, (address) => this.endpointOf(address), this.tls?.client);
   }
 
   /** A leader's redirect names its client address; the console reaches it at the host's endpoint for it. */
@@ -191,7 +204,7 @@ export class RaftdCluster implements ClusterDriver {
   /** Starts the node and waits until it answers, so a node that cannot start fails here with raftd's reason. */
   private async startNode(node: NodeRecord, flags: string[] = []): Promise<void> {
     try {
-      await this.host.start(this.launch(node, flags));
+      await this.host.start(await this.launch(node, flags));
       await this.processChanged(node.id);
       const dropped = this.droppedFor(node.id);
       // A partition outlives restarts: the new process gets it as soon as it answers.
@@ -366,11 +379,15 @@ export class RaftdCluster implements ClusterDriver {
     await this.stop();
     await this.host.removeAll(this.record.nodes.map((n) => n.id));
     await this.host.close();
+    if (this.record.tls) await this.pki?.remove(this.clusterId);
   }
 
   /** raftd's arguments for the node, from the cluster's definition. */
-  private launch(node: NodeRecord, flags: string[]): NodeLaunch {
+  private async launch(node: NodeRecord, flags: string[]): Promise<NodeLaunch> {
     const cluster = this.record;
+    // A certificate issued at each launch: the CA key stays here, the node gets only its own.
+    const files = this.tls ? await this.tls.nodeFiles(node) : undefined;
+    const path = (name: string) => this.host.filePath(node.id, name);
     const members = cluster.nodes.map((n) => `${n.id}=${n.peer}/${n.client}`).join(',');
     return {
       nodeId: node.id,
@@ -384,9 +401,11 @@ export class RaftdCluster implements ClusterDriver {
         // Peers of other clusters (ports get reused) are refused by raftd.
         '--cluster-id', cluster.id,
         ...(node.joined ? ['--join'] : []),
+        ...(files ? ['--tls-cert', path(NODE_TLS_FILES.cert), '--tls-key', path(NODE_TLS_FILES.key), '--tls-ca', path(NODE_TLS_FILES.ca)] : []),
         ...flags,
       ],
       env: cluster.token ? { RAFTD_TOKEN: cluster.token } : {},
+      ...(files && { files }),
     };
   }
 }

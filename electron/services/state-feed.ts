@@ -7,6 +7,7 @@ import { clusterState, membersFrom, mostAuthoritative } from './cluster-view.js'
 import { nodeView } from './node-view.js';
 import type { NodeProcessInfo } from './node-host.js';
 import type { StatusView } from '../../core/service/wire.js';
+import type { TlsMaterial } from '../../core/security/tls.js';
 import { RaftdClient } from './raftd-client.js';
 import { Timeline } from './timeline.js';
 
@@ -22,6 +23,8 @@ export interface FeedSource {
   kind: NodeKind;
   capabilities: ClusterCapabilities;
   token?: string;
+  /** The console's client certificate, for a cluster with mutual TLS. */
+  tls?: TlsMaterial;
   members(): FeedMember[];
   /** What the console knows of the node's process; null when it cannot know. */
   processInfo(nodeId: string): Promise<NodeProcessInfo | null> | NodeProcessInfo | null;
@@ -106,7 +109,7 @@ export class RaftdFeed {
       if (existing) this.untrack(existing);
       const tracked: Tracked = {
         member,
-        client: new RaftdClient(member.client ?? '', this.source.token, Math.min(2000, this.pollMs * 2)),
+        client: new RaftdClient(member.client ?? '', this.source.token, Math.min(2000, this.pollMs * 2), undefined, this.source.tls),
         reachable: false,
         proc: existing?.proc ?? null,
         lastSeen: 0,

@@ -12,7 +12,9 @@ import { ClusterRegistry, type ClusterRecord } from '../../electron/services/clu
 import { MembershipGuide } from '../../electron/services/membership.js';
 import { OperationRunner } from '../../electron/services/operations.js';
 import { LocalShell } from '../../electron/services/remote/local-shell.js';
-import { RemoteClusterKind } from '../../electron/services/remote/remote-cluster.js';
+import { clusterKinds, type ClusterKind } from '../../electron/services/cluster-kinds.js';
+import { DataLayout } from '../../electron/services/paths.js';
+import type { RemoteCreateParams } from '../../electron/services/remote/remote-cluster.js';
 import { RemoteHosts, type HostLookup } from '../../electron/services/remote/remote-host.js';
 import { remoteNodeDir } from '../../electron/services/remote/remote-processes.js';
 
@@ -25,13 +27,15 @@ const directory: HostLookup = {
 };
 
 let remoteHosts: RemoteHosts;
-function remoteKind(): RemoteClusterKind {
+/** The remote kind as the console has it: with mutual TLS from a CA kept in the console's data dir. */
+function remoteKind(): ClusterKind<RemoteCreateParams> {
   remoteHosts = new RemoteHosts(directory);
-  return new RemoteClusterKind({
-    hosts: remoteHosts,
-    processes: { extraArgs: ['--heartbeat-ms', '100', '--election-ms', '1000'] },
+  return clusterKinds({
+    layout: new DataLayout(join(scratch, 'console')),
+    remote: { hosts: remoteHosts, processes: { extraArgs: ['--heartbeat-ms', '100', '--election-ms', '1000'] } },
     feed: { pollMs: 200, minRefreshMs: 50 },
-  });
+    embeddedRuns: false,
+  }).remote;
 }
 
 async function until(what: string, driver: ClusterDriver, ready: (state: ClusterState) => boolean, timeoutMs = 30_000): Promise<ClusterState> {
@@ -69,8 +73,9 @@ describe('a remote cluster', () => {
   it('is created across hosts, elects, serves KV through the tunnels, fails over, grows and shrinks by the guided flow, and re-attaches', async () => {
     const kind = remoteKind();
     const ids = ['n1', 'n2', 'n3'];
-    const defined = await kind.define(ids, { name: 'Far', kind: 'remote', size: 3, hosts: ['h1', 'h2', 'h3'], uploadRuntime: false }, registry);
+    const defined = await kind.define(ids, { name: 'Far', kind: 'remote', size: 3, hosts: ['h1', 'h2', 'h3'], uploadRuntime: false }, registry, 'far');
     const record: ClusterRecord = { id: 'far', name: 'Far', kind: 'remote', createdAt: Date.now(), ...defined };
+    expect(record.tls).toBe(true);
     expect(record.nodes.map((n) => n.host)).toEqual(['h1', 'h2', 'h3']);
     // Peers on the host's address, clients on its loopback, every client port distinct (redirects name them).
     expect(new Set(record.nodes.map((n) => n.client)).size).toBe(3);
@@ -81,6 +86,13 @@ describe('a remote cluster', () => {
     try {
       await driver.start();
       let state = await until('a leader', driver, (s) => s.leader !== '' && s.nodes.every((n) => n.reachable));
+
+      // Mutual TLS: a node's client port refuses plain HTTP; each host holds its node's key (0600), never the CA key.
+      await expect(fetch(`http://${record.nodes[0].client}/v1/status`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
+      const modes = await directory.shell('h1').exec(`stat -c '%a %n' ${remoteNodeDir('far', 'n1')}/tls-*`);
+      expect(modes.stdout.trim().split('\n').sort()).toEqual(['tls-ca.crt', 'tls-node.crt', 'tls-node.key'].map((f) => `600 ${remoteNodeDir('far', 'n1')}/${f}`));
+      const keys = await directory.shell('h1').exec(`find . -name '*.key'`);
+      expect(keys.stdout.trim().split('\n')).toEqual([`./${remoteNodeDir('far', 'n1')}/tls-node.key`]);
 
       // Writes go to any node: a follower's 307 names the leader's client address, mapped to its tunnel.
       await driver.kvPut('greeting', 'hello');

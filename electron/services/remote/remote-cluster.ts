@@ -9,6 +9,7 @@ import type { ClusterState } from '../../shared/api.js';
 import type { ClusterDriver } from '../cluster-driver.js';
 import type { ClusterKind, CreateParams } from '../cluster-kinds.js';
 import type { ClusterRecord, ClusterRegistry, NodeRecord } from '../cluster-registry.js';
+import type { ClusterPki } from '../cluster-pki.js';
 import { RaftdCluster } from '../raftd-cluster.js';
 import type { FeedOptions } from '../state-feed.js';
 import type { RemoteHost, RemoteHosts } from './remote-host.js';
@@ -21,6 +22,8 @@ export interface RemoteKindOptions {
   hosts: RemoteHosts;
   processes?: RemoteProcessesOptions;
   feed?: FeedOptions;
+  /** The clusters' CAs, for those with TLS. */
+  pki?: ClusterPki;
 }
 
 /** A per-cluster secret: peers prove it and raftd's admin routes require it. */
@@ -81,6 +84,7 @@ export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
     const processes = new RemoteProcesses(record.id, hostOf, nodesOn, this.options.processes);
     return RaftdCluster.open(record.id, registry, processes, publish, {
       feed: this.options.feed,
+      pki: this.options.pki,
       defineNode: (nodeId) => this.defineNode(record.id, nodeId, registry),
     });
   }

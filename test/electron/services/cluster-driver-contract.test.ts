@@ -25,7 +25,8 @@ function harnessOf(kind: 'embedded' | 'local'): () => DriverHarness {
         });
         const factory = kinds[kind] as ClusterKind;
         const ids = ['n1', 'n2', 'n3'];
-        const record: ClusterRecord = { id: `contract-${kind}`, name: kind, kind, createdAt: Date.now(), ...(await factory.define(ids, { kind, name: kind, size: 3 }, registry)) };
+        const id = `contract-${kind}`;
+        const record: ClusterRecord = { id, name: kind, kind, createdAt: Date.now(), ...(await factory.define(ids, { kind, name: kind, size: 3 }, registry, id)) };
         await registry.add(record);
         const published: ClusterState[] = [];
         driver = await factory.attach(record, registry, (state) => published.push(state));
