@@ -52,7 +52,9 @@ describe('the raftd feed without answering nodes', () => {
     try {
       const state = await feed.refresh();
       const byId = Object.fromEntries(state.nodes.map((n) => [n.id, n]));
-      expect(byId.a).toMatchObject({ process: 'paused', reachable: false, role: 'unknown', error: 'paused (SIGSTOP)', membership: 'voter', lag: 0 });
+      expect(byId.a).toMatchObject({ process: 'paused', reachable: false, role: 'unknown', error: 'paused (SIGSTOP)', membership: 'voter' });
+      // Nobody answers, so nobody's lag is known (not a number).
+      expect(state.facts.lag).toEqual({ a: null, b: null, c: null });
       expect(byId.b).toMatchObject({ process: 'crashed', reachable: false, role: 'unknown', error: 'raftd exited with code 1: bad flag' });
       expect(byId.c).toMatchObject({ process: 'unknown', reachable: false, role: 'unknown' });
       expect(byId.c.error).toMatch(/127\.0\.0\.1:1 is not reachable/);
