@@ -430,12 +430,13 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     await tid('topology-title').waitFor();
     await tid('clock-toggle').click();
     await expect.poll(async () => text('clock-toggle'), { timeout: LONG }).toBe('Run time');
-    // Step time until a message is on its way (paused between heartbeats, none may be).
+    // Step time until a message is on its way: paused between heartbeats, none may be. Steps shorter than
+    // a message's flight (and than a tick) cannot keep landing between flights, as 100 ms steps could.
     const inFlight = page.locator('[data-testid^="message-"]');
     await expect
       .poll(async () => {
         const count = await inFlight.count();
-        if (count === 0) await tid('clock-step').click();
+        if (count === 0) await web.api.invoke('embedded.clock', { clusterId: demoId, action: 'step', stepMs: 7 });
         return count;
       }, { timeout: LONG })
       .toBeGreaterThan(0);
