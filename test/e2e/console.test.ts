@@ -164,7 +164,7 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     await go('faults');
     // It asks first, as each row's Kill does.
     await tid('fault-kill-leader').click();
-    await page.locator('.n-popconfirm__action button', { hasText: 'Kill' }).click();
+    await page.locator('.n-popconfirm__action button:visible', { hasText: 'Kill' }).click();
     await expect.poll(async () => text(`fault-process-${firstLeader}`), { timeout: LONG }).toBe('killed');
     await expect
       .poll(async () => ({ leader: await text('header-leader'), term: Number(await text('header-term')) }), { timeout: LONG })
@@ -390,7 +390,7 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     const survivor = state.nodes.find((n) => n.id !== state.leader)!.id;
     for (const n of state.nodes.filter((n) => n.id !== survivor)) {
       await tid(`fault-kill-${n.id}`).click();
-      await page.locator('.n-popconfirm__action button', { hasText: 'Kill' }).click();
+      await page.locator('.n-popconfirm__action button:visible', { hasText: 'Kill' }).click();
       await expect.poll(() => text(`fault-process-${n.id}`), { timeout: LONG }).toBe('killed');
     }
     await expect.poll(() => text('quorum-lost'), { timeout: LONG }).toContain('Only 1 of 3 voters can still come back');
