@@ -12,7 +12,7 @@ import { ApiError } from '../shared/api.js';
 import type { NodeLogLine, ProcessState } from '../shared/api.js';
 import { writeFileAtomic } from '../../core/process/atomic-file.js';
 import type { ClusterRecord } from './cluster-registry.js';
-import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from './node-host.js';
+import { NodeOperationGuard, type NodeHost, type NodeLaunch, type NodeLogQuery, type NodeProcessInfo } from './node-host.js';
 import { defaultLogRotation, followLog, readNodeLogs, type LogRotation, type LogSource } from './node-logs.js';
 import { DataLayout, projectRoot } from './paths.js';
 import { liveLockOwner, type LockOwner } from '../../core/process/pid-lock.js';
@@ -43,7 +43,7 @@ export class LocalHost implements NodeHost {
   /** Signals we sent, so "paused" is known where /proc is not. */
   private readonly paused = new Set<string>();
   /** Nodes with a start or stop under way: a second request for the same node is refused. */
-  private readonly busy = new Set<string>();
+  private readonly guard = new NodeOperationGuard();
 
   constructor(
     private readonly layout: DataLayout,
@@ -82,7 +82,7 @@ export class LocalHost implements NodeHost {
 
   async start(launch: NodeLaunch): Promise<number> {
     const { nodeId } = launch;
-    return this.exclusive(nodeId, async () => {
+    return this.guard.run(nodeId, async () => {
       const owner = liveLockOwner(this.layout.nodeLock(this.clusterId, nodeId));
       if (owner) throw new ApiError('conflict', `node ${nodeId} is already running (pid ${owner.child?.pid ?? owner.pid})`);
       await assertPortsFree(nodeId, [launch.peer, launch.client]);
@@ -108,7 +108,7 @@ export class LocalHost implements NodeHost {
   }
 
   async stop(nodeId: string): Promise<void> {
-    await this.exclusive(nodeId, async () => {
+    await this.guard.run(nodeId, async () => {
       const pid = this.signal(nodeId, 'SIGTERM');
       if (pid === null) return;
       // A paused process handles SIGTERM only once continued.
@@ -118,7 +118,7 @@ export class LocalHost implements NodeHost {
   }
 
   async kill(nodeId: string): Promise<void> {
-    await this.exclusive(nodeId, async () => {
+    await this.guard.run(nodeId, async () => {
       const pid = this.signal(nodeId, 'SIGKILL');
       if (pid === null) throw new ApiError('conflict', `node ${nodeId} is not running`);
       await this.waitForExit(nodeId, 10_000, `node ${nodeId} (pid ${pid}) survived SIGKILL`);
@@ -189,15 +189,6 @@ export class LocalHost implements NodeHost {
     this.paused.delete(nodeId);
   }
 
-  private async exclusive<T>(nodeId: string, work: () => Promise<T>): Promise<T> {
-    if (this.busy.has(nodeId)) throw new ApiError('conflict', `node ${nodeId} is already being started or stopped`);
-    this.busy.add(nodeId);
-    try {
-      return await work();
-    } finally {
-      this.busy.delete(nodeId);
-    }
-  }
 
   private spawnRunner(spec: RunnerSpec, errorFile: string): Promise<number> {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;

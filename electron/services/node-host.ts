@@ -1,8 +1,8 @@
-// Where a cluster's raftd processes run: this machine (LocalHost) or, later, other machines over
-// SSH. A RaftdCluster does everything through raftd's HTTP API and asks its NodeHost only for what
+// Where a cluster's raftd processes run: this machine (LocalHost) or other machines over SSH
+// (RemoteProcesses). A RaftdCluster does everything through raftd's HTTP API and asks its NodeHost only for what
 // is about processes: start and signal them, tell whether they run, read their logs, and give the
 // address at which the console reaches each node's HTTP API.
-import type { NodeLogLine, ProcessState } from '../shared/api.js';
+import { ApiError, type NodeLogLine, type ProcessState } from '../shared/api.js';
 
 /** What the host needs to start one node. */
 export interface NodeLaunch {
@@ -65,4 +65,19 @@ export interface NodeHost {
   removeAll(nodeIds: readonly string[]): Promise<void>;
   /** The console stops using the host (forwardings, connections); processes keep running. */
   close(): Promise<void>;
+}
+
+/** One start or stop at a time per node: a second one while the first runs is a conflict, not a race. */
+export class NodeOperationGuard {
+  private readonly busy = new Set<string>();
+
+  async run<T>(nodeId: string, work: () => Promise<T>): Promise<T> {
+    if (this.busy.has(nodeId)) throw new ApiError('conflict', `node ${nodeId} is already being started or stopped`);
+    this.busy.add(nodeId);
+    try {
+      return await work();
+    } finally {
+      this.busy.delete(nodeId);
+    }
+  }
 }

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ApiError } from '../../shared/api.js';
 import type { NodeLogLine, ProcessState } from '../../shared/api.js';
-import type { NodeHost, NodeLaunch, NodeLogQuery, NodeProcessInfo } from '../node-host.js';
+import { NodeOperationGuard, type NodeHost, type NodeLaunch, type NodeLogQuery, type NodeProcessInfo } from '../node-host.js';
 import { defaultLogRotation, parseLogLine, type LogRotation } from '../node-logs.js';
 import type { LockOwner } from '../../../core/process/pid-lock.js';
 import { describeExit, type ExitRecord } from '../runner-protocol.js';
@@ -46,7 +46,7 @@ interface NodeListing {
 export class RemoteProcesses implements NodeHost {
   private readonly rotation: LogRotation;
   private readonly forwards = new Map<string, { client: string; port: Promise<ForwardedPort> }>();
-  private readonly busy = new Set<string>();
+  private readonly guard = new NodeOperationGuard();
   /** Per host: the last listing and when it was taken; a listing under way is shared. */
   private readonly listings = new Map<string, { at: number; settled: boolean; nodes: Promise<Map<string, NodeListing>> }>();
   /** Nodes whose start was cut off: stopped as soon as their host answers again. */
@@ -90,7 +90,7 @@ export class RemoteProcesses implements NodeHost {
   async start(launch: NodeLaunch): Promise<number> {
     const { nodeId } = launch;
     const host = this.hostOf(nodeId);
-    return this.exclusive(nodeId, async () => {
+    return this.guard.run(nodeId, async () => {
       await whenConnected(host.shell);
       const [deployment, listing] = await Promise.all([host.deployment(), this.listing(host, true)]).catch((error: unknown) => {
         throw remoteFailure(host.name, `starting node ${nodeId}`, error);
@@ -142,13 +142,13 @@ export class RemoteProcesses implements NodeHost {
   }
 
   async stop(nodeId: string): Promise<void> {
-    await this.exclusive(nodeId, async () => {
+    await this.guard.run(nodeId, async () => {
       await this.signalAndWait(nodeId, 'TERM', this.options.stopTimeoutMs ?? 10_000);
     });
   }
 
   async kill(nodeId: string): Promise<void> {
-    await this.exclusive(nodeId, async () => {
+    await this.guard.run(nodeId, async () => {
       const sent = await this.signalAndWait(nodeId, 'KILL', 10_000);
       if (!sent) throw new ApiError('conflict', `node ${nodeId} is not running`);
     });
@@ -372,15 +372,6 @@ export class RemoteProcesses implements NodeHost {
     return new ApiError('unavailable', `${host.name}: starting node ${nodeId} was cut off (${why}) and the host cannot be reached to roll it back; it is stopped as soon as the host answers again`);
   }
 
-  private async exclusive<T>(nodeId: string, work: () => Promise<T>): Promise<T> {
-    if (this.busy.has(nodeId)) throw new ApiError('conflict', `node ${nodeId} is already being started or stopped`);
-    this.busy.add(nodeId);
-    try {
-      return await work();
-    } finally {
-      this.busy.delete(nodeId);
-    }
-  }
 }
 
 /** A file written owner-only from the command's stdin, then moved into place (never half-written under its name). */
