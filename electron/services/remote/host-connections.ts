@@ -85,6 +85,8 @@ export interface ConnectionTestReport {
 
 /** Concurrent exec channels per connection: OpenSSH's MaxSessions is 10, one goes to SFTP, one spare. */
 export const MAX_EXEC_SESSIONS = 8;
+/** Tries to open a command's channel while the server refuses it for its session limit. */
+const CHANNEL_OPEN_TRIES = 5;
 
 const TEST_STEPS: TestStepName[] = ['tcp', 'host-key', 'auth', 'node', 'os', 'disk'];
 
@@ -295,37 +297,45 @@ function execOn(client: Client, cmd: string, opts: ExecOptions, label: string, i
         stream.close();
       }
     }, timeoutMs);
-    client.exec(cmd, (error, channel) => {
-      if (error) {
-        // Refused while the link is up: a channel limit; else the link went away under us.
-        finish(new RemoteError(isUp() ? 'io' : 'connection-lost', `cannot start a command on ${label}: ${error.message}`, { cause: error.message }));
-        return;
-      }
-      stream = channel;
-      if (settled) {
-        channel.close();
-        return;
-      }
-      const out = new OutputCollector();
-      const err = new OutputCollector();
-      let code: number | null = null;
-      let signal: string | undefined;
-      channel.on('data', (chunk: Buffer) => out.push(chunk));
-      channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-      channel.on('error', (e: Error) => finish(new RemoteError('io', `the command channel on ${label} failed: ${e.message}`, { cause: e.message })));
-      channel.stderr.on('error', () => undefined);
-      channel.on('exit', (exitCode: number | null, exitSignal?: string) => {
-        code = typeof exitCode === 'number' ? exitCode : null;
-        if (exitSignal) signal = exitSignal;
+    const open = (attempt: number): void => {
+      client.exec(cmd, (error, channel) => {
+        if (error) {
+          // Refused while the link is up: the server's session limit, which can still count a channel it
+          // has not released yet, so a few more tries (the command's timeout bounds them); else the link went away.
+          if (isUp() && !settled && attempt < CHANNEL_OPEN_TRIES) {
+            setTimeout(() => !settled && open(attempt + 1), 100 * attempt).unref();
+            return;
+          }
+          finish(new RemoteError(isUp() ? 'io' : 'connection-lost', `cannot start a command on ${label}: ${error.message}`, { cause: error.message }));
+          return;
+        }
+        stream = channel;
+        if (settled) {
+          channel.close();
+          return;
+        }
+        const out = new OutputCollector();
+        const err = new OutputCollector();
+        let code: number | null = null;
+        let signal: string | undefined;
+        channel.on('data', (chunk: Buffer) => out.push(chunk));
+        channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+        channel.on('error', (e: Error) => finish(new RemoteError('io', `the command channel on ${label} failed: ${e.message}`, { cause: e.message })));
+        channel.stderr.on('error', () => undefined);
+        channel.on('exit', (exitCode: number | null, exitSignal?: string) => {
+          code = typeof exitCode === 'number' ? exitCode : null;
+          if (exitSignal) signal = exitSignal;
+        });
+        channel.on('close', () => {
+          const result: ExecResult = { code, stdout: out.text(), stderr: err.text() };
+          if (signal) result.signal = signal;
+          if (out.truncated || err.truncated) result.truncated = true;
+          finish(null, result);
+        });
+        channel.end(opts.stdin ?? undefined);
       });
-      channel.on('close', () => {
-        const result: ExecResult = { code, stdout: out.text(), stderr: err.text() };
-        if (signal) result.signal = signal;
-        if (out.truncated || err.truncated) result.truncated = true;
-        finish(null, result);
-      });
-      channel.end(opts.stdin ?? undefined);
-    });
+    };
+    open(1);
   });
 }
 
