@@ -1,8 +1,13 @@
 // npm run bench [-- --with-etcd] [-- --duration 10]
+//   [-- --loads put:1,get:64] [-- --cpu-prof DIR] [-- --alternate N]
 // Three raftd processes on loopback under a closed-loop load (shared/bench/kvload.mjs): PUT at 1, 16,
 // 64 and 256 clients, linearizable GET at 16 and 64, leader fsyncs per write, RSS per node, then a
 // kill -9 of the leader under load: time to a new leader and the longest write gap. With
 // --with-etcd (and Debian's etcd-server installed) etcd 3.4 runs the same loads and ratios are printed.
+// For working on speed: --loads runs only the listed loads (no failover); --cpu-prof DIR writes a
+// V8 CPU profile of every node to DIR/<id> (nodes stop with SIGTERM to write it; no failover);
+// --alternate N starts an etcd cluster beside raftd's and runs each load N times on each, turn
+// about, so both see the same machine (2 shared cores are noisy), and prints the ratios' median.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, readdirSync } from 'node:fs';
@@ -17,8 +22,20 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     'with-etcd': { type: 'boolean', default: false },
     'shared-bench': { type: 'string' },
+    loads: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    alternate: { type: 'string' },
   },
 });
+const DEFAULT_LOADS = 'put:1,put:16,put:64,put:256,get:16,get:64';
+const loads = (args.loads ?? DEFAULT_LOADS).split(',').map((l) => {
+  const [op, c] = l.split(':');
+  if ((op !== 'put' && op !== 'get') || !(Number(c) > 0)) throw new Error(`--loads: "${l}" is not put:N or get:N`);
+  return { op: op as 'put' | 'get', clients: Number(c) };
+});
+const cpuProfDir = args['cpu-prof'] ? resolve(args['cpu-prof']) : undefined;
+const alternate = args.alternate ? Number(args.alternate) : 0;
+const withFailover = !args.loads && !cpuProfDir && !alternate;
 const duration = Number(args.duration);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const sharedBench = resolve(args['shared-bench'] ?? join(repo, '..', 'shared', 'bench'));
@@ -62,7 +79,8 @@ for (let i = 1; i <= 3; i++) nodes.push({ id: `n${i}`, peer: `127.0.0.1:${await 
 const clusterArg = nodes.map((n) => `${n.id}=${n.peer}/${n.client}`).join(',');
 
 function start(n: Node): void {
-  n.proc = spawn(process.execPath, [raftdBin, '--id', n.id, '--data-dir', join(root, n.id), '--peer', n.peer, '--client', n.client, '--cluster', clusterArg, '--log-level', 'warn'], {
+  const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, n.id)] : [];
+  n.proc = spawn(process.execPath, [...prof, raftdBin, '--id', n.id, '--data-dir', join(root, n.id), '--peer', n.peer, '--client', n.client, '--cluster', clusterArg, '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
@@ -87,10 +105,10 @@ async function leader(exclude?: Node): Promise<Node> {
   }
 }
 
-function load(op: 'put' | 'get', clients: number, seconds: number, timeoutMs = 5000): Promise<LoadResult> {
-  const endpoints = nodes.map((n) => `http://${n.client}`).join(',');
+function load(op: 'put' | 'get', clients: number, seconds: number, timeoutMs = 5000, target: 'raftkv' | 'etcd' = 'raftkv'): Promise<LoadResult> {
+  const endpoints = target === 'etcd' ? etcdNodes.map((n) => `http://${n.client}`).join(',') : nodes.map((n) => `http://${n.client}`).join(',');
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [kvload, '--target', 'raftkv', '--endpoints', endpoints, '--clients', String(clients), '--duration', String(seconds), '--op', op, '--value-size', '256', '--keys', '10000', '--timeout-ms', String(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [kvload, '--target', target, '--endpoints', endpoints, '--clients', String(clients), '--duration', String(seconds), '--op', op, '--value-size', '256', '--keys', '10000', '--timeout-ms', String(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? ok(JSON.parse(out.trim().split('\n').pop()!)) : fail(new Error(`kvload exited ${code}`))));
@@ -143,49 +161,105 @@ let newLeaderMs = 0;
 const fmt = (r: LoadResult, extra = '') =>
   `${String(Math.round(r.ops_per_s)).padStart(7)} ops/s  p50 ${r.p50_ms.toFixed(2).padStart(7)} ms  p99 ${r.p99_ms.toFixed(2).padStart(7)} ms  max ${r.max_ms.toFixed(1).padStart(7)} ms  errors ${r.errors}${extra}`;
 
+/** etcd 3.4 beside raftd for --alternate: the flags of etcd-baseline.sh, on free loopback ports. */
+const etcdNodes: Node[] = [];
+const etcdRoot = alternate ? mkdtempSync(join(tmpdir(), 'etcd-bench-')) : '';
+async function startEtcd(): Promise<void> {
+  for (let i = 1; i <= 3; i++) etcdNodes.push({ id: `e${i}`, peer: `127.0.0.1:${await freePort()}`, client: `127.0.0.1:${await freePort()}`, proc: null });
+  const initial = etcdNodes.map((n) => `${n.id}=http://${n.peer}`).join(',');
+  for (const n of etcdNodes) {
+    n.proc = spawn('etcd', ['--name', n.id, '--data-dir', join(etcdRoot, n.id), '--listen-client-urls', `http://${n.client}`, '--advertise-client-urls', `http://${n.client}`,
+      '--listen-peer-urls', `http://${n.peer}`, '--initial-advertise-peer-urls', `http://${n.peer}`, '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', 'bench', '--log-level', 'error'], { stdio: 'ignore' });
+  }
+  execFileSync(process.execPath, [join(sharedBench, 'etcd-ctl.mjs'), 'healthy', etcdNodes.map((n) => `http://${n.client}`).join(',')], { stdio: 'inherit' });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/** Each load N times on raftd and on etcd, turn about; ratios per turn and their median. */
+async function alternateRuns(): Promise<void> {
+  const raftdMemory = sampleMemory(() => nodes.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : [])));
+  const etcdMemory = sampleMemory(() => etcdNodes.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : [])));
+  const summary: string[] = [];
+  for (const { op, clients } of loads) {
+    const name = `${op} c=${clients}`;
+    const ratios: number[] = [];
+    const p99s: number[] = [];
+    for (let round = 0; round < alternate; round++) {
+      const a = await load(op, clients, duration);
+      const b = await load(op, clients, duration, 5000, 'etcd');
+      ratios.push(a.ops_per_s / b.ops_per_s);
+      p99s.push(a.p99_ms / b.p99_ms);
+      console.log(`${name.padEnd(9)} raftd ${fmt(a)}\n${' '.repeat(9)} etcd  ${fmt(b)}\n${' '.repeat(9)} ratio ×${ratios.at(-1)!.toFixed(2)}  p99 ×${p99s.at(-1)!.toFixed(2)}`);
+    }
+    summary.push(`${name.padEnd(9)} throughput ×${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(' ')})   p99 ×${median(p99s).toFixed(2)} (${p99s.map((r) => r.toFixed(2)).join(' ')})`);
+  }
+  console.log(`\nraftd / etcd, median of ${alternate} alternating runs (each run's ratio in brackets)`);
+  for (const line of summary) console.log(line);
+  console.log(`memory during the loads, lowest..highest: raftd ${raftdMemory.stop()}; etcd ${etcdMemory.stop()}`);
+}
+
+async function stopNodes(): Promise<void> {
+  const running = nodes.flatMap((n) => (n.proc ? [n.proc] : []));
+  if (!cpuProfDir) return void running.forEach((p) => p.kill('SIGKILL'));
+  // SIGTERM: raftd stops cleanly and V8 writes its profile on exit.
+  await Promise.all(running.map((p) => (p.exitCode === null ? (p.kill('SIGTERM'), once(p, 'exit')) : null)));
+}
+
 try {
   nodes.forEach(start);
-  await leader();
+  if (alternate) await startEtcd();
+  const firstLeader = await leader();
   await new Promise((r) => setTimeout(r, 1000));
   const idleMemory = memoryLine();
   await load('put', 16, 3); // warm-up, discarded: as long as etcd-baseline.sh's
-  const raftdMemory = sampleMemory(() => nodes.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : [])));
+  if (alternate) await load('put', 16, 3, 5000, 'etcd');
   console.log(`raftd: 3 nodes on 127.0.0.1, heartbeat 100 ms, election 1000 ms, 256-byte values, 10,000 keys, ${duration} s per load`);
+  if (cpuProfDir) console.log(`CPU profiles in ${cpuProfDir}/<node>; the leader is ${firstLeader.id}`);
   console.log(`memory idle: ${idleMemory}`);
-  for (const c of [1, 16, 64, 256]) {
-    const l = await leader();
-    const before = await metrics(l);
-    const r = await load('put', c, duration);
-    const after = await metrics(l);
-    const fsyncsPerOp = (after.walSyncs - before.walSyncs) / Math.max(1, r.ops);
-    rows[`put c=${c}`] = { ...r, fsyncsPerOp };
-    console.log(`put c=${String(c).padEnd(4)} ${fmt(r, `  leader fsyncs/put ${fsyncsPerOp.toFixed(3)}`)}`);
+  if (alternate) await alternateRuns();
+  else {
+    const raftdMemory = sampleMemory(() => nodes.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : [])));
+    for (const { op, clients: c } of loads) {
+      if (op === 'put') {
+        const l = await leader();
+        const before = await metrics(l);
+        const r = await load('put', c, duration);
+        const after = await metrics(l);
+        const fsyncsPerOp = (after.walSyncs - before.walSyncs) / Math.max(1, r.ops);
+        rows[`put c=${c}`] = { ...r, fsyncsPerOp };
+        console.log(`put c=${String(c).padEnd(4)} ${fmt(r, `  leader fsyncs/put ${fsyncsPerOp.toFixed(3)}`)}`);
+      } else {
+        const r = await load('get', c, duration);
+        rows[`get c=${c}`] = r;
+        console.log(`get c=${String(c).padEnd(4)} ${fmt(r)}`);
+      }
+    }
+    console.log(`memory after the loads: ${memoryLine()}; lowest..highest during them: ${raftdMemory.stop()}`);
   }
-  for (const c of [16, 64]) {
-    const r = await load('get', c, duration);
-    rows[`get c=${c}`] = r;
-    console.log(`get c=${String(c).padEnd(4)} ${fmt(r)}`);
-  }
-  console.log(`memory after the loads: ${memoryLine()}; lowest..highest during them: ${raftdMemory.stop()}`);
 
-  // Failover: kill -9 the leader 3 s into a put load long enough for writes to resume on the new one.
-  const failoverLoad = load('put', 16, Math.max(duration, 10), 1000);
-  await new Promise((r) => setTimeout(r, 3000));
-  const old = await leader();
-  const killedAt = Date.now();
-  old.proc!.kill('SIGKILL');
-  old.proc = null;
-  const next = await leader(old);
-  newLeaderMs = Date.now() - killedAt;
-  const fo = await failoverLoad;
-  rows.failover = fo;
-  console.log(`failover: kill -9 ${old.id}; new leader ${next.id} after ${newLeaderMs} ms; longest write gap ${Math.round(fo.max_gap_ms)} ms, from ${fo.max_gap_from - killedAt} ms after the kill (load: ${fmt(fo)})`);
+  if (withFailover) {
+    // Failover: kill -9 the leader 3 s into a put load long enough for writes to resume on the new one.
+    const failoverLoad = load('put', 16, Math.max(duration, 10), 1000);
+    await new Promise((r) => setTimeout(r, 3000));
+    const old = await leader();
+    const killedAt = Date.now();
+    old.proc!.kill('SIGKILL');
+    old.proc = null;
+    const next = await leader(old);
+    newLeaderMs = Date.now() - killedAt;
+    const fo = await failoverLoad;
+    rows.failover = fo;
+    console.log(`failover: kill -9 ${old.id}; new leader ${next.id} after ${newLeaderMs} ms; longest write gap ${Math.round(fo.max_gap_ms)} ms, from ${fo.max_gap_from - killedAt} ms after the kill (load: ${fmt(fo)})`);
+  }
 } finally {
-  for (const n of nodes) n.proc?.kill('SIGKILL');
+  await stopNodes();
+  for (const n of etcdNodes) n.proc?.kill('SIGKILL');
   rmSync(root, { recursive: true, force: true });
+  if (etcdRoot) rmSync(etcdRoot, { recursive: true, force: true });
 }
 
-if (args['with-etcd']) {
+if (args['with-etcd'] && !alternate && !cpuProfDir) {
   let etcd = false;
   try {
     execFileSync('etcd', ['--version'], { stdio: 'ignore' });
