@@ -22,6 +22,9 @@ export interface EmbeddedClusterOptions {
   snapshotThreshold?: number;
   /** Where each node's log lines go (the console writes them to the node's log file). */
   logger?: (id: NodeId) => RaftLogger;
+  /** PreVote and CheckQuorum (default on, as raftd runs); the guided scenarios turn them off to show Raft as the paper tells it. */
+  preVote?: boolean;
+  checkQuorum?: boolean;
 }
 
 interface Member {
@@ -61,6 +64,8 @@ export class EmbeddedCluster {
       snapshotThreshold: options.snapshotThreshold ?? 1000,
       latency: options.latency,
       logger: options.logger,
+      preVote: options.preVote ?? true,
+      checkQuorum: options.checkQuorum ?? true,
     };
     this.network = new MemoryNetwork({ clock: this.clock, random: this.random, latency: options.latency ?? { min: 5, max: 25 } });
   }
@@ -247,6 +252,8 @@ export class EmbeddedCluster {
       snapshotThreshold: this.options.snapshotThreshold,
       snapshotCatchUpEntries: Math.floor(this.options.snapshotThreshold / 2),
       requestTimeoutMs: 10 * this.options.electionTicks * this.options.tickMs,
+      preVote: this.options.preVote,
+      checkQuorum: this.options.checkQuorum,
       logger: this.options.logger?.(id),
     });
     m.node = node;

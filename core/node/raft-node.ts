@@ -240,6 +240,16 @@ export class RaftNode {
   }
 
   /**
+   * TEACHING ONLY (core/scenarios): a membership change without raft's safety checks, to show why
+   * they exist. Never called by raftd or the console's cluster drivers.
+   */
+  changeMembershipUnsafe(change: ConfChange, timeoutMs = this.requestTimeout()): Promise<{ index: number; confState: ConfState }> {
+    return this.request(this.confChanges, 'membership change', timeoutMs, (requestId) =>
+      this.raw.proposeConfChangeUnsafe({ ...change, context: wrap(requestId, change.context ?? new Uint8Array()) }),
+    );
+  }
+
+  /**
    * Linearizable read barrier (ReadIndex): resolves with an applied index at which local state
    * reflects every write acknowledged before the call. One round is in flight at a time, and the
    * reads that arrive meanwhile share the next: under load a round costs a heartbeat per

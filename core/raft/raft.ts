@@ -790,7 +790,18 @@ export class Raft {
     return true;
   }
 
-  private appendProposal(entries: Entry[]): void {
+  /**
+   * TEACHING ONLY: never called by raftd, the console's cluster drivers or any production path.
+   * Appends a configuration change on this leader WITHOUT the checks that keep membership changes
+   * safe (one change at a time, the previous one applied; the leader has committed in its term).
+   * The guided scenarios (core/scenarios) use it to show the split brain those checks prevent.
+   */
+  proposeConfChangeUnsafe(data: Uint8Array): void {
+    if (this.role !== 'leader') throw new ProposalRejected(`node ${this.id} is not the leader (term ${this.term})`);
+    this.appendProposal([{ term: 0, index: 0, type: EntryType.ConfChange, data }], false);
+  }
+
+  private appendProposal(entries: Entry[], checked = true): void {
     if (entries.length === 0) throw new ProposalRejected('a proposal needs at least one entry');
     if (this.leadTransferee !== NONE) {
       throw new ProposalRejected(
@@ -805,7 +816,7 @@ export class Raft {
     let leaving = this.leaving;
     entries.forEach((e, i) => {
       if (e.type !== EntryType.ConfChange) return;
-      const reason = confIndex > 0 ? 'only one configuration change can be proposed at a time' : this.confChangeRefusal(e.data);
+      const reason = !checked ? undefined : confIndex > 0 ? 'only one configuration change can be proposed at a time' : this.confChangeRefusal(e.data);
       if (reason) throw new ProposalRejected(reason);
       confIndex = firstIndex + i;
       leaving = !changeConfState(this.tracker.config, decodeConfChange(e.data)).voters.includes(this.id);

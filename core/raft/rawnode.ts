@@ -99,6 +99,11 @@ export class RawNode {
     this.raft.propose([{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc) }]);
   }
 
+  /** TEACHING ONLY (core/scenarios): a change without the safety checks; see Raft.proposeConfChangeUnsafe. */
+  proposeConfChangeUnsafe(cc: ConfChange): void {
+    this.raft.proposeConfChangeUnsafe(encodeConfChange(cc));
+  }
+
   /**
    * Call when a committed ConfChange entry is applied; returns the configuration now in effect.
    * A change invalid for the current configuration (possible only if it bypassed proposeConfChange)

@@ -1,0 +1,104 @@
+// Plays a scenario on a fresh embedded cluster, one step per next(): the one way through the steps,
+// for the headless tests and the console alike.
+import { EmbeddedCluster, type EmbeddedClusterOptions } from '../node/embedded.js';
+import type { Scenario, ScenarioCheck } from './scenario.js';
+import { ScenarioStage } from './stage.js';
+
+/** Scenario clusters deliver every message after exactly this many ms: elections and replication race only where a step makes them. */
+export const SCENARIO_LATENCY_MS = 10;
+
+export interface ScenarioStepView {
+  title: string;
+  /** done: played (narration and checks below); next: the one "Next step" plays; later: not yet. */
+  status: 'done' | 'next' | 'later';
+  narration?: string;
+  checks?: ScenarioCheck[];
+  /** The step itself failed (an action threw); its checks then say what did not happen. */
+  error?: string;
+}
+
+export interface ScenarioView {
+  scenarioId: string;
+  title: string;
+  summary: string;
+  seed: number;
+  /** Steps played so far. */
+  played: number;
+  finished: boolean;
+  steps: ScenarioStepView[];
+}
+
+export class ScenarioRun {
+  private played = 0;
+  private readonly outcomes: Array<{ narration: string; checks: ScenarioCheck[]; error?: string }> = [];
+  private playing: Promise<unknown> = Promise.resolve();
+  readonly stage: ScenarioStage;
+
+  private constructor(
+    readonly scenario: Scenario,
+    readonly seed: number,
+    readonly cluster: EmbeddedCluster,
+  ) {
+    this.stage = new ScenarioStage(cluster);
+  }
+
+  /** A new cluster of the scenario's shape, time paused at 0, nothing played yet. */
+  static async start(scenario: Scenario, seed: number, options: Pick<EmbeddedClusterOptions, 'logger'> = {}): Promise<ScenarioRun> {
+    const cluster = await EmbeddedCluster.create({
+      ids: scenario.nodes,
+      seed,
+      latency: { min: SCENARIO_LATENCY_MS, max: SCENARIO_LATENCY_MS },
+      preVote: scenario.preVote,
+      checkQuorum: scenario.checkQuorum,
+      logger: options.logger,
+    });
+    return new ScenarioRun(scenario, seed, cluster);
+  }
+
+  get finished(): boolean {
+    return this.played >= this.scenario.steps.length;
+  }
+
+  /** Plays the next step: its actions, then its checks. One at a time; the clock is paused while it plays. */
+  next(): Promise<ScenarioView> {
+    const play = this.playing.then(() => this.playNext());
+    this.playing = play.catch(() => {});
+    return play;
+  }
+
+  private async playNext(): Promise<ScenarioView> {
+    if (this.finished) throw new Error(`scenario "${this.scenario.title}" has no more steps; restart it to play it again`);
+    const step = this.scenario.steps[this.played];
+    this.cluster.pause();
+    let error: string | undefined;
+    try {
+      await step.act(this.stage);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    this.outcomes.push({ narration: step.narration(this.stage), checks: step.expect(this.stage), ...(error && { error }) });
+    this.played++;
+    return this.view();
+  }
+
+  view(): ScenarioView {
+    return {
+      scenarioId: this.scenario.id,
+      title: this.scenario.title,
+      summary: this.scenario.summary,
+      seed: this.seed,
+      played: this.played,
+      finished: this.finished,
+      steps: this.scenario.steps.map((step, i) => ({
+        title: step.title,
+        status: i < this.played ? 'done' : i === this.played ? 'next' : 'later',
+        ...this.outcomes[i],
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.playing;
+    await this.cluster.close();
+  }
+}
