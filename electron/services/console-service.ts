@@ -16,6 +16,9 @@ import { OperationRunner } from './operations.js';
 import { DataLayout } from './paths.js';
 import { acquirePidLock, type PidLock } from '../../core/process/pid-lock.js';
 import type { FeedOptions } from './state-feed.js';
+import { TraceService } from './trace-service.js';
+import { ReplayDriver } from './trace-replay.js';
+import type { TraceStoreOptions } from './trace-store.js';
 
 export type EventSink = <E extends EventName>(event: E, payload: Events[E]) => void;
 
@@ -33,6 +36,8 @@ export interface ConsoleServiceOptions {
   /** SSH host profiles (hosts.* methods, hosts.state events); without it hosts.* are refused. */
   hosts?: HostsService;
   feed?: FeedOptions;
+  /** Each cluster's recorded history (time travel): segment size, size bound, key frame spacing. */
+  trace?: TraceStoreOptions;
   membership?: MembershipOptions;
   /** Whether new embedded clusters start with time running (default true: a live demo). */
   embeddedRuns?: boolean;
@@ -65,6 +70,8 @@ export class ConsoleService {
   private summaries = '';
   private closed = false;
   private readonly stopHostEvents: (() => void) | undefined;
+  /** Every published state recorded per cluster; imported traces as read-only replays. */
+  private readonly traces: TraceService;
 
   private constructor(
     private readonly options: ConsoleServiceOptions,
@@ -73,6 +80,10 @@ export class ConsoleService {
   ) {
     this.layout = new DataLayout(options.dataDir);
     this.activity = new ActivityLog((item) => this.broadcast('activity', item));
+    this.traces = new TraceService(options.dataDir, {
+      store: options.trace,
+      onError: (clusterId, error) => this.activity.record('record trace', 'failed', `${clusterId}: its history is no longer recorded (${(error as Error).message})`, clusterId),
+    });
     const operations = new OperationRunner((progress) => this.broadcast('operation.progress', progress), this.activity);
     this.kinds = clusterKinds({ layout: this.layout, local: options.local, remote: options.remote, feed: options.feed, embeddedRuns: options.embeddedRuns !== false, operations });
     this.membership = new MembershipGuide(operations, options.membership);
@@ -88,6 +99,9 @@ export class ConsoleService {
     try {
       service.registry = await ClusterRegistry.open(layout.registryFile, (message) => service.activity.record('load clusters', 'failed', message));
       for (const record of service.clusters.list()) await service.attach(record);
+      for (const replay of service.traces.loadReplays((message) => service.activity.record('load replays', 'failed', message))) {
+        service.drivers.set(replay.id, new ReplayDriver(replay));
+      }
       if (service.clusters.firstRun && options.demoOnFirstRun !== false) {
         await service.createCluster({ name: 'Demo', kind: 'embedded', size: 3 });
       }
@@ -128,6 +142,7 @@ export class ConsoleService {
     this.stopHostEvents?.();
     await Promise.allSettled([...this.drivers.values()].map((d) => d.close()));
     this.drivers.clear();
+    this.traces.close();
     await this.lock.release();
   }
 
@@ -159,6 +174,7 @@ export class ConsoleService {
       this.broadcast('cluster.state', state);
       // A driver being deleted may still publish: its health must not outlive it.
       if (this.drivers.get(record.id) !== driver) return;
+      this.traces.record(state);
       this.lastHealth.set(record.id, health(state));
       this.publishSummariesIfChanged();
     };
@@ -177,12 +193,17 @@ export class ConsoleService {
   }
 
   private summaryList(): ClusterSummary[] {
-    return this.clusters.list().map((record) => this.summaryOf(record));
+    return [...this.clusters.list().map((record) => this.summaryOf(record)), ...this.replaySummaries()];
+  }
+
+  /** Imported traces, listed after the clusters. */
+  private replaySummaries(): ClusterSummary[] {
+    return [...this.drivers.values()].filter((d): d is ReplayDriver => d instanceof ReplayDriver).map((d) => d.replay.summary(health(d.state())));
   }
 
   /** Broadcasts the summaries when they differ from the last ones sent; definitions are read fresh, health as last published. */
   private publishSummariesIfChanged(): void {
-    const list = this.clusters.list().map((record) => clusterSummary(record, this.knownHealth(record.id), this.drivers.get(record.id)?.capabilities));
+    const list = [...this.clusters.list().map((record) => clusterSummary(record, this.knownHealth(record.id), this.drivers.get(record.id)?.capabilities)), ...this.replaySummaries()];
     const signature = JSON.stringify(list);
     if (signature === this.summaries) return;
     this.summaries = signature;
@@ -222,7 +243,7 @@ export class ConsoleService {
     // Dots and dashes only inside: a name like ".." never becomes an id that names a parent folder.
     const base = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 40) || 'cluster';
     let id = base;
-    for (let i = 2; this.clusters.find(id); i++) id = `${base}-${i}`;
+    for (let i = 2; this.clusters.find(id) || this.drivers.has(id); i++) id = `${base}-${i}`;
     return id;
   }
 
@@ -231,6 +252,8 @@ export class ConsoleService {
     await driver.destroy();
     this.drivers.delete(clusterId);
     this.lastHealth.delete(clusterId);
+    this.traces.forget(clusterId);
+    if (driver instanceof ReplayDriver) return this.publishSummariesIfChanged();
     await this.clusters.remove(clusterId);
     for (const session of this.sessions) this.unfollow(session, clusterId);
     this.publishSummariesIfChanged();
@@ -335,6 +358,19 @@ export class ConsoleService {
     },
 
     'activity.list': (p) => this.activity.list(p.limit),
+
+    // The cluster must exist: a trace is never opened for an id that names nothing.
+    'trace.range': (p) => (this.driver(p.clusterId), this.traces.range(p.clusterId)),
+    'trace.at': (p) => (this.driver(p.clusterId), this.traces.at(p.clusterId, p.at)),
+    'trace.export': (p) => (this.driver(p.clusterId), this.traces.export(p.clusterId, p.from, p.to)),
+    'trace.import': (p) =>
+      this.activity.track('trace.import', `import a trace${p.name ? ` as "${p.name}"` : ''}`, undefined, async () => {
+        const replay = await this.traces.import(p.content, p.encoding, (id) => !this.clusters.find(id) && !this.drivers.has(id), p.name);
+        const driver = new ReplayDriver(replay);
+        this.drivers.set(replay.id, driver);
+        this.publishSummariesIfChanged();
+        return replay.summary(health(driver.state()));
+      }),
 
     'remote.plan': (p) => this.remoteHosts().plan(p.host, p.uploadRuntime),
     'remote.deploy': (p) =>

@@ -11,6 +11,7 @@ import type { HostProfileView } from '../services/remote/host-profile.js';
 import type { ImportPreview } from '../services/remote/host-profiles.js';
 import type { HostListItem, HostsOverview } from '../services/remote/hosts-service.js';
 import type { HostKeyInfo } from '../services/remote/remote-shell.js';
+import type { TraceMessage } from './trace-format.js';
 
 export type NodeKind = 'embedded' | 'local' | 'remote';
 export type { Role };
@@ -128,6 +129,19 @@ export const requestSchemas = {
 
   'activity.list': z.object({ limit: z.number().int().min(1).max(1000).default(200) }),
 
+  /** Time travel (electron/services/trace-service.ts): the span of a cluster's (or replay's) recorded history. */
+  'trace.range': clusterRef,
+  /** The cluster as recorded at a moment (wall-clock ms): read-only; null before its trace begins. */
+  'trace.at': z.object({ clusterId: id, at: z.number().finite().min(0) }),
+  /** A time range (default: all that is kept) as one trace file (electron/shared/trace-format.md). */
+  'trace.export': z.object({ clusterId: id, from: z.number().finite().min(0).optional(), to: z.number().finite().min(0).optional() }),
+  /** A trace file, kept as a read-only replay beside the clusters; checked whole first, nothing kept when it is bad. */
+  'trace.import': z.object({
+    content: z.string().min(1),
+    encoding: z.enum(['text', 'gzip-base64']).default('text'),
+    name: z.string().max(80).optional(),
+  }),
+
   /** What deploying raftd to a host would send, changing nothing; refused with the reason (and the runtime's size) when it cannot run there. */
   'remote.plan': z.object({ host: id, uploadRuntime: z.boolean().default(false) }),
   /** Deploys raftd to a host (nothing is sent when it is there); uploadRuntime: the opt-in for hosts without Node >= 20. */
@@ -154,6 +168,8 @@ export interface ClusterSummary {
   capabilities?: ClusterCapabilities;
   /** no-leader: none leads now, though a majority of voters is up to elect one; no-quorum: a majority is down. */
   health: 'healthy' | 'degraded' | 'no-leader' | 'no-quorum' | 'stopped';
+  /** An imported trace, read-only: its history plays in the time slider. */
+  replay?: { from: number; to: number; sourceId: string; importedAt: number };
 }
 
 export interface NodeDefinition {
@@ -284,6 +300,32 @@ export interface ClusterFacts {
   takeoverOrder: string[];
 }
 
+/** What a cluster's trace holds (wall-clock ms of its first and last frame). */
+export interface TraceRange {
+  first: number;
+  last: number;
+  frames: number;
+  bytes: number;
+  /** An imported replay: there is no live moment to return to. */
+  replay: boolean;
+}
+
+export interface TraceMomentView {
+  /** The recorded frame shown: the last one at or before the moment asked for. */
+  at: number;
+  /** Read-only: no actions, no clock controls. */
+  state: ClusterState;
+  /** Embedded clusters: network events since the frame before this one. */
+  messages: TraceMessage[];
+}
+
+export interface TraceExport {
+  filename: string;
+  text: string;
+  frames: number;
+  bytes: number;
+}
+
 export interface MembershipPlan {
   safe: boolean;
   /** Why the step is safe, or why it is blocked. */
@@ -393,6 +435,10 @@ export interface Results {
   'embedded.clock': void;
   'embedded.dropMessage': void;
   'activity.list': ActivityItem[];
+  'trace.range': TraceRange | null;
+  'trace.at': TraceMomentView | null;
+  'trace.export': TraceExport;
+  'trace.import': ClusterSummary;
   'remote.plan': RemoteDeployPlan;
   'remote.deploy': RemoteDeployment;
   'hosts.list': HostsOverview;

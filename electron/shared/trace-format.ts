@@ -137,19 +137,19 @@ void messageFromSchema;
 
 /** The top-level fields a delta may set (nodes and the timeline have their own, finer changes). */
 const deltaSetSchema = clusterStateSchema.omit({ nodes: true, timeline: true }).partial();
-const optionalTopFields = ['clock', 'messages', 'partitions'] as const;
-const optionalNodeFields = ['error', 'matchIndex', 'electionElapsed', 'electionTimeout'] as const;
+/** A field a change removes (an optional one gone); the state after it is checked whole. */
+const fieldName = z.string().regex(/^[A-Za-z]{1,40}$/);
 
 export const stateDeltaSchema = z.object({
   /** Top-level fields that changed, whole. */
   set: deltaSetSchema.optional(),
   /** Optional top-level fields that are gone. */
-  del: z.array(z.enum(optionalTopFields)).max(optionalTopFields.length).optional(),
+  del: z.array(fieldName).max(40).optional(),
   /** The node ids in order, when that changed (a node added or removed). */
   order: ids().optional(),
   /** Per node: the fields that changed (a new node: all of them), and optional fields that are gone. */
   nodes: z
-    .array(z.object({ id: traceId, set: nodeViewSchema.omit({ id: true }).partial().optional(), del: z.array(z.enum(optionalNodeFields)).max(optionalNodeFields.length).optional() }))
+    .array(z.object({ id: traceId, set: nodeViewSchema.omit({ id: true }).partial().optional(), del: z.array(fieldName).max(40).optional() }))
     .max(TRACE_LIMITS.maxNodes)
     .optional(),
   /** The timeline: events dropped from its start and appended at its end, or replaced whole. */
@@ -163,11 +163,18 @@ export const stateDeltaSchema = z.object({
 export type StateDelta = z.output<typeof stateDeltaSchema>;
 
 /** A frame is a whole state (key), the change from the frame before (d), or a network event (msg). `t`: wall-clock ms. */
-export const traceFrameSchema = z.union([
-  z.object({ t: time, key: clusterStateSchema }).strict(),
-  z.object({ t: time, d: stateDeltaSchema }).strict(),
-  z.object({ t: time, msg: traceMessageSchema }).strict(),
-]);
+export const frameSchemas = {
+  key: z.object({ t: time, key: clusterStateSchema }).strict(),
+  d: z.object({ t: time, d: stateDeltaSchema }).strict(),
+  msg: z.object({ t: time, msg: traceMessageSchema }).strict(),
+} as const;
+
+/** Checks one frame with the schema of its kind (so an error names the field, not just "no kind matched"). */
+function parseFrame(value: unknown): z.ZodSafeParseResult<TraceFrame> | { success: false; message: string } {
+  const kind = value && typeof value === 'object' ? (['key', 'd', 'msg'] as const).find((k) => Object.hasOwn(value, k)) : undefined;
+  if (!kind) return { success: false, message: 'not a frame: it needs "t" and one of "key", "d", "msg"' };
+  return frameSchemas[kind].safeParse(value) as z.ZodSafeParseResult<TraceFrame>;
+}
 export type TraceFrame = { t: number; key: ClusterState } | { t: number; d: StateDelta } | { t: number; msg: TraceMessage };
 
 export const traceHeaderSchema = z.object({
@@ -221,7 +228,7 @@ export class DeltaEncoder {
       top.set(k, json);
       if (this.top.get(k) !== json) set[k] = v;
     }
-    const gone = optionalTopFields.filter((k) => this.top.has(k) && !top.has(k));
+    const gone = [...this.top.keys()].filter((k) => !top.has(k));
     if (Object.keys(set).length) delta.set = set as StateDelta['set'];
     if (gone.length) delta.del = gone;
 
@@ -239,7 +246,7 @@ export class DeltaEncoder {
         fields.set(k, json);
         if (before?.get(k) !== json) nodeSet[k] = v;
       }
-      const nodeDel = before ? optionalNodeFields.filter((k) => before.has(k) && !fields.has(k)) : [];
+      const nodeDel = before ? [...before.keys()].filter((k) => !fields.has(k)) : [];
       nodes.set(node.id, fields);
       if (Object.keys(nodeSet).length || nodeDel.length) {
         changes.push({ id: node.id, ...(Object.keys(nodeSet).length && { set: nodeSet as Partial<NodeView> }), ...(nodeDel.length && { del: nodeDel }) });
@@ -352,9 +359,9 @@ export function parseTrace(content: string): ParsedTrace {
   let lastT = header.from;
   for (let i = 1; i < lines.length; i++) {
     const n = i + 1;
-    const result = traceFrameSchema.safeParse(json(lines[i], n));
-    if (!result.success) throw new TraceFormatError(`line ${n}: ${issueText(result.error)}`);
-    const frame = result.data as TraceFrame;
+    const result = parseFrame(json(lines[i], n));
+    if (!result.success) throw new TraceFormatError(`line ${n}: ${'message' in result ? result.message : issueText(result.error)}`);
+    const frame = result.data;
     if (frame.t < lastT || frame.t > header.to) throw new TraceFormatError(`line ${n}: time ${frame.t} is out of order (frames run from ${header.from} to ${header.to}, each no earlier than the one before)`);
     lastT = frame.t;
     if ('key' in frame) state = frame.key;
