@@ -14,6 +14,7 @@ import { RaftdCluster } from './raftd-cluster.js';
 import { RemoteClusterKind, type RemoteKindOptions } from './remote/remote-cluster.js';
 import type { FeedOptions } from './state-feed.js';
 import type { OperationRunner } from './operations.js';
+import type { ScenarioRuns } from './scenarios/scenario-runs.js';
 
 export type CreateParams = ParsedParams<'clusters.create'>;
 
@@ -35,6 +36,8 @@ export interface KindOptions {
   embeddedRuns: boolean;
   /** Runs long operations (a deploy) with progress events, one per cluster, as membership changes run. */
   operations?: OperationRunner;
+  /** Embedded clusters that play a guided scenario are built by it. */
+  scenarios?: ScenarioRuns;
 }
 
 /** What remote clusters need: their hosts, and how their processes are run. */
@@ -78,8 +81,10 @@ export function clusterKinds(options: KindOptions): ClusterKinds {
       define: async (ids) => ({ nodes: ids.map((id) => ({ id, kind: 'embedded' })), seed: randomBytes(4).readUInt32BE() >>> 1 }),
       attach: (record, registry, publish) =>
         EmbeddedDriver.create(record, registry, publish, {
-          run: options.embeddedRuns,
+          // A scenario's time moves only as its steps (or the user) move it.
+          run: options.embeddedRuns && !record.scenario,
           logs: { layout: options.layout, rotation: options.local?.rotation ?? defaultLogRotation },
+          ...(record.scenario && options.scenarios && { build: (logger) => options.scenarios!.open(record, logger) }),
         }),
     },
     local: withTls(

@@ -27,6 +27,8 @@ const clusterRecordSchema = z.object({
   tls: z.boolean().optional(),
   /** Embedded clusters: the seed of the simulation, so a definition replays the same run. */
   seed: z.number().int().optional(),
+  /** Embedded clusters playing a guided scenario (core/scenarios): its id; reopened at its first step. */
+  scenario: z.string().optional(),
   nodes: z.array(nodeRecordSchema),
   /** Nodes removed from the cluster: their log files stay, readable in Node logs. */
   retired: z.array(z.string()).optional(),
@@ -51,6 +53,7 @@ export function clusterSummary(record: ClusterRecord, health: ClusterSummary['he
     nodes: record.nodes.map(nodeDefinition),
     ...(record.retired?.length && { retiredNodes: record.retired }),
     ...(capabilities && { capabilities }),
+    ...(record.scenario && { scenario: record.scenario }),
     health,
   };
 }

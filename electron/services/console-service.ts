@@ -15,6 +15,7 @@ import { MembershipGuide, type MembershipOptions } from './membership.js';
 import { OperationRunner } from './operations.js';
 import { DataLayout } from './paths.js';
 import { acquirePidLock, type PidLock } from '../../core/process/pid-lock.js';
+import { scenarioClusterId, ScenarioRuns } from './scenarios/scenario-runs.js';
 import type { FeedOptions } from './state-feed.js';
 import { TraceService } from './trace-service.js';
 import { ReplayDriver } from './trace-replay.js';
@@ -72,6 +73,8 @@ export class ConsoleService {
   private readonly stopHostEvents: (() => void) | undefined;
   /** Every published state recorded per cluster; imported traces as read-only replays. */
   private readonly traces: TraceService;
+  /** Guided scenarios, each on an embedded cluster of its own. */
+  private readonly scenarioRuns = new ScenarioRuns();
 
   private constructor(
     private readonly options: ConsoleServiceOptions,
@@ -85,7 +88,7 @@ export class ConsoleService {
       onError: (clusterId, error) => this.activity.record('record trace', 'failed', `${clusterId}: its history is no longer recorded (${(error as Error).message})`, clusterId),
     });
     const operations = new OperationRunner((progress) => this.broadcast('operation.progress', progress), this.activity);
-    this.kinds = clusterKinds({ layout: this.layout, local: options.local, remote: options.remote, feed: options.feed, embeddedRuns: options.embeddedRuns !== false, operations });
+    this.kinds = clusterKinds({ layout: this.layout, local: options.local, remote: options.remote, feed: options.feed, embeddedRuns: options.embeddedRuns !== false, operations, scenarios: this.scenarioRuns });
     this.membership = new MembershipGuide(operations, options.membership);
     this.stopHostEvents = options.hosts?.onState((view) => this.broadcast('hosts.state', view));
   }
@@ -253,10 +256,23 @@ export class ConsoleService {
     this.drivers.delete(clusterId);
     this.lastHealth.delete(clusterId);
     this.traces.forget(clusterId);
+    this.scenarioRuns.forget(clusterId);
     if (driver instanceof ReplayDriver) return this.publishSummariesIfChanged();
     await this.clusters.remove(clusterId);
     for (const session of this.sessions) this.unfollow(session, clusterId);
     this.publishSummariesIfChanged();
+  }
+
+  /** A scenario's cluster, fresh (the one of an earlier start is replaced), time paused at its first step. */
+  private async startScenario(scenarioId: string, seed = randomSeed()): Promise<Results['scenarios.start']> {
+    const defined = this.scenarioRuns.define(scenarioId, seed);
+    const clusterId = scenarioClusterId(scenarioId);
+    if (this.drivers.has(clusterId)) await this.deleteCluster(clusterId);
+    const record: ClusterRecord = { id: clusterId, name: `Scenario: ${this.scenarioRuns.scenario(scenarioId).title}`, createdAt: Date.now(), ...defined };
+    await this.clusters.add(record);
+    await this.attach(record);
+    this.publishSummariesIfChanged();
+    return { clusterId, view: this.scenarioRuns.view(clusterId) };
   }
 
   /** One node action, labelled as the cluster's driver names it ("stop (SIGTERM)"); a driver refuses what it cannot do, saying why. */
@@ -359,6 +375,11 @@ export class ConsoleService {
 
     'activity.list': (p) => this.activity.list(p.limit),
 
+    'scenarios.list': () => this.scenarioRuns.list(),
+    'scenarios.start': (p) => this.activity.track('scenarios.start', `start scenario ${p.scenarioId}${p.seed === undefined ? '' : ` (seed ${p.seed})`}`, undefined, () => this.startScenario(p.scenarioId, p.seed)),
+    'scenarios.next': (p) => this.scenarioRuns.next(p.clusterId),
+    'scenarios.state': (p) => this.scenarioRuns.view(p.clusterId),
+
     // The cluster must exist: a trace is never opened for an id that names nothing.
     'trace.range': (p) => (this.driver(p.clusterId), this.traces.range(p.clusterId)),
     'trace.at': (p) => (this.driver(p.clusterId), this.traces.at(p.clusterId, p.at)),
@@ -406,6 +427,11 @@ export function health(state: ClusterState | undefined): ClusterSummary['health'
   const memberNodes = state.nodes.filter((n) => members.size === 0 || members.has(n.id));
   const partitioned = (state.partitions ?? []).length > 1;
   return !partitioned && memberNodes.every((n) => n.reachable) ? 'healthy' : 'degraded';
+}
+
+/** A scenario's seed when none is asked for: any run is as good as another, and the view shows which it was. */
+function randomSeed(): number {
+  return Math.floor(Math.random() * 2 ** 31);
 }
 
 function defaultInternalError(error: unknown, method: string): void {

@@ -34,6 +34,8 @@ export interface EmbeddedOptions {
   run?: boolean;
   /** Write each node's log lines (pino JSON, like raftd's) to its rotating log file here. */
   logs?: { layout: DataLayout; rotation: LogRotation };
+  /** Builds the cluster instead of a plain one of the record's nodes (a guided scenario's), given each node's logger. */
+  build?: (logger: ((id: string) => RaftLogger) | undefined) => Promise<EmbeddedCluster>;
 }
 
 /** Per-node log files for the embedded nodes, in the same format and place as a local node's. */
@@ -117,7 +119,8 @@ export class EmbeddedDriver implements ClusterDriver {
   static async create(record: ClusterRecord, registry: ClusterRegistry, publish: (state: ClusterState) => void, options: EmbeddedOptions = {}): Promise<EmbeddedDriver> {
     let clock: { now(): number } | undefined;
     const logs = options.logs && new EmbeddedNodeLogs(record.id, options.logs.layout, options.logs.rotation, () => clock?.now() ?? 0);
-    const cluster = await EmbeddedCluster.create({ ids: record.nodes.map((n) => n.id), seed: record.seed ?? 1, logger: logs && ((id) => logs.logger(id)) });
+    const logger = logs && ((id: string) => logs.logger(id));
+    const cluster = options.build ? await options.build(logger) : await EmbeddedCluster.create({ ids: record.nodes.map((n) => n.id), seed: record.seed ?? 1, logger });
     clock = cluster.clock;
     const driver = new EmbeddedDriver(record.id, registry, cluster, publish, logs);
     if (options.run) cluster.run(FIRST_SPEED);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Role } from '../../core/raft/types.js';
 import type { EntryDetail as LogEntryDetail, EntryView as LogEntryView } from '../../core/service/wire.js';
 import { keyTooLarge, MAX_KEY_BYTES, MAX_VALUE_BYTES, valueTooLarge } from '../../core/kv/limits.js';
+import type { ScenarioCheck, ScenarioStepView, ScenarioView } from '../../core/scenarios/index.js';
 import { hostsRequestSchemas } from '../services/remote/host-profile.js';
 import type { ConnectionTestReport, HostStateView } from '../services/remote/host-connections.js';
 import type { HostProfileView } from '../services/remote/host-profile.js';
@@ -129,6 +130,14 @@ export const requestSchemas = {
 
   'activity.list': z.object({ limit: z.number().int().min(1).max(1000).default(200) }),
 
+  /** Guided scenarios (core/scenarios): each plays on an embedded cluster of its own, step by step. */
+  'scenarios.list': z.object({}),
+  /** (Re)creates the scenario's cluster, time paused at its first step; the same seed plays the same run. */
+  'scenarios.start': z.object({ scenarioId: id, seed: z.number().int().min(0).max(2 ** 31 - 1).optional() }),
+  /** Plays the next step on the scenario's cluster and checks what its narration says. */
+  'scenarios.next': clusterRef,
+  'scenarios.state': clusterRef,
+
   /** Time travel (electron/services/trace-service.ts): the span of a cluster's (or replay's) recorded history. */
   'trace.range': clusterRef,
   /** The cluster as recorded at a moment (wall-clock ms): read-only; null before its trace begins. */
@@ -168,9 +177,23 @@ export interface ClusterSummary {
   capabilities?: ClusterCapabilities;
   /** no-leader: none leads now, though a majority of voters is up to elect one; no-quorum: a majority is down. */
   health: 'healthy' | 'degraded' | 'no-leader' | 'no-quorum' | 'stopped';
+  /** The guided scenario this (embedded) cluster plays, if any. */
+  scenario?: string;
   /** An imported trace, read-only: its history plays in the time slider. */
   replay?: { from: number; to: number; sourceId: string; importedAt: number };
 }
+
+/** A guided scenario as scenarios.list shows it. */
+export interface ScenarioSummary {
+  id: string;
+  title: string;
+  summary: string;
+  steps: number;
+  nodes: number;
+}
+
+/** A scenario being played: its steps, those played with their narration and checks. */
+export type { ScenarioCheck, ScenarioStepView, ScenarioView };
 
 export interface NodeDefinition {
   id: string;
@@ -435,6 +458,10 @@ export interface Results {
   'embedded.clock': void;
   'embedded.dropMessage': void;
   'activity.list': ActivityItem[];
+  'scenarios.list': ScenarioSummary[];
+  'scenarios.start': { clusterId: string; view: ScenarioView };
+  'scenarios.next': ScenarioView;
+  'scenarios.state': ScenarioView;
   'trace.range': TraceRange | null;
   'trace.at': TraceMomentView | null;
   'trace.export': TraceExport;
