@@ -1,8 +1,9 @@
-// The desktop window itself: the built app (`npm run build`, out/) under the real Electron binary,
+// The desktop window itself: the built app (`npm run build`'s output) under the real Electron binary,
 // driven by playwright-core's _electron. It opens the window, sees the embedded demo elect a leader,
 // and checks the window's security settings (electron/main/index.ts, policy.ts). Where the Electron
 // binary is not installed (ELECTRON_SKIP_BINARY_DOWNLOAD=1, as on the build machines) it skips, saying why.
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -12,7 +13,7 @@ import { _electron, type ElectronApplication, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentSecurityPolicy } from '../../electron/web/static-content';
 import { APP_ORIGIN } from '../../electron/main/policy';
-import { buildRenderer, root } from './webMode';
+import { root } from './webMode';
 
 /** The Electron binary the `electron` package names, when it is really there and executable. */
 function electronBinary(): { path: string } | { reason: string } {
@@ -40,6 +41,8 @@ const skipReason = 'reason' in electron ? electron.reason : null;
 if (skipReason) console.warn(`[e2e] Electron smoke test skipped: ${skipReason}`);
 
 const SHOTS = join(root, 'test-results', 'console-e2e');
+/** Its own build (inside the checkout, so the bundle finds node_modules): out/ may be served by web-mode tests running beside it. */
+const BUILD = join(root, '.tmp', 'electron-smoke');
 const LONG = 90_000;
 
 describe.skipIf(skipReason !== null)('the desktop window (Electron)', () => {
@@ -50,13 +53,14 @@ describe.skipIf(skipReason !== null)('the desktop window (Electron)', () => {
   beforeAll(async () => {
     if (!('path' in electron)) return;
     mkdirSync(SHOTS, { recursive: true });
-    buildRenderer(); // electron-vite build: main, preload and renderer into out/
+    // `npm run build` (main, preload and renderer) into BUILD instead of out/.
+    const build = spawnSync(join(root, 'node_modules/.bin/electron-vite'), ['build', '--logLevel', 'warn', '--outDir', BUILD, '--emptyOutDir'], { cwd: root, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`electron-vite build failed:\n${build.stderr || build.stdout}`);
     home = mkdtempSync(join(tmpdir(), 'raft-console-electron-'));
     const { ELECTRON_RENDERER_URL: _devServer, ...env } = process.env;
     app = await _electron.launch({
       executablePath: electron.path,
-      // Chromium refuses to run as root with its sandbox (CI runs as root); webPreferences.sandbox is checked below either way.
-      args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), join(root, 'out/main/index.js')],
+      args: [join(BUILD, 'main/index.js')],
       cwd: root,
       // Its own data dir and config dir (userData, the single-instance lock): never the user's console.
       env: { ...env, RAFT_CONSOLE_DATA_DIR: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), HOME: home } as Record<string, string>,
