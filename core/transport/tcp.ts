@@ -16,8 +16,10 @@
 // Liveness: the dialer sends an empty frame (a ping) every pingIntervalMs; the acceptor, while it
 // keeps receiving bytes, answers with an empty frame each interval. A side that hears nothing for
 // silenceMs drops the connection (the dialer reconnects with backoff), so a dead link is found in
-// bounded time and never waits on the kernel's retransmissions. Messages queued longer than
-// maxMessageAgeMs are dropped rather than delivered late.
+// bounded time and never waits on the kernel's retransmissions. Nor does redialing: while no
+// connection attempt has been answered, a fresh one goes out every pingIntervalMs (earlier ones stay
+// until connectTimeoutMs, at most 8 under way), so a healed link is used within a heartbeat.
+// Messages queued longer than maxMessageAgeMs are dropped rather than delivered late.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -100,6 +102,8 @@ const NONCE_BYTES = 16;
 const HMAC_BYTES = 32;
 const PING = Buffer.alloc(4); // an empty frame
 const REFUSAL_WARNING_INTERVAL_MS = 1000;
+/** Connection attempts to one peer under way at once, at most (see PeerLink.enqueue). */
+const MAX_PARALLEL_DIALS = 8;
 /** Room for authenticated inbound connections on a TLS listener (one per peer). */
 const MAX_AUTHENTICATED_PEERS = 1024;
 
@@ -225,7 +229,11 @@ interface Queued {
  */
 class PeerLink {
   private state: 'idle' | 'connecting' | 'open' | 'backoff' | 'closed' = 'idle';
+  /** The connection, from its TCP connect on (through the handshake while 'connecting'). */
   private socket: net.Socket | undefined;
+  /** Attempts whose TCP connect is pending; the first to connect becomes `socket`, the others are dropped. */
+  private readonly attempts = new Set<net.Socket>();
+  private lastAttemptAt = 0;
   private queue: Queued[] = [];
   private queuedBytes = 0;
   private writing = false;
@@ -253,6 +261,12 @@ class PeerLink {
       this.dial();
     } else if (this.state === 'idle') {
       this.dial();
+    } else if (this.state === 'connecting' && !this.socket && Date.now() - this.lastAttemptAt >= this.ctx.pingIntervalMs && this.attempts.size < this.maxAttempts()) {
+      // A SYN lost to a dead link is resent by the kernel only after a second or more: while no
+      // attempt has connected, a fresh one goes out every heartbeat (the earlier ones stay until
+      // their connect timeout, for slow links), so a healed link is used within a heartbeat.
+      this.ctx.logger.debug(`no answer yet from peer ${this.peer} at ${this.describe()}: dialing again (${this.attempts.size} attempts under way)`);
+      this.attempt();
     }
     // A lone message may exceed the bound (a big snapshot); otherwise the bound is strict.
     if (this.queue.length > 0 && this.queuedBytes + payload.length > this.ctx.maxQueueBytes) return false;
@@ -289,17 +303,51 @@ class PeerLink {
     this.discardQueue();
     this.socket?.destroy();
     this.socket = undefined;
+    this.dropAttempts();
     this.stopTimers();
+  }
+
+  private maxAttempts(): number {
+    return Math.min(MAX_PARALLEL_DIALS, Math.max(1, Math.ceil(this.ctx.connectTimeoutMs / this.ctx.pingIntervalMs)));
   }
 
   private dial(): void {
     this.state = 'connecting';
-    const { self, clusterId, token } = this.ctx;
+    this.lastError = '';
+    this.attempt();
+  }
+
+  /** One TCP (or TLS) connection attempt; the first of the attempts under way to connect goes on to the handshake. */
+  private attempt(): void {
     const { host, port } = this.address;
     const socket = this.ctx.tls ? this.dialTls() : net.connect({ host, port, noDelay: true });
     socket.setKeepAlive(true, this.ctx.silenceMs);
+    this.attempts.add(socket);
+    this.lastAttemptAt = Date.now();
+    const connectTimer = setTimeout(() => this.abort(socket, `no connection within ${this.ctx.connectTimeoutMs} ms`), this.ctx.connectTimeoutMs);
+    connectTimer.unref();
+    socket.once('connect', () => {
+      clearTimeout(connectTimer);
+      if (!this.attempts.delete(socket) || this.socket || this.state !== 'connecting') return void socket.destroy();
+      this.dropAttempts();
+      this.handshake(socket);
+    });
+    socket.once('close', () => clearTimeout(connectTimer));
+    socket.on('error', (err) => {
+      if (this.socket === socket || this.attempts.has(socket)) this.lastError = err.message;
+    });
+    socket.on('close', () => this.onClose(socket));
+  }
+
+  private dropAttempts(): void {
+    const losers = [...this.attempts];
+    this.attempts.clear();
+    for (const s of losers) s.destroy();
+  }
+
+  private handshake(socket: net.Socket): void {
+    const { self, clusterId, token } = this.ctx;
     this.socket = socket;
-    this.lastError = '';
     const nonce = randomBytes(NONCE_BYTES);
     socket.write(encodeFrames([handshakePacker.pack({ v: PROTOCOL_VERSION, clusterId, from: self, to: this.peer, nonce })]));
 
@@ -307,10 +355,6 @@ class PeerLink {
     let step: 'challenge' | 'ack' | 'open' = 'challenge';
     this.handshakeTimer = setTimeout(() => this.abort(socket, 'no handshake answer in time'), this.ctx.handshakeTimeoutMs);
     this.handshakeTimer.unref();
-    const connectTimer = setTimeout(() => this.abort(socket, `no connection within ${this.ctx.connectTimeoutMs} ms`), this.ctx.connectTimeoutMs);
-    connectTimer.unref();
-    socket.once('connect', () => clearTimeout(connectTimer));
-    socket.once('close', () => clearTimeout(connectTimer));
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
       if (step === 'open') return this.watch?.heard(); // the acceptor's pings; nothing else comes this way
@@ -336,10 +380,6 @@ class PeerLink {
         return this.abort(socket, `bad handshake answer (${(err as Error).message.replace(/\s+/g, ' ')})`);
       }
     });
-    socket.on('error', (err) => {
-      this.lastError = err.message;
-    });
-    socket.on('close', () => this.onClose(socket));
   }
 
   /** TLS to the peer, which must show a node certificate of our CA naming the peer we meant. */
@@ -383,12 +423,17 @@ class PeerLink {
   }
 
   private abort(socket: net.Socket, reason: string): void {
-    if (this.socket === socket) this.lastError = reason;
+    if (this.socket === socket || this.attempts.has(socket)) this.lastError = reason;
     socket.destroy();
   }
 
   private onClose(socket: net.Socket): void {
-    if (this.socket !== socket) return;
+    if (this.attempts.delete(socket)) {
+      // An attempt that never connected: the link has failed once no attempt is left and none won.
+      if (this.socket || this.attempts.size > 0) return;
+    } else if (this.socket !== socket) {
+      return;
+    }
     this.stopTimers();
     this.socket = undefined;
     this.writing = false;

@@ -467,6 +467,40 @@ describe('TcpTransport', () => {
     }
   });
 
+  it('while no attempt is answered, dials again every ping interval (earlier attempts kept, bounded) and uses the first that connects', async () => {
+    // The same SYN-dropping listener: a dead link, as far as connect() can tell.
+    const blocked = spawn(process.execPath, ['-e', `
+      const server = require('node:net').createServer();
+      server.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+        process.stdout.write(server.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20000));
+      });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => blocked.once('exit', resolve));
+    const port = await new Promise<number>((resolve) => blocked.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    const fillers = Array.from({ length: 4 }, () => net.connect({ host: '127.0.0.1', port }).on('error', () => {}));
+    // Attempts live a minute: only new attempts, not the connect timeout, can find the link back soon.
+    const a = await startNode('a', { pingIntervalMs: 30, silenceMs: 1000, connectTimeoutMs: 60_000, handshakeTimeoutMs: 60_000 });
+    a.transport.setPeer('b', `127.0.0.1:${port}`);
+    const timer = setInterval(() => a.transport.send([msg('a', 'b', 1)]), 10);
+    const underWay = () => a.log.filter((l) => l.includes('dialing again')).map((l) => Number(/\((\d+) attempts under way\)/.exec(l)?.[1]));
+    try {
+      await waitFor('new attempts while the first is unanswered, up to the bound', () => underWay().includes(7));
+      await new Promise((resolve) => setTimeout(resolve, 300)); // ten more intervals: no attempt beyond the bound
+      expect(a.transport.stats().peers.b.connected).toBe(false);
+      expect(a.log.some((l) => l.includes('no connection within'))).toBe(false);
+    } finally {
+      clearInterval(timer);
+      for (const f of fillers) f.destroy();
+      blocked.kill('SIGKILL');
+      await exited;
+    }
+    // At most 8 at once (MAX_PARALLEL_DIALS): the first, then one more each interval while fewer than 8 are under way.
+    expect(underWay()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // The link comes back: a node listens on that port now, and the first attempt that connects is used.
+    const b = await startNode('b', { listen: { host: '127.0.0.1', port } });
+    await sendUntil(a, () => msg('a', 'b', 2), () => b.received.some((m) => m.index === 2), 'a delivery once b listens');
+    expect(a.transport.stats().peers.b.connected).toBe(true);
+  });
+
   it('keeps an idle connection open while its peer answers', async () => {
     const liveness = { pingIntervalMs: 25, silenceMs: 250 };
     const a = await startNode('a', liveness);
