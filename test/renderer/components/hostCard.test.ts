@@ -39,21 +39,23 @@ function question(kind: KeyQuestion['kind']): KeyQuestion {
 }
 
 const count = (id: string) => document.querySelectorAll(`[data-testid="${id}-${host.id}"]`).length;
+/** The .vue shim types no props: setProps takes them as a plain record (as dashboard.test.ts does). */
+const ask = (w: { setProps(p: Record<string, unknown>): Promise<void> }, q: KeyQuestion | null) => w.setProps({ question: q });
 const buttons = () => ({ review: count('host-review-key'), replace: count('host-replace-key'), test: count('host-test-button'), edit: count('host-edit') });
 
 it('shows each key button once as the question goes from none to unknown to changed and back', async () => {
   const w = mount(HostCard, { props: { host, nodes: [], question: null, testing: false }, attachTo: document.body });
   expect(buttons()).toEqual({ review: 0, replace: 0, test: 1, edit: 1 });
-  await w.setProps({ question: question('unknown') });
+  await ask(w, question('unknown'));
   await nextTick();
   expect(buttons()).toEqual({ review: 1, replace: 0, test: 1, edit: 1 });
-  await w.setProps({ question: question('changed') });
+  await ask(w, question('changed'));
   await nextTick();
   expect(buttons()).toEqual({ review: 0, replace: 1, test: 1, edit: 1 });
-  await w.setProps({ question: question('unknown') });
+  await ask(w, question('unknown'));
   await nextTick();
   expect(buttons()).toEqual({ review: 1, replace: 0, test: 1, edit: 1 });
-  await w.setProps({ question: null });
+  await ask(w, null);
   await nextTick();
   expect(buttons()).toEqual({ review: 0, replace: 0, test: 1, edit: 1 });
   w.unmount();
