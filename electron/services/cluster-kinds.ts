@@ -12,6 +12,7 @@ import type { DataLayout } from './paths.js';
 import { ClusterPki } from './cluster-pki.js';
 import { RaftdCluster } from './raftd-cluster.js';
 import { RemoteClusterKind, type RemoteKindOptions } from './remote/remote-cluster.js';
+import type { RemoteCreatorOptions } from './remote/remote-create.js';
 import type { FeedOptions } from './state-feed.js';
 import type { OperationRunner } from './operations.js';
 import type { ScenarioRuns } from './scenarios/scenario-runs.js';
@@ -40,8 +41,8 @@ export interface KindOptions {
   scenarios?: ScenarioRuns;
 }
 
-/** What remote clusters need: their hosts, and how their processes are run. */
-export type RemoteKindSetup = Omit<RemoteKindOptions, 'feed'>;
+/** What remote clusters need: their hosts, how their processes are run, and how long a create may wait for its nodes. */
+export type RemoteKindSetup = Omit<RemoteKindOptions, 'feed'> & { create?: Pick<RemoteCreatorOptions, 'joinTimeoutMs' | 'pollMs'> };
 
 /** A kind this console cannot run: creating or opening such a cluster is refused with the reason. */
 function unavailableKind(reason: string): ClusterKind<never> {

@@ -13,6 +13,8 @@ import { ClusterRegistry, clusterSummary, type ClusterRecord } from './cluster-r
 import type { LocalHostOptions } from './local-host.js';
 import { MembershipGuide, type MembershipOptions } from './membership.js';
 import { OperationRunner } from './operations.js';
+import { ClusterPki } from './cluster-pki.js';
+import { RemoteClusterCreator } from './remote/remote-create.js';
 import { DataLayout } from './paths.js';
 import { acquirePidLock, type PidLock } from '../../core/process/pid-lock.js';
 import { scenarioClusterId, ScenarioRuns } from './scenarios/scenario-runs.js';
@@ -75,6 +77,9 @@ export class ConsoleService {
   private readonly traces: TraceService;
   /** Guided scenarios, each on an embedded cluster of its own. */
   private readonly scenarioRuns = new ScenarioRuns();
+  private readonly operations: OperationRunner;
+  /** Remote clusters created step by step (remote.clusterPlan, remote.createCluster). */
+  private readonly remoteCreator: RemoteClusterCreator | undefined;
 
   private constructor(
     private readonly options: ConsoleServiceOptions,
@@ -88,6 +93,19 @@ export class ConsoleService {
       onError: (clusterId, error) => this.activity.record('record trace', 'failed', `${clusterId}: its history is no longer recorded (${(error as Error).message})`, clusterId),
     });
     const operations = new OperationRunner((progress) => this.broadcast('operation.progress', progress), this.activity);
+    this.operations = operations;
+    this.remoteCreator = options.remote && new RemoteClusterCreator({
+      hosts: options.remote.hosts,
+      pki: new ClusterPki(this.layout.pkiDir),
+      operations,
+      ...options.remote.create,
+      hooks: {
+        registry: () => this.clusters,
+        uniqueId: (name) => this.uniqueClusterId(name),
+        add: (record) => this.adopt(record),
+        remove: (clusterId) => this.deleteCluster(clusterId),
+      },
+    });
     this.kinds = clusterKinds({ layout: this.layout, local: options.local, remote: options.remote, feed: options.feed, embeddedRuns: options.embeddedRuns !== false, operations, scenarios: this.scenarioRuns });
     this.membership = new MembershipGuide(operations, options.membership);
     this.stopHostEvents = options.hosts?.onState((view) => this.broadcast('hosts.state', view));
@@ -240,6 +258,19 @@ export class ConsoleService {
     await this.attach(record);
     this.publishSummariesIfChanged();
     return this.summaryOf(record);
+  }
+
+  /** Saves a cluster made elsewhere (a remote create) and opens its driver. */
+  private async adopt(record: ClusterRecord): Promise<ClusterDriver> {
+    await this.clusters.add(record);
+    await this.attach(record);
+    this.publishSummariesIfChanged();
+    return this.driver(record.id);
+  }
+
+  private remoteCreation(): RemoteClusterCreator {
+    if (!this.remoteCreator) throw new ApiError('unavailable', 'remote clusters need the host profiles service, and this console was started without it');
+    return this.remoteCreator;
   }
 
   private uniqueClusterId(name: string): string {
@@ -396,6 +427,10 @@ export class ConsoleService {
     'remote.plan': (p) => this.remoteHosts().plan(p.host, p.uploadRuntime),
     'remote.deploy': (p) =>
       this.activity.track('remote.deploy', `deploy raftd to ${p.host}${p.uploadRuntime ? ' (with the Node runtime if needed)' : ''}`, undefined, () => this.remoteHosts().deploy(p.host, p.uploadRuntime)),
+
+    'remote.clusterPlan': (p) => this.remoteCreation().plan(p),
+    'remote.createCluster': (p) => this.remoteCreation().create(p.planId),
+    'operation.cancel': (p) => ({ cancelled: this.operations.cancel(p.operationId) }),
 
     'hosts.list': () => this.hosts().list(),
     'hosts.create': (p) => this.activity.track('hosts.create', `add host ${p.name} (${p.user}@${p.address}:${p.port})`, undefined, () => this.hosts().create(p)),

@@ -1,16 +1,28 @@
 // Long operations (a guided membership change, a deploy) run in the background, one at a time per
-// cluster: each step is published as operation.progress, and the whole is one activity entry.
+// cluster: each step is published as operation.progress, and the whole is one activity entry. A
+// cancellable operation gets an AbortSignal; operation.cancel aborts it and the sequence undoes its work.
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../shared/api.js';
-import type { OperationProgress } from '../shared/api.js';
+import type { NodeDeployProgress, OperationProgress } from '../shared/api.js';
 import type { ActivityLog } from './activity.js';
 
-/** Reports the step under way and how far the operation is (0..1, or null when unknown). */
-export type StepReporter = (text: string, fraction: number | null) => void;
+/** Reports the step under way and how far the operation is (0..1, or null when unknown); `nodes`: per-node progress, when it has some. */
+export type StepReporter = (text: string, fraction: number | null, nodes?: NodeDeployProgress[]) => void;
+
+export interface LaunchOptions {
+  /** operation.cancel may stop it: the sequence watches the signal and undoes what it did. */
+  cancellable?: boolean;
+}
+
+interface Running {
+  title: string;
+  operationId: string;
+  controller?: AbortController;
+}
 
 export class OperationRunner {
-  /** The title of the operation running on each cluster. */
-  private readonly running = new Map<string, string>();
+  /** The operation running on each cluster. */
+  private readonly running = new Map<string, Running>();
 
   constructor(
     private readonly publish: (progress: OperationProgress) => void,
@@ -20,27 +32,47 @@ export class OperationRunner {
   /** Refuses (ApiError 'conflict') while an operation runs on the cluster. */
   assertIdle(clusterId: string): void {
     const running = this.running.get(clusterId);
-    if (running !== undefined) throw new ApiError('conflict', `${clusterId}: "${running}" is still in progress; one change at a time`);
+    if (running !== undefined) throw new ApiError('conflict', `${clusterId}: "${running.title}" is still in progress; one change at a time`);
   }
 
   /** Starts the operation and returns its id at once; progress, the end and any error arrive as events. */
-  launch(clusterId: string, action: string, title: string, sequence: (step: StepReporter) => Promise<void>): string {
+  launch(clusterId: string, action: string, title: string, sequence: (step: StepReporter, signal: AbortSignal) => Promise<void>, options: LaunchOptions = {}): string {
     this.assertIdle(clusterId);
-    this.running.set(clusterId, title);
     const operationId = randomUUID();
-    const base = { operationId, clusterId, title };
+    const controller = new AbortController();
+    this.running.set(clusterId, { title, operationId, ...(options.cancellable && { controller }) });
+    const base = { operationId, clusterId, title, ...(options.cancellable && { cancellable: true }) };
     let last = '';
-    const step: StepReporter = (text, fraction) => {
+    let nodes: NodeDeployProgress[] | undefined;
+    const step: StepReporter = (text, fraction, reported) => {
       last = text;
-      this.publish({ ...base, step: text, fraction, done: false });
+      if (reported) nodes = reported;
+      this.publish({ ...base, step: text, fraction, done: false, ...(nodes && { nodes }) });
     };
     void this.activity
-      .track(action, title, clusterId, () => sequence(step))
+      .track(action, title, clusterId, () => sequence(step, controller.signal))
       .then(
-        () => this.publish({ ...base, step: 'done', fraction: 1, done: true }),
-        (error: Error) => this.publish({ ...base, step: last, fraction: null, done: true, error: error.message }),
+        () => this.publish({ ...base, step: 'done', fraction: 1, done: true, ...(nodes && { nodes }) }),
+        (error: Error) =>
+          this.publish({ ...base, step: last, fraction: null, done: true, error: error.message, ...(controller.signal.aborted && { cancelled: true }), ...(nodes && { nodes }) }),
       )
       .finally(() => this.running.delete(clusterId));
     return operationId;
   }
+
+  /** Asks a cancellable operation to stop; false when it is not running (finished already) or cannot be cancelled. */
+  cancel(operationId: string): boolean {
+    for (const running of this.running.values()) {
+      if (running.operationId !== operationId) continue;
+      if (!running.controller) throw new ApiError('refused', `"${running.title}" cannot be cancelled`);
+      running.controller.abort();
+      return true;
+    }
+    return false;
+  }
+}
+
+/** The error a cancelled sequence ends with. */
+export function cancelledError(undone: string): ApiError {
+  return new ApiError('conflict', `cancelled: ${undone}`);
 }

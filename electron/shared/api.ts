@@ -155,6 +155,20 @@ export const requestSchemas = {
   'remote.plan': z.object({ host: id, uploadRuntime: z.boolean().default(false) }),
   /** Deploys raftd to a host (nothing is sent when it is there); uploadRuntime: the opt-in for hosts without Node >= 20. */
   'remote.deploy': z.object({ host: id, uploadRuntime: z.boolean().default(false) }),
+  /**
+   * What creating a remote cluster would do, changing nothing: each node's host, addresses and files there,
+   * and what each host's deploy sends (or why it cannot). node i runs on hosts[i]. remote.createCluster carries it out.
+   */
+  'remote.clusterPlan': z.object({
+    name: newCluster.name,
+    hosts: z.array(id).min(1).max(9),
+    nodeNames: z.array(id).optional(),
+    uploadRuntime: z.boolean().default(false),
+  }),
+  /** Carries out a plan from remote.clusterPlan in the background: progress per node (operation.progress), cancellable (operation.cancel). */
+  'remote.createCluster': z.object({ planId: z.string().min(1).max(64) }),
+  /** Stops a cancellable operation (a remote cluster's deploy): what it started is stopped and what it created removed. */
+  'operation.cancel': z.object({ operationId: z.string().min(1).max(64) }),
 
   /** SSH host profiles, their known keys and connections (electron/services/remote/hosts-service.ts). */
   ...hostsRequestSchemas,
@@ -181,6 +195,18 @@ export interface ClusterSummary {
   scenario?: string;
   /** An imported trace, read-only: its history plays in the time slider. */
   replay?: { from: number; to: number; sourceId: string; importedAt: number };
+  /** raftd clusters: whether their ports speak mutual TLS. */
+  tls?: boolean;
+  /** raftd clusters: the files on this machine raftctl needs to reach the cluster (token, client certificate). */
+  access?: ClusterAccess;
+}
+
+/** Absolute paths on the console's machine, as raftctl's flags take them. */
+export interface ClusterAccess {
+  tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
 }
 
 /** A guided scenario as scenarios.list shows it. */
@@ -232,6 +258,11 @@ export interface NodeView {
   logTail: LogEntryView[];
   /** What can be done to this node now, as its driver decides (never an action its cluster cannot do). */
   actions: NodeAction[];
+  /**
+   * Remote nodes: the host profile whose SSH link is down now. The process is then 'unknown' (it may well
+   * run), never crashed; shown as "unknown (host unreachable)" until the link is back.
+   */
+  hostUnreachable?: string;
   /** Embedded only: ticks elapsed since the last heartbeat and this node's randomized timeout. */
   electionElapsed?: number;
   electionTimeout?: number;
@@ -392,6 +423,66 @@ export interface OperationProgress {
   fraction: number | null;
   done: boolean;
   error?: string;
+  /** operation.cancel stops it. */
+  cancellable?: boolean;
+  /** It ended because it was cancelled (error says what was undone). */
+  cancelled?: boolean;
+  /** A remote cluster's deploy: where each node is, each failure on the node where it happened. */
+  nodes?: NodeDeployProgress[];
+}
+
+/** A remote node's way to a running member: connect to its host, upload, start, join, see a leader. */
+export type DeployStage = 'connect' | 'upload' | 'start' | 'join' | 'leader';
+export const DEPLOY_STAGES: readonly DeployStage[] = ['connect', 'upload', 'start', 'join', 'leader'];
+
+export interface NodeDeployProgress {
+  nodeId: string;
+  host: string;
+  /** The stage reached; `state` is that stage's. */
+  stage: DeployStage;
+  state: 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
+  /** While uploading: what (raftd, Node v20…) and bytes sent of total, for the host (shared by its nodes). */
+  upload?: { what: string; sent: number; total: number };
+  /** Bytes the host's deploy sent in all (0: everything was there). */
+  uploadedBytes?: number;
+  /** What happened at this stage, in words (the failure, or the pid started). */
+  detail?: string;
+  error?: string;
+}
+
+/** remote.clusterPlan: what creating the cluster would do, decided by the backend. */
+export interface RemoteClusterPlan {
+  /** Hand it to remote.createCluster (valid for a while, in this console). */
+  planId: string;
+  clusterId: string;
+  name: string;
+  hosts: RemoteClusterPlanHost[];
+  nodes: RemoteNodePlan[];
+  /** Bytes the deploys would send in all. */
+  uploadBytes: number;
+  /** Why it cannot be carried out as it is (a host refused, unreachable…); empty when it can. */
+  problems: string[];
+}
+
+export interface RemoteClusterPlanHost {
+  host: string;
+  /** The remote user's home, where ~/.raft-console/ lives. */
+  home?: string;
+  deploy?: RemoteDeployPlan;
+  error?: string;
+}
+
+/** A planned node; its addresses and paths are absent when its host could not be planned (see the host's error). */
+export interface RemoteNodePlan {
+  nodeId: string;
+  host: string;
+  /** host:port other nodes reach it at, on the host's own address. */
+  peer?: string;
+  /** host:port of its HTTP API, on the host's loopback (the console reaches it over SSH). */
+  client?: string;
+  /** Absolute paths on the host. */
+  dataDir?: string;
+  logFile?: string;
 }
 
 /** What a deploy to a remote host would do. */
@@ -468,6 +559,9 @@ export interface Results {
   'trace.import': ClusterSummary;
   'remote.plan': RemoteDeployPlan;
   'remote.deploy': RemoteDeployment;
+  'remote.clusterPlan': RemoteClusterPlan;
+  'remote.createCluster': { operationId: string; clusterId: string };
+  'operation.cancel': { cancelled: boolean };
   'hosts.list': HostsOverview;
   'hosts.create': HostProfileView;
   'hosts.update': HostProfileView;

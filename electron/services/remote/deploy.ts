@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ApiError } from '../../shared/api.js';
 import { BUNDLE_NAME, raftdBundle, type RaftdBundle } from './deploy-bundle.js';
-import { RemoteError, shellQuote, type RemoteShell } from './remote-shell.js';
+import { RemoteError, cancelledTransfer, isRemoteError, shellQuote, type RemoteShell } from './remote-shell.js';
 
 export const MIN_NODE_MAJOR = 20;
 /** The folder under the remote user's home that holds everything the console puts there. */
@@ -45,6 +45,8 @@ export interface DeployOptions {
   /** Opt-in: send the console's Node runtime to a host without Node >= 20. */
   uploadRuntime?: boolean;
   onProgress?: (what: string, sent: number, total: number) => void;
+  /** Stops the deploy between steps and mid-upload (a cut upload leaves no file under its final name). */
+  signal?: AbortSignal;
 }
 
 export interface Deployment {
@@ -185,18 +187,21 @@ export class Deployer {
     }
     let uploadedBytes = 0;
     for (const upload of uploads) {
+      if (options.signal?.aborted) throw cancelledTransfer(`the deploy to ${shell.label}`);
       const dir = upload.to.slice(0, upload.to.lastIndexOf('/'));
       await checked(shell, `mkdir -p -m 0700 ${shellQuote(`${plan.facts.home}/${REMOTE_ROOT}`)} && mkdir -p ${shellQuote(dir)}`, `create ${dir}`);
       let sent = 0;
       try {
         await shell.upload(upload.from, upload.to, {
           mode: upload.mode,
+          ...(options.signal && { signal: options.signal }),
           onProgress: (bytes, total) => {
             sent = bytes;
             options.onProgress?.(upload.what, bytes, total);
           },
         });
       } catch (error) {
+        if (isRemoteError(error, 'cancelled')) throw error;
         throw remoteFailure(shell, `uploading ${upload.what} to ${upload.to}`, error);
       } finally {
         uploadedBytes += sent;

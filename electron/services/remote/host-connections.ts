@@ -15,6 +15,7 @@ import { OutputCollector } from './output-collector.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   RemoteError,
+  cancelledTransfer,
   homeRelative,
   isRemoteError,
   shellQuote,
@@ -581,6 +582,17 @@ export class SshShell implements RemoteShell {
     return this.sftpSession;
   }
 
+  /** An SFTP channel for one transfer, closed by the caller. */
+  private ownSftp(client: Client): Promise<SFTPWrapper> {
+    return new Promise<SFTPWrapper>((resolve, reject) => {
+      client.sftp((error, sftp) => {
+        if (error) return reject(new RemoteError('io', `cannot open SFTP on ${this.label}: ${error.message}`, { cause: error.message }));
+        sftp.on('error', () => undefined); // failures reach each request's callback
+        resolve(sftp);
+      });
+    });
+  }
+
   private sftpError(error: Error & { code?: number }, path: string): RemoteError {
     if (error.code === 2) return new RemoteError('not-found', `no such file on ${this.label}: ${path}`, { cause: error.message });
     if (error.code === 4 && /no space|quota/i.test(error.message)) return new RemoteError('io', `${this.label}: no space left writing ${path}`, { cause: error.message });
@@ -596,20 +608,33 @@ export class SshShell implements RemoteShell {
     }
     const tmp = `${target}.tmp-${Math.random().toString(36).slice(2, 10)}`;
     const mode = opts.mode ?? 0o644;
-    await this.guarded(`the upload of ${localPath} to ${target}`, async (client, signal) => {
-      const sftp = await this.sftp(client);
-      await new Promise<void>((resolve, reject) => {
-        sftp.fastPut(localPath, tmp, { mode, step: (sent, _chunk, total) => !signal.aborted && opts.onProgress?.(sent, total) }, (error) => {
-          if (!error) return resolve();
-          const errno = error as NodeJS.ErrnoException;
-          if (errno.code === 'ENOENT' && typeof errno.code === 'string') reject(new RemoteError('not-found', `no such local file: ${localPath}`, { cause: error.message }));
-          else reject(this.sftpError(error as Error & { code?: number }, target));
+    const what = `the upload of ${localPath} to ${target}`;
+    const cancel = opts.signal;
+    if (cancel?.aborted) throw cancelledTransfer(what);
+    await this.guarded(what, async (client, signal) => {
+      // A cancellable upload has an SFTP channel of its own: ending it stops the transfer and nothing else on the host.
+      const sftp = cancel ? await this.ownSftp(client) : await this.sftp(client);
+      const stop = () => sftp.end();
+      cancel?.addEventListener('abort', stop, { once: true });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          sftp.fastPut(localPath, tmp, { mode, step: (sent, _chunk, total) => !signal.aborted && !cancel?.aborted && opts.onProgress?.(sent, total) }, (error) => {
+            if (cancel?.aborted) return reject(cancelledTransfer(what));
+            if (!error) return resolve();
+            const errno = error as NodeJS.ErrnoException;
+            if (errno.code === 'ENOENT' && typeof errno.code === 'string') reject(new RemoteError('not-found', `no such local file: ${localPath}`, { cause: error.message }));
+            else reject(this.sftpError(error as Error & { code?: number }, target));
+          });
         });
-      });
-      await new Promise<void>((resolve, reject) => sftp.chmod(tmp, mode, (error) => (error ? reject(this.sftpError(error, tmp)) : resolve())));
-      await new Promise<void>((resolve, reject) =>
-        sftp.ext_openssh_rename(tmp, target, (error) => (error ? reject(this.sftpError(error, target)) : resolve())),
-      );
+        if (cancel?.aborted) throw cancelledTransfer(what);
+        await new Promise<void>((resolve, reject) => sftp.chmod(tmp, mode, (error) => (error ? reject(this.sftpError(error, tmp)) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          sftp.ext_openssh_rename(tmp, target, (error) => (error ? reject(this.sftpError(error, target)) : resolve())),
+        );
+      } finally {
+        cancel?.removeEventListener('abort', stop);
+        if (cancel) sftp.end();
+      }
     }).catch(async (error: unknown) => {
       // Best effort: a half-written temp file goes (impossible when the link is what failed).
       if (this.current) await this.exec(`rm -f -- ${shellQuote(tmp)}`, { timeoutMs: 10_000 }).catch(() => undefined);

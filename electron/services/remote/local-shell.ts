@@ -13,6 +13,7 @@ import { OutputCollector } from './output-collector.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   RemoteError,
+  cancelledTransfer,
   homeRelative,
   type ConnectionState,
   type ExecOptions,
@@ -86,7 +87,7 @@ export class LocalShell implements RemoteShell {
   }
 
   async upload(localPath: string, remotePath: string, opts: TransferOptions = {}): Promise<void> {
-    await copyFile(localPath, this.resolve(remotePath), opts.mode ?? 0o644, opts.onProgress);
+    await copyFile(localPath, this.resolve(remotePath), opts.mode ?? 0o644, opts.onProgress, opts.signal);
   }
 
   async download(remotePath: string, localPath: string, opts: TransferOptions = {}): Promise<void> {
@@ -154,7 +155,8 @@ export class LocalShell implements RemoteShell {
 }
 
 /** Copies through a temp file and renames it into place, reporting progress. */
-async function copyFile(from: string, to: string, mode: number, onProgress?: (sent: number, total: number) => void): Promise<void> {
+async function copyFile(from: string, to: string, mode: number, onProgress?: (sent: number, total: number) => void, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) throw cancelledTransfer(`the copy of ${from} to ${to}`);
   let total: number;
   try {
     total = (await stat(from)).size;
@@ -172,11 +174,12 @@ async function copyFile(from: string, to: string, mode: number, onProgress?: (se
         callback(null, chunk);
       },
     });
-    await pipeline(createReadStream(from), progress, createWriteStream(tmp, { mode }));
+    await pipeline(createReadStream(from), progress, createWriteStream(tmp, { mode }), { signal: signal ?? new AbortController().signal });
     await chmod(tmp, mode);
     await rename(tmp, to);
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
+    if (signal?.aborted) throw cancelledTransfer(`the copy of ${from} to ${to}`);
     throw fsError(error, to);
   }
 }

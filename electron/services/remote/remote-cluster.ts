@@ -112,7 +112,7 @@ function nodeOn(host: RemoteHost, id: string, peerPort: number, clientPort: numb
 }
 
 /** Ports saved nodes of any cluster are defined on, on this host: a stopped node keeps its ports. */
-function portsOn(registry: ClusterRegistry, profile: string): number[] {
+export function portsOn(registry: ClusterRegistry, profile: string): number[] {
   return registry
     .list()
     .flatMap((c) => c.nodes)

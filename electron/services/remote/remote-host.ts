@@ -13,8 +13,10 @@ export interface RemoteHostOptions {
   /** Where other nodes reach this host's peer port (the host's own address, not loopback). */
   peerAddress: string;
   deployer: Deployer;
-  onProgress?: DeployOptions['onProgress'];
 }
+
+/** Bytes of one upload to a host: what (raftd, Node v20…), sent so far, its size. */
+export type UploadListener = NonNullable<DeployOptions['onProgress']>;
 
 /** Where remote clusters find their hosts: the host profiles and their pooled connections. */
 export interface HostLookup {
@@ -29,6 +31,7 @@ export class RemoteHost {
   readonly shell: RemoteShell;
   readonly peerAddress: string;
   private deployed: Promise<Deployment> | null = null;
+  private readonly uploadListeners = new Set<UploadListener>();
 
   constructor(private readonly options: RemoteHostOptions) {
     this.name = options.name;
@@ -39,14 +42,24 @@ export class RemoteHost {
   /**
    * raftd on this host, deployed if needed (once per console session); a failed deploy is tried again
    * on the next call. `uploadRuntime` (opt-in) sends the console's Node where the host has none; once
-   * there, later deploys find it without the flag.
+   * there, later deploys find it without the flag. `signal` stops a deploy this call starts (one already
+   * under way is shared by its callers and runs on).
    */
-  deployment(uploadRuntime = false): Promise<Deployment> {
-    this.deployed ??= this.options.deployer.deploy(this.shell, { uploadRuntime, onProgress: this.options.onProgress }).catch((error: unknown) => {
+  deployment(uploadRuntime = false, signal?: AbortSignal): Promise<Deployment> {
+    const onProgress: UploadListener = (what, sent, total) => {
+      for (const listener of this.uploadListeners) listener(what, sent, total);
+    };
+    this.deployed ??= this.options.deployer.deploy(this.shell, { uploadRuntime, onProgress, ...(signal && { signal }) }).catch((error: unknown) => {
       this.deployed = null;
       throw error;
     });
     return this.deployed;
+  }
+
+  /** Follows the bytes of this host's uploads, whoever started the deploy; returns the unsubscribe. */
+  onUpload(listener: UploadListener): () => void {
+    this.uploadListeners.add(listener);
+    return () => this.uploadListeners.delete(listener);
   }
 
   /** Deploys again now (the operator asked): what this deploy sent, and the session's deployment from now on. */
@@ -72,7 +85,35 @@ export class RemoteHost {
     }
     return ports.slice(0, count);
   }
+
+  /**
+   * `count` ports that no TCP socket on the host uses now, read from the kernel's tables (nothing deployed
+   * needed: remote.clusterPlan changes nothing), below Linux's ephemeral range, none of `avoid`. raftd's
+   * starter checks them again when the node starts.
+   */
+  async unusedPorts(count: number, avoid: ReadonlySet<number>): Promise<number[]> {
+    const result = await this.shell.exec('cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; true', { timeoutMs: 20_000 });
+    const used = new Set(avoid);
+    for (const line of result.stdout.split('\n')) {
+      const local = line.trim().split(/\s+/)[1];
+      const port = local ? parseInt(local.slice(local.lastIndexOf(':') + 1), 16) : NaN;
+      if (Number.isInteger(port)) used.add(port);
+    }
+    const [low, high] = PLANNED_PORTS;
+    const span = high - low;
+    const start = Math.floor(Math.random() * span);
+    const ports: number[] = [];
+    for (let i = 0; i < span && ports.length < count; i++) {
+      const port = low + ((start + i) % span);
+      if (!used.has(port)) ports.push(port);
+    }
+    if (ports.length < count) throw new ApiError('unavailable', `${this.name}: fewer than ${count} unused ports between ${low} and ${high}`);
+    return ports;
+  }
 }
+
+/** Where planned nodes listen: below Linux's ephemeral ports (32768–60999), so no outgoing connection takes them meanwhile. */
+export const PLANNED_PORTS: readonly [number, number] = [20000, 32768];
 
 /** The console's remote hosts, one RemoteHost per profile, shared by every cluster that runs nodes there. */
 export class RemoteHosts {
@@ -83,13 +124,12 @@ export class RemoteHosts {
   constructor(
     private readonly directory: HostLookup,
     readonly deployer: Deployer = new Deployer(),
-    private readonly onProgress?: DeployOptions['onProgress'],
   ) {}
 
   get(profile: string): RemoteHost {
     let host = this.hosts.get(profile);
     if (!host) {
-      host = new RemoteHost({ name: profile, shell: this.directory.shell(profile), peerAddress: this.directory.address(profile), deployer: this.deployer, onProgress: this.onProgress });
+      host = new RemoteHost({ name: profile, shell: this.directory.shell(profile), peerAddress: this.directory.address(profile), deployer: this.deployer });
       this.hosts.set(profile, host);
     }
     return host;
@@ -97,9 +137,14 @@ export class RemoteHosts {
 
   /** What deploying raftd to the host would send (remote.plan). */
   async plan(profile: string, uploadRuntime: boolean): Promise<RemoteDeployPlan> {
+    return (await this.planOn(profile, uploadRuntime)).view;
+  }
+
+  /** The deploy plan as the API shows it, and the remote user's home it was made for. */
+  async planOn(profile: string, uploadRuntime: boolean): Promise<{ view: RemoteDeployPlan; home: string }> {
     const plan = await this.deployer.plan(this.get(profile).shell, { uploadRuntime });
     const runtime = plan.runtime;
-    return {
+    const view: RemoteDeployPlan = {
       host: profile,
       os: plan.facts.os,
       arch: plan.facts.arch,
@@ -111,6 +156,7 @@ export class RemoteHosts {
       ...(runtime.source === 'uploaded' && { runtimeBytes: runtime.bytes, runtimePresent: runtime.present }),
       uploadBytes: plan.uploadBytes,
     };
+    return { view, home: plan.facts.home };
   }
 
   /** Deploys raftd to the host now (remote.deploy): nothing is sent when it is there. */

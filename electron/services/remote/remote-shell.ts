@@ -48,7 +48,8 @@ export type RemoteErrorCode =
   | 'command-timeout'
   | 'not-found' // remote or local file missing
   | 'io' // any other file or channel failure (detail has the underlying message)
-  | 'closed'; // the shell was closed by the console
+  | 'closed' // the shell was closed by the console
+  | 'cancelled'; // the caller's AbortSignal stopped it (TransferOptions.signal)
 
 export interface HostKeyInfo {
   host: string;
@@ -103,6 +104,13 @@ export interface TransferOptions {
   /** Mode of the file written (upload: remote file; download: local file). Default 0o644 / 0o600. */
   mode?: number;
   onProgress?: (sent: number, total: number) => void;
+  /** Stops the transfer (RemoteError 'cancelled'); the partial temp file is removed as on any failure. */
+  signal?: AbortSignal;
+}
+
+/** The error of a transfer its signal stopped. */
+export function cancelledTransfer(what: string): RemoteError {
+  return new RemoteError('cancelled', `${what} was cancelled`);
 }
 
 export interface ForwardedPort {

@@ -1,6 +1,6 @@
 // The create-cluster wizard: kind → size and names → review → create.
 import { defineStore } from 'pinia';
-import { computed, ref } from 'vue';
+import { computed, ref, watch } from 'vue';
 import type { ClusterSummary } from '../../../electron/shared/api';
 import { describeClusterSize } from '../logic/quorum';
 import { useClustersStore } from './clusters';
@@ -21,7 +21,9 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
   const name = ref('');
   const size = ref(3);
   const nodeNames = ref<string[]>(defaultNodeNames(3));
-  const submitting = ref(false);
+  const sending = ref(false);
+  /** Creating: the request is under way, or a remote cluster's deploy runs (the wizard shows its progress). */
+  const submitting = computed(() => sending.value || remote.deploying);
 
   function start() {
     step.value = 0;
@@ -63,7 +65,10 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
       if (bad.length) out.push(`Node names use letters, digits, _ . - only (check ${bad.map((b) => `“${b}”`).join(', ')}).`);
       if (new Set(nodeNames.value).size !== nodeNames.value.length) out.push('Node names must differ.');
     }
-    if (step.value >= 2 && kind.value === 'remote') out.push(...remote.planProblems);
+    if (step.value >= 2 && kind.value === 'remote') {
+      out.push(...remote.planProblems);
+      if (remote.deploy && !remote.deploying && !remote.succeeded) out.push('The deploy did not complete (see each node above): review the plan again to retry.');
+    }
     return out;
   });
 
@@ -72,36 +77,39 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
     return describeClusterSize(size.value);
   });
 
-  /** Remote clusters: the node names each host runs, as the backend will place them. */
-  const remoteNodesByHost = computed(() => {
-    const out: Record<string, string[]> = {};
-    remote.perNode.forEach((host, i) => (out[host] = [...(out[host] ?? []), nodeNames.value[i]]));
-    return out;
-  });
-
   function next() {
     if (problems.value.length === 0 && step.value < 2) step.value++;
-    if (step.value === 2 && kind.value === 'remote') void remote.loadPlans();
+    if (step.value === 2 && kind.value === 'remote') void remote.loadPlan(name.value.trim(), nodeNames.value);
   }
 
   function back() {
     if (step.value > 0) step.value--;
   }
 
+  /** Local and embedded clusters are created at once; a remote one is deployed as the plan says, its progress shown here. */
   async function submit(): Promise<ClusterSummary | undefined> {
-    if (problems.value.length || (kind.value === 'remote' && remote.plansLoading)) return undefined;
-    submitting.value = true;
+    if (problems.value.length || submitting.value) return undefined;
+    sending.value = true;
     try {
-      const common = { name: name.value.trim(), size: size.value, nodeNames: nodeNames.value };
-      const created = await clusters.create(
-        kind.value === 'remote' ? { ...common, kind: 'remote', hosts: remote.perNode, uploadRuntime: remote.uploadRuntime } : { ...common, kind: kind.value },
-      );
+      if (kind.value === 'remote') {
+        if (!remote.planLoading) await remote.create();
+        return undefined;
+      }
+      const created = await clusters.create({ name: name.value.trim(), size: size.value, nodeNames: nodeNames.value, kind: kind.value });
       if (created) open.value = false;
       return created;
     } finally {
-      submitting.value = false;
+      sending.value = false;
     }
   }
 
-  return { open, step, kind, name, size, nodeNames, submitting, problems, sizeAdvice, remoteNodesByHost, start, setSize, setHostCount, setNodeName, next, back, submit };
+  // A remote deploy that completed: the wizard closes (the remote store opens the new cluster).
+  watch(
+    () => remote.succeeded,
+    (ok) => {
+      if (ok && kind.value === 'remote') open.value = false;
+    },
+  );
+
+  return { open, step, kind, name, size, nodeNames, submitting, problems, sizeAdvice, start, setSize, setHostCount, setNodeName, next, back, submit };
 });
