@@ -10,13 +10,14 @@ export const views = [
   'nodeLogs',
   'activity',
   'hosts',
+  'scenarios',
 ] as const;
 
 export type ViewName = (typeof views)[number];
 
-/** The digit that opens the i-th view: 1…9, then 0 for the tenth. */
+/** The digit that opens the i-th view: 1…9, then 0 for the tenth; '' (no key) after that. */
 export function viewKey(i: number): string {
-  return String((i + 1) % 10);
+  return i < 10 ? String((i + 1) % 10) : '';
 }
 
 export const viewTitles: Record<ViewName, string> = {
@@ -30,6 +31,7 @@ export const viewTitles: Record<ViewName, string> = {
   nodeLogs: 'Node logs',
   activity: 'Activity',
   hosts: 'Hosts',
+  scenarios: 'Scenarios',
 };
 
 /** Views that show one cluster; the others are global. */

@@ -16,7 +16,7 @@ export interface Shortcut {
 }
 
 export const shortcuts: readonly Shortcut[] = [
-  ...views.map((view, i) => ({ keys: viewKey(i), description: `Open ${viewTitles[view]}`, action: { kind: 'go' as const, view } })),
+  ...views.map((view, i) => ({ keys: viewKey(i), description: `Open ${viewTitles[view]}`, action: { kind: 'go' as const, view } })).filter((s) => s.keys !== ''),
   { keys: 't', description: 'Toggle light / dark theme', action: { kind: 'toggleTheme' } },
   { keys: 'space', description: 'Pause / run simulated time (embedded clusters)', action: { kind: 'toggleClock' } },
   { keys: 's', description: 'Advance simulated time by one step', action: { kind: 'stepClock' } },
