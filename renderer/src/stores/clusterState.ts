@@ -7,10 +7,12 @@ import { recordLag, type LagHistory } from '../logic/lagHistory';
 import { cutOffFromLeader } from '../logic/partition';
 import { useConnectionStore } from './connection';
 import { useNavigationStore } from './navigation';
+import { useTimeTravelStore } from './timeTravel';
 
 export const useClusterStateStore = defineStore('clusterState', () => {
   const connection = useConnectionStore();
   const navigation = useNavigationStore();
+  const timeTravel = useTimeTravelStore();
   // States are immutable snapshots: replace them whole rather than making them deeply reactive.
   const states = shallowRef<Record<string, ClusterState>>({});
   const receivedAt = shallowRef<Record<string, number>>({});
@@ -21,6 +23,7 @@ export const useClusterStateStore = defineStore('clusterState', () => {
     const previous = states.value[state.clusterId];
     if (previous && previous.at > state.at) return;
     states.value = { ...states.value, [state.clusterId]: state };
+    timeTravel.noteLive(state);
     receivedAt.value = { ...receivedAt.value, [state.clusterId]: Date.now() };
     lag.value = { ...lag.value, [state.clusterId]: recordLag(lag.value[state.clusterId] ?? {}, state) };
   }
@@ -43,9 +46,20 @@ export const useClusterStateStore = defineStore('clusterState', () => {
 
   watch([() => navigation.clusterId, () => connection.generation], () => load(navigation.clusterId), { immediate: true });
 
-  const current = computed<ClusterState | undefined>(() => (navigation.clusterId ? states.value[navigation.clusterId] : undefined));
+  /** The cluster as it is now, whatever moment is shown. */
+  const live = computed<ClusterState | undefined>(() => (navigation.clusterId ? states.value[navigation.clusterId] : undefined));
+  /** The one "now" every view shows: live, or the recorded moment the time slider stands on. */
+  const current = computed<ClusterState | undefined>(() => timeTravel.past?.state ?? live.value);
+  /** Showing the past (or a replay): nothing can be done, for this reason. */
+  const readOnlyReason = computed(() => timeTravel.readOnlyReason);
   const currentReceivedAt = computed(() => (navigation.clusterId ? receivedAt.value[navigation.clusterId] : undefined));
-  const currentLag = computed<LagHistory>(() => (navigation.clusterId ? lag.value[navigation.clusterId] ?? {} : {}));
+  const currentLag = computed<LagHistory>(() => {
+    const kept = navigation.clusterId ? lag.value[navigation.clusterId] ?? {} : {};
+    const past = timeTravel.past;
+    if (!past) return kept;
+    // At a past moment: the samples up to it (those the console saw then).
+    return Object.fromEntries(Object.entries(kept).map(([id, samples]) => [id, samples.filter((s) => s.at <= past.state.at)]));
+  });
   const leaderNode = computed(() => current.value?.nodes.find((n) => n.id === current.value?.leader && n.role === 'leader'));
   /** Quorum, leadership and lag as the backend decided them. */
   const facts = computed(() => current.value?.facts);
@@ -53,5 +67,5 @@ export const useClusterStateStore = defineStore('clusterState', () => {
   const capabilities = computed(() => current.value?.capabilities);
   const cutOff = computed(() => cutOffFromLeader(current.value?.partitions, current.value?.leader ?? ''));
 
-  return { states, receivedAt, loadError, current, currentReceivedAt, currentLag, leaderNode, facts, capabilities, cutOff, apply, load, reload };
+  return { states, receivedAt, loadError, live, readOnlyReason, current, currentReceivedAt, currentLag, leaderNode, facts, capabilities, cutOff, apply, load, reload };
 });

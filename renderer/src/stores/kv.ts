@@ -46,6 +46,7 @@ export const useKvStore = defineStore('kv', () => {
   /** Why the command cannot be sent as it is, checked before sending with the API's own limits. */
   const problem = computed(() => {
     if (!clusterState.current) return 'Open a cluster first.';
+    if (clusterState.readOnlyReason) return clusterState.readOnlyReason;
     if (!key.value) return 'Enter a key.';
     const tooLong = keyTooLarge(key.value);
     if (tooLong) return tooLong;

@@ -7,6 +7,7 @@ import { readableError } from '../logic/errors';
 import { useConnectionStore } from './connection';
 import { useNavigationStore } from './navigation';
 import { useNoticesStore } from './notices';
+import { useTimeTravelStore } from './timeTravel';
 
 export const SLOW_AFTER_MS = 1000;
 
@@ -24,6 +25,7 @@ export const useOperationsStore = defineStore('operations', () => {
   const connection = useConnectionStore();
   const notices = useNoticesStore();
   const navigation = useNavigationStore();
+  const timeTravel = useTimeTravelStore();
   const tasks = ref<Task[]>([]);
   const progress = ref<Record<string, OperationProgress>>({});
   let nextId = 1;
@@ -36,6 +38,12 @@ export const useOperationsStore = defineStore('operations', () => {
   /** A failure is reported about the cluster that was open when the user acted (options.clusterId to say otherwise). */
   async function run<T>(title: string, fn: () => Promise<T>, options: { quiet?: boolean; clusterId?: string | null } = {}): Promise<Outcome<T>> {
     const clusterId = options.clusterId !== undefined ? options.clusterId : navigation.clusterId;
+    // The open cluster shown at a past moment (or a replay): acting on it is refused here, once for every action.
+    const readOnly = clusterId && clusterId === navigation.clusterId ? timeTravel.readOnlyReason : null;
+    if (readOnly) {
+      if (!options.quiet) notices.push('error', `${title}: not done. ${readOnly}`, clusterId);
+      return { ok: false, error: readOnly };
+    }
     const task: Task = { id: nextId++, title, startedAt: Date.now(), slow: false };
     tasks.value = [...tasks.value, task];
     const timer = setTimeout(() => {

@@ -21,8 +21,10 @@ export const useTimelineStore = defineStore('timeline', () => {
   );
 
   const events = computed(() => {
-    const id = clusterState.current?.clusterId;
-    return id ? history.value[id] ?? [] : [];
+    const state = clusterState.current;
+    const kept = state ? history.value[state.clusterId] ?? [] : [];
+    // At a past moment (or in a replay), what had happened by then.
+    return state && clusterState.readOnlyReason ? kept.filter((e) => e.at <= timelineNow(state)) : kept;
   });
 
   // One time base: the events' own (simulated for embedded clusters), for "now" as well.
