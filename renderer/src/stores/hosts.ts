@@ -92,7 +92,7 @@ export const useHostsStore = defineStore('hosts', () => {
       clusters.list.map((c) => [
         c.id,
         c.nodes
-          .map((n) => nodeLocation(n, n.host ? list.value.find((h) => h.id === n.host || h.name.toLowerCase() === n.host!.toLowerCase()) : undefined))
+          .map((n) => nodeLocation(n, n.host ? list.value.find((h) => h.id === n.host || h.name.toLowerCase() === n.host!.toLowerCase()) : undefined, c.access))
           .filter((l): l is NodeLocation => l !== null),
       ]),
     ),
@@ -115,11 +115,16 @@ export const useHostsStore = defineStore('hosts', () => {
     return outcome.ok;
   }
 
+  /** Drops a host's last test report: once its key is trusted or replaced, the report's key question no longer holds. */
+  function forgetReport(id: string) {
+    const { [id]: _gone, ...rest } = reports.value;
+    reports.value = rest;
+  }
+
   async function remove(id: string) {
     const outcome = await operations.run(`Delete host “${name(id)}”`, () => connection.invoke('hosts.delete', { id }), { clusterId: null });
     if (!outcome.ok) return;
-    const { [id]: _gone, ...rest } = reports.value;
-    reports.value = rest;
+    forgetReport(id);
     await refresh();
   }
 
@@ -156,7 +161,10 @@ export const useHostsStore = defineStore('hosts', () => {
       clusterId: null,
     });
     pendingKey.value = null;
-    if (outcome.ok) applyState(outcome.value);
+    if (outcome.ok) {
+      forgetReport(question.hostId);
+      applyState(outcome.value);
+    }
     await refresh();
   }
 
@@ -190,7 +198,10 @@ export const useHostsStore = defineStore('hosts', () => {
       { clusterId: null },
     );
     replacing.value = null;
-    if (outcome.ok) applyState(outcome.value);
+    if (outcome.ok) {
+      forgetReport(question.hostId);
+      applyState(outcome.value);
+    }
     await refresh();
   }
 

@@ -221,6 +221,8 @@ describe('host key confirmation', () => {
     expect(await readFile(join(hosts.dir, 'remote', 'known_hosts'), 'utf8')).toContain(server.keyBase64);
     // The test server refuses every login: the view says so, not "key not trusted".
     await until(() => byTestId(`host-state-${host.id}`)?.textContent?.trim() === 'login refused', 'the refused login');
+    // The key is trusted now: the card no longer offers to review it (the old test report asked about it).
+    expect(byTestId(`host-review-key-${host.id}`)).toBeNull();
   });
 
   it('declining leaves the key untrusted and sends nothing', async () => {
@@ -270,5 +272,8 @@ describe('host key confirmation', () => {
     const knownHosts = await readFile(join(hosts.dir, 'remote', 'known_hosts'), 'utf8');
     expect(knownHosts).toContain(server.keyBase64);
     expect(knownHosts).not.toContain(oldBlob.toString('base64'));
+    // Replaced: the red warning of the last test is gone with it.
+    await until(() => byTestId(`host-key-changed-${host.id}`) === null, 'the warning to go');
+    expect(byTestId(`host-replace-key-${host.id}`)).toBeNull();
   });
 });
