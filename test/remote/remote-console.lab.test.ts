@@ -218,22 +218,27 @@ describe.skipIf(unavailable !== null)('remote clusters in the console, end to en
       await tid('wizard-next').click();
     };
     await openPlan();
-    for (const host of hosts) {
-      // Nothing deployed yet: each host runs raftd on its own Node and gets the raftd bundle.
+    // The backend's plan: nothing deployed yet, so each host runs raftd on its own Node and gets the bundle;
+    // node i's peer port on the i-th host's address, its client port on that host's loopback, its files in the user's home.
+    for (const [i, host] of hosts.entries()) {
       const upload = tid(`remote-plan-upload-${profileId[host.name]}`);
       await upload.waitFor({ timeout: LONG });
       expect(await upload.innerText()).toMatch(/runs on the host's Node .*raftd uploads /s);
+      const node = `n${i + 1}`;
+      expect(await text(`remote-plan-peer-${node}`)).toMatch(new RegExp(`^${host.address.replace(/\./g, '\\.')}:\\d+$`));
+      expect(await text(`remote-plan-client-${node}`)).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(await text(`remote-plan-data-${node}`)).toMatch(new RegExp(`^${host.home}/.*/${node}/data$`));
+      expect(await text(`remote-plan-log-${node}`)).toMatch(new RegExp(`^${host.home}/.*/${node}/logs/raftd\\.log$`));
     }
     expect(await text('remote-plan-total')).toMatch(/^In all: .+ to upload\.$/);
     await shots('remote-cluster-plan');
 
+    // The deploy, node by node (connect, upload, start, joined, leader elected), then the new cluster opens.
     await tid('wizard-create').click();
-    await tid('remote-deploy-progress').waitFor({ timeout: LONG });
-    await page.screenshot({ path: join(SHOTS, 'remote-deploy-progress.png'), fullPage: true, animations: 'disabled' });
-    await theme('dark');
-    if (await tid('remote-deploy-progress').isVisible()) await page.screenshot({ path: join(SHOTS, 'remote-deploy-progress-dark.png'), fullPage: true, animations: 'disabled' });
-    await theme('light');
+    for (const node of ['n1', 'n2', 'n3']) await tid(`remote-deploy-node-${node}`).waitFor({ timeout: LONG });
+    await shots('remote-deploy-progress');
     await tid('view-dashboard').waitFor({ timeout: 2 * LONG });
+    await page.getByText('Cluster “lab-remote” created with 3 nodes on 3 hosts.').waitFor();
     const cluster = (await web.api.invoke('clusters.list', {})).find((c) => c.name === 'lab-remote');
     expect(cluster?.kind).toBe('remote');
     clusterId = cluster!.id;
