@@ -2,7 +2,7 @@
 // Everything happens on the injected clock and random source, so a seed replays a run exactly.
 // Messages travel encoded, as over TCP: nodes never share objects, and the codec is exercised.
 import type { Cancel, Clock } from '../clock.js';
-import { MessageType } from '../raft/types.js';
+import { EntryType, MessageType } from '../raft/types.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import type { Transport } from './types.js';
@@ -31,6 +31,37 @@ export interface InFlightMessage {
   deliverAt: number;
   summary: string;
   bytes: number;
+  fields: MessageFields;
+}
+
+/** A message's raft fields as sent, for people looking at it (the console's message panel). */
+export interface MessageFields {
+  term: number;
+  logTerm: number;
+  index: number;
+  commit: number;
+  reject: boolean;
+  rejectHint: number;
+  /** How many entries it carries; the first MAX_LISTED_ENTRIES of them below. */
+  entryCount: number;
+  entries: { index: number; term: number; type: 'normal' | 'config'; bytes: number }[];
+  snapshot?: { index: number; term: number; bytes: number };
+}
+
+const MAX_LISTED_ENTRIES = 10;
+
+export function messageFields(m: Message): MessageFields {
+  return {
+    term: m.term,
+    logTerm: m.logTerm,
+    index: m.index,
+    commit: m.commit,
+    reject: m.reject,
+    rejectHint: m.rejectHint,
+    entryCount: m.entries.length,
+    entries: m.entries.slice(0, MAX_LISTED_ENTRIES).map((e) => ({ index: e.index, term: e.term, type: e.type === EntryType.ConfChange ? 'config' : 'normal', bytes: e.data.length })),
+    ...(m.snapshot && { snapshot: { index: m.snapshot.metadata.index, term: m.snapshot.metadata.term, bytes: m.snapshot.data.length } }),
+  };
 }
 
 /**
@@ -169,6 +200,7 @@ export class MemoryNetwork {
         deliverAt: now,
         summary: summarizeMessage(message),
         bytes: bytes.length,
+        fields: messageFields(message),
       };
       if (!this.endpoints.has(info.to)) {
         this.emit('drop', info, 'down');

@@ -49,6 +49,8 @@ export interface ClusterDriver extends MembershipTarget {
   /** With capabilities.simulatedClock / dropMessages: the simulated clock and network. */
   clock?(action: 'run' | 'pause' | 'step', speed?: number, stepMs?: number): Promise<void>;
   dropMessage?(messageId: number): Promise<void>;
+  /** With capabilities.forceElection: the node's election timer fires now. */
+  campaign?(nodeId: string): Promise<void>;
   /** The console is closing: stop observing, leave local processes running. */
   close(): Promise<void>;
   /** The cluster is deleted: stop every node and remove its files. */

@@ -89,6 +89,7 @@ const EMBEDDED_CAPABILITIES: ClusterCapabilities = {
   dropMessages: true,
   electionTimers: true,
   stopAll: false,
+  forceElection: true,
 };
 
 const ACTION_LABELS: Partial<Record<NodeAction, string>> = { start: 'start', stop: 'stop (crash)', kill: 'crash', restart: 'restart' };
@@ -172,7 +173,7 @@ export class EmbeddedDriver implements ClusterDriver {
     return {
       ...clusterState({ clusterId: this.clusterId, name: this.record.name, kind: 'embedded', capabilities: this.capabilities }, this.timeline, members, nodes, this.cluster.network.partitions()),
       clock: { now, running: this.cluster.isRunning(), speed: this.cluster.currentSpeed() },
-      messages: this.cluster.network.inFlight().map(({ id, from, to, type, sentAt, deliverAt, summary }) => ({ id, from, to, type, sentAt, deliverAt, summary })),
+      messages: this.cluster.network.inFlight().map(({ id, from, to, type, sentAt, deliverAt, summary, fields }) => ({ id, from, to, type, sentAt, deliverAt, summary, fields })),
     };
   }
 
@@ -252,6 +253,16 @@ export class EmbeddedDriver implements ClusterDriver {
     clearTimeout(this.publishTimer);
     this.publishTimer = undefined;
     this.publish(this.state());
+  }
+
+  /** The node's election timer fires now, as if its randomized timeout had run out (Raft's Hup). */
+  async campaign(nodeId: string): Promise<void> {
+    this.assertNode(nodeId);
+    const node = this.cluster.node(nodeId);
+    if (!node) throw new ApiError('conflict', `node ${nodeId} is not running; start it first`);
+    if (node.currentRole === 'leader') throw new ApiError('conflict', `node ${nodeId} already leads; its election timer does not run`);
+    node.campaign();
+    this.changed();
   }
 
   async dropMessage(messageId: number): Promise<void> {

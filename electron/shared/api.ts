@@ -6,6 +6,7 @@ import type { Role } from '../../core/raft/types.js';
 import type { EntryDetail as LogEntryDetail, EntryView as LogEntryView } from '../../core/service/wire.js';
 import { keyTooLarge, MAX_KEY_BYTES, MAX_VALUE_BYTES, valueTooLarge } from '../../core/kv/limits.js';
 import type { ScenarioCheck, ScenarioStepView, ScenarioView } from '../../core/scenarios/index.js';
+import type { MessageFields } from '../../core/transport/memory.js';
 import { hostsRequestSchemas } from '../services/remote/host-profile.js';
 import type { ConnectionTestReport, HostStateView } from '../services/remote/host-connections.js';
 import type { HostProfileView } from '../services/remote/host-profile.js';
@@ -71,6 +72,8 @@ export const requestSchemas = {
   'node.restart': nodeRef,
   /** Recover from a lost quorum: restart this node alone (force-new-cluster). Loses other members' unreplicated writes. */
   'node.forceNewCluster': nodeRef,
+  /** Fire this node's election timer now (Raft's Hup): it campaigns, with a pre-vote first where PreVote is on. Where capabilities.forceElection. */
+  'node.campaign': nodeRef,
 
   'fault.partition': z.object({ clusterId: id, groups: z.array(z.array(id).min(1)).min(2) }),
   'fault.heal': clusterRef,
@@ -220,6 +223,7 @@ export interface ScenarioSummary {
 
 /** A scenario being played: its steps, those played with their narration and checks. */
 export type { ScenarioCheck, ScenarioStepView, ScenarioView };
+export type { MessageFields };
 
 export interface NodeDefinition {
   id: string;
@@ -292,6 +296,8 @@ export interface MessageInFlight {
   sentAt: number;
   deliverAt: number;
   summary: string;
+  /** Its raft fields (term, index, log term, commit, entries…): what the message panel shows. */
+  fields?: MessageFields;
 }
 
 /** What a cluster's driver can do: the console offers exactly this, whatever the kind. */
@@ -306,6 +312,8 @@ export interface ClusterCapabilities {
   electionTimers: boolean;
   /** The whole cluster can be stopped and started again later (raftd processes); an embedded cluster's clock is paused instead. */
   stopAll: boolean;
+  /** A node's election timer can be made to fire now (node.campaign). Embedded clusters only: raftd has no request for it. */
+  forceElection?: boolean;
 }
 
 export interface ClusterState {
@@ -529,6 +537,7 @@ export interface Results {
   'node.resume': void;
   'node.restart': void;
   'node.forceNewCluster': void;
+  'node.campaign': void;
   'fault.partition': void;
   'fault.heal': void;
   'membership.addNode': { operationId: string; nodeId: string };

@@ -79,5 +79,23 @@ export const useTopologyStore = defineStore('topology', () => {
     selected.value = null;
   }
 
-  return { selected, node, message, messageGone, nodeActions, partitioned, canIsolate, canLead, canDrop, selectNode, selectMessage, clear, act, isolate, heal: faults.heal, lead, drop };
+  /** Why the picked node's election timer cannot be fired now (null: it can), decided from what the driver says it can do. */
+  const campaignBlocked = computed<string | null>(() => {
+    const n = node.value;
+    if (!n) return null;
+    if (!state.value?.capabilities.forceElection) return 'Embedded clusters only: raftd has no request that fires a node’s election timer.';
+    if (n.process !== 'running') return `${n.id} is not running.`;
+    if (n.role === 'leader') return `${n.id} leads: its election timer does not run.`;
+    if (n.membership !== 'voter') return `${n.id} is not a voter, so it never campaigns.`;
+    return null;
+  });
+
+  async function campaign() {
+    const s = state.value;
+    const id = node.value?.id;
+    if (!s || !id || campaignBlocked.value) return;
+    await operations.run(`Force ${id}'s election timeout`, () => connection.invoke('node.campaign', { clusterId: s.clusterId, nodeId: id }));
+  }
+
+  return { selected, node, message, messageGone, nodeActions, partitioned, canIsolate, canLead, canDrop, campaignBlocked, selectNode, selectMessage, clear, act, isolate, heal: faults.heal, lead, campaign, drop };
 });
