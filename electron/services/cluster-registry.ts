@@ -3,7 +3,7 @@
 import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
 import { ApiError } from '../shared/api.js';
-import type { ClusterCapabilities, ClusterSummary, NodeDefinition } from '../shared/api.js';
+import type { ClusterAccess, ClusterCapabilities, ClusterSummary, NodeDefinition } from '../shared/api.js';
 import { writeFileAtomic } from '../../core/process/atomic-file.js';
 
 const nodeRecordSchema = z.object({
@@ -44,7 +44,7 @@ function nodeDefinition(node: NodeRecord): NodeDefinition {
   return { id, kind, ...(peer && { peer }), ...(client && { client }), ...(host && { host }) };
 }
 
-export function clusterSummary(record: ClusterRecord, health: ClusterSummary['health'], capabilities?: ClusterCapabilities): ClusterSummary {
+export function clusterSummary(record: ClusterRecord, health: ClusterSummary['health'], capabilities?: ClusterCapabilities, access?: ClusterAccess): ClusterSummary {
   return {
     id: record.id,
     name: record.name,
@@ -55,6 +55,8 @@ export function clusterSummary(record: ClusterRecord, health: ClusterSummary['he
     ...(capabilities && { capabilities }),
     ...(record.scenario && { scenario: record.scenario }),
     health,
+    ...(record.kind !== 'embedded' && { tls: record.tls ?? false }),
+    ...(access && { access }),
   };
 }
 

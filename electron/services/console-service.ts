@@ -14,6 +14,7 @@ import type { LocalHostOptions } from './local-host.js';
 import { MembershipGuide, type MembershipOptions } from './membership.js';
 import { OperationRunner } from './operations.js';
 import { ClusterPki } from './cluster-pki.js';
+import { ClusterAccessFiles } from './cluster-access.js';
 import { RemoteClusterCreator } from './remote/remote-create.js';
 import { DataLayout } from './paths.js';
 import { acquirePidLock, type PidLock } from '../../core/process/pid-lock.js';
@@ -78,6 +79,8 @@ export class ConsoleService {
   /** Guided scenarios, each on an embedded cluster of its own. */
   private readonly scenarioRuns = new ScenarioRuns();
   private readonly operations: OperationRunner;
+  /** The files raftctl needs to reach each cluster (ClusterSummary.access). */
+  private readonly access: ClusterAccessFiles;
   /** Remote clusters created step by step (remote.clusterPlan, remote.createCluster). */
   private readonly remoteCreator: RemoteClusterCreator | undefined;
 
@@ -94,6 +97,7 @@ export class ConsoleService {
     });
     const operations = new OperationRunner((progress) => this.broadcast('operation.progress', progress), this.activity);
     this.operations = operations;
+    this.access = new ClusterAccessFiles(new ClusterPki(this.layout.pkiDir));
     this.remoteCreator = options.remote && new RemoteClusterCreator({
       hosts: options.remote.hosts,
       pki: new ClusterPki(this.layout.pkiDir),
@@ -206,11 +210,12 @@ export class ConsoleService {
     }
     driver = await kind.attach(record, this.clusters, publish);
     this.drivers.set(record.id, driver);
+    await this.access.save(record);
   }
 
   private summaryOf(record: ClusterRecord): ClusterSummary {
     const driver = this.drivers.get(record.id);
-    return clusterSummary(record, health(driver?.state()), driver?.capabilities);
+    return clusterSummary(record, health(driver?.state()), driver?.capabilities, this.access.describe(record));
   }
 
   private summaryList(): ClusterSummary[] {
@@ -224,7 +229,7 @@ export class ConsoleService {
 
   /** Broadcasts the summaries when they differ from the last ones sent; definitions are read fresh, health as last published. */
   private publishSummariesIfChanged(): void {
-    const list = [...this.clusters.list().map((record) => clusterSummary(record, this.knownHealth(record.id), this.drivers.get(record.id)?.capabilities)), ...this.replaySummaries()];
+    const list = [...this.clusters.list().map((record) => clusterSummary(record, this.knownHealth(record.id), this.drivers.get(record.id)?.capabilities, this.access.describe(record))), ...this.replaySummaries()];
     const signature = JSON.stringify(list);
     if (signature === this.summaries) return;
     this.summaries = signature;
@@ -290,6 +295,7 @@ export class ConsoleService {
     this.scenarioRuns.forget(clusterId);
     if (driver instanceof ReplayDriver) return this.publishSummariesIfChanged();
     await this.clusters.remove(clusterId);
+    await this.access.remove(clusterId);
     for (const session of this.sessions) this.unfollow(session, clusterId);
     this.publishSummariesIfChanged();
   }
@@ -354,13 +360,6 @@ export class ConsoleService {
     'node.resume': this.nodeAction('resume'),
     'node.restart': this.nodeAction('restart'),
     'node.forceNewCluster': this.nodeAction('forceNewCluster'),
-    'node.campaign': (p) => {
-      const driver = this.driver(p.clusterId);
-      if (!driver.capabilities.forceElection || !driver.campaign) {
-        throw new ApiError('invalid-input', `${p.clusterId}: forcing an election timeout needs an embedded cluster; raftd has no request that fires a node's election timer`);
-      }
-      return this.activity.track('node.campaign', `fire ${p.nodeId}'s election timer`, p.clusterId, () => driver.campaign!(p.nodeId));
-    },
 
     'fault.partition': (p) =>
       this.activity.track('fault.partition', describePartition(p.groups), p.clusterId, () => this.driver(p.clusterId).partition(p.groups)),

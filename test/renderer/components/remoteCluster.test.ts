@@ -184,12 +184,14 @@ describe('remote cluster wizard', () => {
     expect(useClusterWizardStore().open).toBe(false);
   });
 
-  it('shows where each node runs, with a raftctl command that reaches its loopback client port through SSH', async () => {
+  it('shows where each node runs, with a raftctl command that reaches its loopback client port through SSH with the cluster token and TLS files', async () => {
     await setup(apiWithCluster(), (alpha, beta) => [
       makeCluster({
         id: 'r1',
         name: 'remote',
         kind: 'remote',
+        tls: true,
+        access: { tokenFile: '/c/pki/r1/token', tlsCert: '/c/pki/r1/console.crt', tlsKey: '/c/pki/r1/console.key', tlsCa: '/c/pki/r1/ca.crt' },
         nodes: [
           { id: 'n1', kind: 'remote', host: alpha, peer: '198.51.100.11:7101', client: '127.0.0.1:8101' },
           { id: 'n2', kind: 'remote', host: beta, peer: '198.51.100.12:7102', client: '127.0.0.1:8102' },
@@ -200,7 +202,9 @@ describe('remote cluster wizard', () => {
     const location = byTestId('node-location-n2');
     expect(location?.textContent).toContain('beta');
     expect(location?.textContent).toContain('198.51.100.12:7102');
-    expect(byTestId('node-raftctl-n2')?.textContent).toBe('ssh -f -N -L 8102:127.0.0.1:8102 ops@198.51.100.12 -p 2222 && npx raftctl --endpoints 127.0.0.1:8102 status');
+    expect(byTestId('node-raftctl-n2')?.textContent).toBe(
+      'ssh -f -o ExitOnForwardFailure=yes -L 8102:127.0.0.1:8102 ops@198.51.100.12 -p 2222 sleep 10 && npx raftctl --endpoints 127.0.0.1:8102 --token-file /c/pki/r1/token --tls-cert /c/pki/r1/console.crt --tls-key /c/pki/r1/console.key --tls-ca /c/pki/r1/ca.crt status',
+    );
     expect(byTestId('node-raftctl-n9')?.textContent).toBe('npx raftctl --endpoints 127.0.0.1:8009 status');
   });
 });
