@@ -29,6 +29,8 @@ export interface NodeProcessInfo {
   started?: string;
   /** How the last process ended, when it is not running. */
   detail?: string;
+  /** The host that runs it cannot be reached now (its SSH link is down): the state is 'unknown', not a crash. */
+  hostUnreachable?: string;
 }
 
 export interface NodeLogQuery {

@@ -28,6 +28,8 @@ export interface NodeObservation {
   error?: string;
   status?: ReportedStatus;
   logTail: LogEntryView[];
+  /** The host profile whose link is down: the process is unknown then, whatever it was last. */
+  hostUnreachable?: string;
 }
 
 /** `supported`: the node actions the cluster's driver can carry out (its capabilities). */
@@ -37,7 +39,9 @@ export function nodeView(o: NodeObservation, members: MembershipView, leader: Le
   return {
     id,
     kind: o.kind,
-    process: o.process,
+    // A host the console cannot reach says nothing of its processes: unknown, never crashed or stopped.
+    process: o.hostUnreachable ? 'unknown' : o.process,
+    ...(o.hostUnreachable && { hostUnreachable: o.hostUnreachable }),
     reachable: o.reachable,
     lastSeen: o.lastSeen,
     ...(o.error && { error: o.error }),
@@ -54,7 +58,8 @@ export function nodeView(o: NodeObservation, members: MembershipView, leader: Le
     snapshotIndex: s?.snapshotIndex ?? 0,
     ...(match !== undefined && { matchIndex: match }),
     logTail: o.logTail,
-    actions: actionsNow(o.process, supported),
+    // Nothing reaches a node whose host is cut off: no action is offered until the link is back.
+    actions: o.hostUnreachable ? [] : actionsNow(o.process, supported),
     ...(s?.electionElapsed !== undefined && { electionElapsed: s.electionElapsed }),
     ...(s?.randomizedElectionTimeout !== undefined && { electionTimeout: s.randomizedElectionTimeout }),
   };

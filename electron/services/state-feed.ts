@@ -265,6 +265,7 @@ export class RaftdFeed {
         ...(error && { error }),
         ...(t.status && { status: t.status }),
         logTail: t.tail,
+        ...(proc?.hostUnreachable && { hostUnreachable: proc.hostUnreachable }),
       },
       members,
       leader,

@@ -229,17 +229,29 @@ describe('a remote cluster on the lab hosts', () => {
     if ((await stateUntil('a leader', (s) => s.leader !== '')).leader === 'n3') await invoke('membership.transferLeader', { clusterId: 'lab', to: 'n1' });
     const state = await stateUntil('a leader not on rc-h3', (s) => s.leader !== '' && s.leader !== 'n3');
     expect(state.leader).not.toBe('n3');
+    // Whatever the console shows of n3 while its host is cut, it is never a process that ended.
+    const neverEnded = (s: ClusterState) => {
+      const n3 = s.nodes.find((n) => n.id === 'n3');
+      expect(['crashed', 'killed', 'stopped']).not.toContain(n3?.process);
+      return n3;
+    };
     linkDown(h3);
     try {
-      await stateUntil('n3 unreachable', (s) => s.nodes.find((n) => n.id === 'n3')?.reachable === false);
+      await stateUntil('n3 unreachable', (s) => neverEnded(s)?.reachable === false);
       await invoke('kv.put', { clusterId: 'lab', key: 'during', value: 'the cut' });
+      // Once the SSH link is known lost: "unknown (host unreachable)", with no action offered.
+      const cut = await stateUntil('n3 unknown, its host unreachable', (s) => neverEnded(s)?.hostUnreachable === h3.name);
+      expect(cut.nodes.find((n) => n.id === 'n3')).toMatchObject({ process: 'unknown', reachable: false, actions: [] });
+      expect(cut.facts.votersSuspended).toEqual(['n3']);
+      expect(cut.facts.votersDown).toEqual([]);
     } finally {
       linkUp(h3);
     }
+    // Back by itself: the pool reconnects, the forwards carry on, nobody asks for anything.
     await stateUntil('n3 back and caught up', (s) => {
       const leader = s.nodes.find((n) => n.id === s.leader);
-      const n3 = s.nodes.find((n) => n.id === 'n3');
-      return !!leader && !!n3?.reachable && n3.appliedIndex >= leader.commitIndex;
+      const n3 = neverEnded(s);
+      return !!leader && !!n3?.reachable && n3.process === 'running' && n3.hostUnreachable === undefined && n3.appliedIndex >= leader.commitIndex;
     });
   });
 

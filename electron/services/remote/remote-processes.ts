@@ -70,10 +70,13 @@ export class RemoteProcesses implements NodeHost {
 
   async info(nodeId: string): Promise<NodeProcessInfo> {
     const host = this.hostOf(nodeId);
+    // While the pool reconnects by itself nothing is asked: the node is unknown, not crashed.
+    if (host.shell.state === 'reconnecting') return hostUnreachable(host);
     let listing: NodeListing | undefined;
     try {
       listing = (await this.listing(host)).get(nodeId);
     } catch (error) {
+      if (linkDown(host, error)) return hostUnreachable(host, error);
       return { state: 'unknown', detail: `${host.name}: ${(error as Error).message}` };
     }
     const info = infoFrom(listing);
@@ -372,6 +375,17 @@ export class RemoteProcesses implements NodeHost {
     return new ApiError('unavailable', `${host.name}: starting node ${nodeId} was cut off (${why}) and the host cannot be reached to roll it back; it is stopped as soon as the host answers again`);
   }
 
+}
+
+/** The failure says the host cannot be reached at all (as opposed to a command that failed there). */
+function linkDown(host: RemoteHost, error: unknown): boolean {
+  if (host.shell.state === 'reconnecting' || host.shell.state === 'unreachable') return true;
+  return error instanceof RemoteError && ['connection-lost', 'unreachable', 'refused', 'handshake-timeout', 'jump-failed'].includes(error.code);
+}
+
+function hostUnreachable(host: RemoteHost, error?: unknown): NodeProcessInfo {
+  const why = (error as Error | undefined)?.message ?? host.shell.lastError?.message ?? `the link is ${host.shell.state}`;
+  return { state: 'unknown', detail: `${host.name} cannot be reached: ${why}`, hostUnreachable: host.name };
 }
 
 /** A file written owner-only from the command's stdin, then moved into place (never half-written under its name). */

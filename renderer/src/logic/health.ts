@@ -36,8 +36,17 @@ export interface NodeHealth {
   text: string;
 }
 
+/** A node whose host the console cannot reach (the backend's hostUnreachable): its process is unknown, never crashed. */
+export const HOST_UNREACHABLE = 'unknown (host unreachable)';
+
+/** The node's process state in words, as every view shows it. */
+export function processLabel(node: Pick<NodeView, 'process' | 'hostUnreachable'>): string {
+  return node.hostUnreachable ? HOST_UNREACHABLE : node.process;
+}
+
 /** `lag` is the backend's (state.facts.lag): entries behind the leader, null when unknown. */
 export function nodeHealth(node: NodeView, lag: number | null, cutOff = false): NodeHealth {
+  if (node.hostUnreachable) return { level: 'warning', text: HOST_UNREACHABLE };
   if (node.process === 'killed' || node.process === 'crashed') return { level: 'error', text: `${node.process}` };
   if (node.process === 'stopped') return { level: 'default', text: 'stopped' };
   if (node.process === 'paused') return { level: 'warning', text: 'paused: not ticking, not answering' };
