@@ -360,6 +360,13 @@ export class ConsoleService {
     'node.resume': this.nodeAction('resume'),
     'node.restart': this.nodeAction('restart'),
     'node.forceNewCluster': this.nodeAction('forceNewCluster'),
+    'node.campaign': (p) => {
+      const driver = this.driver(p.clusterId);
+      if (!driver.capabilities.forceElection || !driver.campaign) {
+        throw new ApiError('invalid-input', `${p.clusterId}: forcing an election timeout needs an embedded cluster; raftd has no request that fires a node's election timer`);
+      }
+      return this.activity.track('node.campaign', `fire ${p.nodeId}'s election timer`, p.clusterId, () => driver.campaign!(p.nodeId));
+    },
 
     'fault.partition': (p) =>
       this.activity.track('fault.partition', describePartition(p.groups), p.clusterId, () => this.driver(p.clusterId).partition(p.groups)),
