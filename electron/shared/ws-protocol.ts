@@ -1,6 +1,7 @@
 // Message framing shared by both transports. IPC and WebSocket carry the same envelopes, so the
 // renderer sees identical results and errors whichever one it uses. No runtime imports of zod here:
 // the sandboxed preload bundles this file and may only require 'electron'.
+import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '../../core/kv/limits.js';
 import type { ApiErrorShape, EventName } from './api.js';
 
 export interface RpcRequest {
@@ -20,6 +21,17 @@ export type ServerMessage = RpcResponse | RpcEvent;
 
 /** Electron IPC answers the same way, without an id (ipcRenderer.invoke pairs calls itself). */
 export type IpcResponse = { result: unknown } | { error: ApiErrorShape };
+
+/** JSON writes one byte of a string as at most six (a control character becomes \u0001). */
+const JSON_BYTES_PER_STRING_BYTE = 6;
+/** The request's id, method name, field names and the other small fields around the strings. */
+const ENVELOPE_HEADROOM_BYTES = 64 * 1024;
+/**
+ * The largest request frame a client may send: the largest KV request (kv.cas carries a key and two
+ * values) with every string byte escaped, plus the envelope. A larger frame closes the connection, so
+ * any request the API's own limits accept must fit: the API then answers it, with a plain error if needed.
+ */
+export const MAX_REQUEST_FRAME_BYTES = JSON_BYTES_PER_STRING_BYTE * (MAX_KEY_BYTES + 2 * MAX_VALUE_BYTES) + ENVELOPE_HEADROOM_BYTES;
 
 /** Web mode: the WebSocket endpoint and the query parameter carrying the session token. */
 export const WS_PATH = '/api';

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConsoleService } from '../services/console-service.js';
 import { contentSecurityPolicy, contentTypeOf, fileInside, fileOrAppShell } from './static-content.js';
-import { parseRpcRequest, toErrorShape, TOKEN_PARAM, WS_PATH, type RpcResponse } from '../shared/ws-protocol.js';
+import { MAX_REQUEST_FRAME_BYTES, parseRpcRequest, toErrorShape, TOKEN_PARAM, WS_PATH, type RpcResponse } from '../shared/ws-protocol.js';
 
 export interface WebServerOptions {
   service: ConsoleService;
@@ -44,7 +44,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     if (!allowedHosts().has(req.headers.host ?? '')) return plain(res, 421, 'unexpected Host header');
     void serveStatic(options.staticDir, req, res, port).catch(() => plain(res, 500, 'could not read the file'));
   });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_FRAME_BYTES });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://console');
