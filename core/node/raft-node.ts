@@ -149,6 +149,8 @@ export class RaftNode {
   /** Term and vote last made durable: sending early is only safe while they are unchanged. */
   private persisted: { term: number; vote: NodeId };
   private processing = false;
+  /** While a Ready's entries are being written: commits learned meanwhile are applied at once (applyDurableCommits). */
+  private writing = false;
   private scheduled = false;
   private stopped = false;
   private failed: Error | null = null;
@@ -352,7 +354,30 @@ export class RaftNode {
       this.options.logger?.warn(`dropped ${message.type} from ${message.from}: ${(error as Error).message}`);
       return;
     }
+    if (this.writing) this.applyDurableCommits();
     this.schedule();
+  }
+
+  /**
+   * A leader learns that batch k is committed (its followers' acks) while it is writing batch k+1.
+   * Waiting for that write before applying would add a whole fsync to every request under load, so
+   * entries that are committed and already on our own disk are applied (and their callers answered)
+   * now. Configuration changes wait for their Ready (see handleReady); the Ready that later carries
+   * these entries finds them applied (applyEntry skips them).
+   */
+  private applyDurableCommits(): void {
+    const last = Math.min(this.raw.durableCommittedIndex(), this.storage.lastIndex());
+    if (last <= this.applied) return;
+    try {
+      for (const entry of this.storage.entries(this.applied + 1, last + 1)) {
+        if (entry.type === EntryType.ConfChange) break;
+        this.applyEntry(entry);
+      }
+    } catch (error) {
+      this.fail(error as Error); // as a failure to apply in handleReady would
+      return;
+    }
+    this.releaseReads();
   }
 
   private request<T>(table: Map<string, Pending<T>>, what: string, timeoutMs: number, submit: (requestId: string) => void): Promise<T> {
@@ -436,7 +461,12 @@ export class RaftNode {
     }
     // A commit-only change need not be written: the commit index is re-learned from the leader.
     if (rd.entries.length > 0 || (rd.hardState && rd.mustSync)) {
-      await logStore.save(rd.hardState, rd.entries);
+      this.writing = !rd.snapshot;
+      try {
+        await logStore.save(rd.hardState, rd.entries);
+      } finally {
+        this.writing = false;
+      }
       if (rd.hardState) this.persisted = { term: rd.hardState.term, vote: rd.hardState.vote };
     }
     if (rd.entries.length > 0) this.storage.append(rd.entries);

@@ -152,6 +152,14 @@ export class RawNode {
     this.step(message({ type: MessageType.SnapStatus, from: id, reject: !ok }));
   }
 
+  /**
+   * Highest index that is both committed and in this node's stable storage (entries a pending
+   * Ready may still overwrite are not): the driver may apply up to it while a write is in flight.
+   */
+  durableCommittedIndex(): number {
+    return Math.min(this.raft.log.committed, this.raft.log.lastStableIndex());
+  }
+
   hasReady(): boolean {
     const r = this.raft;
     return (

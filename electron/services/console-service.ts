@@ -93,6 +93,7 @@ export class ConsoleService {
     this.activity = new ActivityLog((item) => this.broadcast('activity', item));
     this.traces = new TraceService(options.dataDir, {
       store: options.trace,
+      health,
       onError: (clusterId, error) => this.activity.record('record trace', 'failed', `${clusterId}: its history is no longer recorded (${(error as Error).message})`, clusterId),
     });
     const operations = new OperationRunner((progress) => this.broadcast('operation.progress', progress), this.activity);

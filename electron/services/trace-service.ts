@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ApiError } from '../shared/api.js';
-import type { ClusterState, TraceExport, TraceMomentView, TraceRange } from '../shared/api.js';
+import type { ClusterState, ClusterSummary, TraceExport, TraceMomentView, TraceRange } from '../shared/api.js';
 import { DeltaEncoder, parseTrace, readOnlyState, serializeTrace, TRACE_FORMAT, TRACE_LIMITS, TRACE_VERSION, TraceFormatError, type TraceFrame, type TraceMessage } from '../shared/trace-format.js';
 import { childPath } from './paths.js';
 import { Replay, REPLAY_STORE } from './trace-replay.js';
@@ -18,6 +18,8 @@ export interface TraceServiceOptions {
   store?: TraceStoreOptions;
   /** A trace that cannot be written (disk full…): said once per cluster; the cluster runs on. */
   onError?: (clusterId: string, error: unknown) => void;
+  /** A cluster's health as the console lists it (console-service's rule), for a recorded moment. */
+  health?: (state: ClusterState) => ClusterSummary['health'];
 }
 
 /** Key frames in an exported file: often enough that a reader can start anywhere without much work. */
@@ -99,7 +101,8 @@ export class TraceService {
     const replay = this.replays.get(clusterId);
     const moment = replay ? replay.at(t) : this.store(clusterId).at(t);
     if (!moment) return null;
-    return { at: moment.t, state: replay ? moment.state : readOnlyState(moment.state), messages: moment.messages };
+    const health = this.options.health?.(moment.state) ?? 'stopped';
+    return { at: moment.t, state: replay ? moment.state : readOnlyState(moment.state), health, messages: moment.messages };
   }
 
   /** [from, to] of the trace (all of it by default) as one trace file. */

@@ -377,6 +377,8 @@ export interface TraceMomentView {
   at: number;
   /** Read-only: no actions, no clock controls. */
   state: ClusterState;
+  /** The cluster's health at that moment, by the same rule as ClusterSummary's. */
+  health: ClusterSummary['health'];
   /** Embedded clusters: network events since the frame before this one. */
   messages: TraceMessage[];
 }

@@ -143,6 +143,8 @@ describe.skipIf(unavailable !== null)('time travel end to end (web mode, Chromiu
     expect(then).toMatchObject({ leader: first.leader, term: first.term });
     await expect.poll(() => text('header-leader'), { timeout: LONG }).toBe(then.leader);
     expect(Number(await text('header-term'))).toBe(then.term);
+    // All three were up then: the health of that moment, not of now (one node is killed now).
+    expect(await text('header-health')).toBe('healthy');
     expect(await text(`node-role-${then.leader}`)).toBe('leader');
     // The node killed later is still running at that moment.
     expect(await text(`node-process-${first.leader}`)).toContain('running');

@@ -166,3 +166,82 @@ describe('RaftNode membership changes', () => {
     expect((await second).confState.learners).toEqual([]);
   });
 });
+
+/** A log store that, while `hold` is set, finishes each write only when the test releases it. */
+class GatedLogStore extends MemoryLogStore {
+  hold = false;
+  readonly held: (() => void)[] = [];
+  override save(...args: Parameters<MemoryLogStore['save']>): Promise<void> {
+    if (!this.hold) return super.save(...args);
+    return new Promise((resolve, reject) => this.held.push(() => super.save(...args).then(resolve, reject)));
+  }
+}
+
+describe('RaftNode commits learned while it writes', () => {
+  const nodes: RaftNode[] = [];
+  let leaderStore = new GatedLogStore();
+  afterEach(async () => {
+    leaderStore.hold = false;
+    for (const release of leaderStore.held.splice(0)) release();
+    for (const n of nodes.splice(0)) await n.stop();
+  });
+
+  it('answer a write whose commit arrives while the next write is on its way to disk, but not that next one', async () => {
+    const clock = new ManualClock();
+    const network = new MemoryNetwork({ clock, random: seededRandom(3), latency: { min: 1, max: 1 } });
+    leaderStore = new GatedLogStore();
+    for (const id of ['a', 'b', 'c']) {
+      nodes.push(
+        await RaftNode.start({
+          id,
+          logStore: id === 'a' ? leaderStore : new MemoryLogStore(),
+          snapshotStore: new MemorySnapshotStore(),
+          transport: network.connect(id),
+          clock,
+          stateMachine: new RaftdStateMachine({}),
+          random: seededRandom(id.charCodeAt(0)),
+          initialMembers: ['a', 'b', 'c'],
+          electionTicks: id === 'a' ? 3 : 30,
+        }),
+      );
+    }
+    const leader = nodes[0];
+    for (let t = 0; t < 10_000 && leader.status().role !== 'leader'; t += 10) {
+      clock.advance(10);
+      await settle();
+    }
+    expect(leader.status().role).toBe('leader');
+    for (let t = 0; t < 20; t++) {
+      clock.advance(1);
+      await settle();
+    }
+
+    leaderStore.hold = true;
+    let firstDone = false;
+    const first = leader.propose(put('first')).then((r) => ((firstDone = true), r));
+    await settle();
+    expect(leaderStore.held).toHaveLength(1);
+    leaderStore.held.shift()!(); // "first" is on the leader's disk; its followers have not answered yet
+    await settle();
+    let secondDone = false;
+    const second = leader.propose(put('second')).then((r) => ((secondDone = true), r));
+    await settle();
+    expect(leaderStore.held).toHaveLength(1); // "second" is being written
+    for (let t = 0; t < 20 && !firstDone; t++) {
+      clock.advance(1);
+      await settle();
+    }
+    // The followers' acknowledgements committed "first": answered without waiting for "second"'s write.
+    expect(firstDone).toBe(true);
+    expect((await first).index).toBeGreaterThan(0);
+    // Both followers hold "second" too, but it is not on the leader's own disk: not answered yet.
+    expect(secondDone).toBe(false);
+    leaderStore.hold = false;
+    leaderStore.held.shift()!();
+    for (let t = 0; t < 20 && !secondDone; t++) {
+      clock.advance(1);
+      await settle();
+    }
+    expect((await second).index).toBe((await first).index + 1);
+  });
+});

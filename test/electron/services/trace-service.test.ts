@@ -65,6 +65,8 @@ describe('time travel through the console API', () => {
 
     const past = await call('trace.at', { clusterId: 'sim', at: before.at });
     expect(past?.state.leader).toBe('');
+    // No leader: an election is on while a majority is up (the console's health rule), else no quorum.
+    expect(past?.health).toBe(before.facts.hasQuorum ? 'no-leader' : 'no-quorum');
     expect(past?.state.clock?.now).toBe(before.clock?.now);
     expect(past?.state.nodes.map((n) => [n.id, n.role, n.term])).toEqual(before.nodes.map((n) => [n.id, n.role, n.term]));
     // Nothing to act on in the past.

@@ -34,7 +34,7 @@ const recorded = (at: number): ClusterState => (at < 6000 ? before : now);
 function apiWithTrace(range: TraceRange, record = recorded, live: ClusterState = now): FakeApi {
   return apiWithCluster(live, [makeCluster({ id: live.clusterId, kind: live.kind })])
     .handle('trace.range', () => range)
-    .handle('trace.at', ({ at }): TraceMomentView | null => (at < range.first ? null : { at: Math.min(at, range.last), state: readOnlyState(record(at)), messages: [] }))
+    .handle('trace.at', ({ at }): TraceMomentView | null => (at < range.first ? null : { at: Math.min(at, range.last), state: readOnlyState(record(at)), health: 'healthy', messages: [] }))
     .handle('node.kill', () => undefined)
     .handle('trace.export', () => ({ filename: 'demo.raft-trace.ndjson', text: '{}', frames: 1, bytes: 3 }));
 }
@@ -158,7 +158,7 @@ describe('time travel logic', () => {
   });
 
   it('tells an embedded moment in simulated time elapsed, others as the local time', () => {
-    const embedded = { at: 0, state: makeState({ clock: { now: 80_400, running: true, speed: 1 } }), messages: [] };
+    const embedded = { at: 0, state: makeState({ clock: { now: 80_400, running: true, speed: 1 } }), health: 'healthy' as const, messages: [] };
     expect(describeMoment(embedded, 0)).toBe('+1:20.4 simulated');
     expect(describeMoment(undefined, new Date(2026, 0, 1, 13, 5, 7, 250).getTime())).toBe('13:05:07.250');
   });
