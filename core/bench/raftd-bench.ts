@@ -6,7 +6,7 @@
 // --with-etcd (and Debian's etcd-server installed) etcd 3.4 runs the same loads and ratios are printed.
 // For working on speed: --loads runs only the listed loads (no failover); --cpu-prof DIR writes a
 // V8 CPU profile of every node to DIR/<id> (nodes stop with SIGTERM to write it; no failover);
-// --alternate N starts an etcd cluster beside raftd's and runs each load N times on each, turn
+// --raftd-args="..." passes more flags to every raftd; --alternate N starts an etcd cluster beside raftd's and runs each load N times on each, turn
 // about, so both see the same machine (2 shared cores are noisy), and prints the ratios' median.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     loads: { type: 'string' },
     'cpu-prof': { type: 'string' },
     alternate: { type: 'string' },
+    'raftd-args': { type: 'string', default: '' },
   },
 });
 const DEFAULT_LOADS = 'put:1,put:16,put:64,put:256,get:16,get:64';
@@ -80,7 +81,7 @@ const clusterArg = nodes.map((n) => `${n.id}=${n.peer}/${n.client}`).join(',');
 
 function start(n: Node): void {
   const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, n.id)] : [];
-  n.proc = spawn(process.execPath, [...prof, raftdBin, '--id', n.id, '--data-dir', join(root, n.id), '--peer', n.peer, '--client', n.client, '--cluster', clusterArg, '--log-level', 'warn'], {
+  n.proc = spawn(process.execPath, [...prof, raftdBin, '--id', n.id, '--data-dir', join(root, n.id), '--peer', n.peer, '--client', n.client, '--cluster', clusterArg, '--log-level', 'warn', ...args['raftd-args']!.split(' ').filter(Boolean)], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
@@ -174,6 +175,22 @@ async function startEtcd(): Promise<void> {
   execFileSync(process.execPath, [join(sharedBench, 'etcd-ctl.mjs'), 'healthy', etcdNodes.map((n) => `http://${n.client}`).join(',')], { stdio: 'inherit' });
 }
 
+/** CPU time (user + system, ms) the processes used so far; an exited one counts as 0. */
+function cpuMs(pids: number[]): number {
+  const tick = 1000 / 100; // USER_HZ
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * tick;
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+const pidsOf = (ns: Node[]) => ns.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : []));
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 /** Each load N times on raftd and on etcd, turn about; ratios per turn and their median. */
@@ -185,14 +202,21 @@ async function alternateRuns(): Promise<void> {
     const name = `${op} c=${clients}`;
     const ratios: number[] = [];
     const p99s: number[] = [];
+    const cpus: number[] = [];
     for (let round = 0; round < alternate; round++) {
+      let cpu = cpuMs(pidsOf(nodes));
       const a = await load(op, clients, duration);
+      const cpuA = (cpuMs(pidsOf(nodes)) - cpu) / Math.max(1, a.ops);
+      cpu = cpuMs(pidsOf(etcdNodes));
       const b = await load(op, clients, duration, 5000, 'etcd');
+      const cpuB = (cpuMs(pidsOf(etcdNodes)) - cpu) / Math.max(1, b.ops);
       ratios.push(a.ops_per_s / b.ops_per_s);
       p99s.push(a.p99_ms / b.p99_ms);
-      console.log(`${name.padEnd(9)} raftd ${fmt(a)}\n${' '.repeat(9)} etcd  ${fmt(b)}\n${' '.repeat(9)} ratio ×${ratios.at(-1)!.toFixed(2)}  p99 ×${p99s.at(-1)!.toFixed(2)}`);
+      cpus.push(cpuA / cpuB);
+      const perOp = (ms: number) => `  cluster CPU ${(ms * 1000).toFixed(0)} µs/op`;
+      console.log(`${name.padEnd(9)} raftd ${fmt(a, perOp(cpuA))}\n${' '.repeat(9)} etcd  ${fmt(b, perOp(cpuB))}\n${' '.repeat(9)} ratio ×${ratios.at(-1)!.toFixed(2)}  p99 ×${p99s.at(-1)!.toFixed(2)}  CPU/op ×${cpus.at(-1)!.toFixed(2)}`);
     }
-    summary.push(`${name.padEnd(9)} throughput ×${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(' ')})   p99 ×${median(p99s).toFixed(2)} (${p99s.map((r) => r.toFixed(2)).join(' ')})`);
+    summary.push(`${name.padEnd(9)} throughput ×${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(' ')})   p99 ×${median(p99s).toFixed(2)} (${p99s.map((r) => r.toFixed(2)).join(' ')})   CPU/op ×${median(cpus).toFixed(2)}`);
   }
   console.log(`\nraftd / etcd, median of ${alternate} alternating runs (each run's ratio in brackets)`);
   for (const line of summary) console.log(line);
