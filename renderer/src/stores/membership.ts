@@ -24,6 +24,8 @@ export const useMembershipStore = defineStore('membership', () => {
   const mode = ref<Mode>('add');
   const target = ref<string | null>(null);
   const newNodeId = ref('');
+  /** Remote clusters: the host profile the new node runs on; null lets the backend pick the cluster's least used host. */
+  const newNodeHost = ref<string | null>(null);
   const addOp = ref<string | null>(null);
   const promoteOp = ref<string | null>(null);
   const removeOp = ref<string | null>(null);
@@ -196,6 +198,7 @@ export const useMembershipStore = defineStore('membership', () => {
     jointAdd.value = [];
     jointRemove.value = [];
     newNodeId.value = '';
+    newNodeHost.value = null;
   }
 
   /** Starts one step of a change with the buttons busy meanwhile; its result, or undefined when refused. */
@@ -210,7 +213,8 @@ export const useMembershipStore = defineStore('membership', () => {
     const clusterId = state.value?.clusterId;
     if (!clusterId || !canProceed.value) return;
     const nodeId = newNodeId.value.trim() || undefined;
-    const added = await submit('Add learner', () => connection.invoke('membership.addNode', { clusterId, nodeId }));
+    const host = state.value?.kind === 'remote' ? (newNodeHost.value ?? undefined) : undefined;
+    const added = await submit('Add learner', () => connection.invoke('membership.addNode', { clusterId, nodeId, ...(host && { host }) }));
     if (!added) return;
     target.value = added.nodeId;
     addOp.value = added.operationId;
@@ -286,6 +290,7 @@ export const useMembershipStore = defineStore('membership', () => {
     mode,
     target,
     newNodeId,
+    newNodeHost,
     transferTo,
     transferring,
     submitting,
