@@ -9,7 +9,8 @@ import { formatBytes } from '../../../renderer/src/logic/hosts';
 import { useClusterWizardStore } from '../../../renderer/src/stores/clusterWizard';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import ClustersView from '../../../renderer/src/views/ClustersView.vue';
-import { apiWithCluster, flush, makeCluster, setupStores, type FakeApi } from '../fakeApi';
+import DashboardView from '../../../renderer/src/views/DashboardView.vue';
+import { apiWithCluster, flush, makeCluster, makeNode, makeState, setupStores, type FakeApi } from '../fakeApi';
 import { withRealHosts } from '../hostsApi';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -206,5 +207,33 @@ describe('remote cluster wizard', () => {
       'ssh -f -o ExitOnForwardFailure=yes -L 8102:127.0.0.1:8102 ops@198.51.100.12 -p 2222 sleep 10 && npx raftctl --endpoints 127.0.0.1:8102 --token-file /c/pki/r1/token --tls-cert /c/pki/r1/console.crt --tls-key /c/pki/r1/console.key --tls-ca /c/pki/r1/ca.crt status',
     );
     expect(byTestId('node-raftctl-n9')?.textContent).toBe('npx raftctl --endpoints 127.0.0.1:8009 status');
+  });
+
+  it('the dashboard shows on each node card where it runs, with its raftctl command to copy', async () => {
+    let alphaId = '';
+    const state = makeState({ clusterId: 'r1', name: 'remote', kind: 'remote', nodes: ['n1', 'n2'].map((id, i) => makeNode({ id, kind: 'remote', role: i === 0 ? 'leader' : 'follower' })) });
+    const api = apiWithCluster(state);
+    const hosts = await withRealHosts(api);
+    cleanups.push(hosts.close);
+    const alpha = await hosts.service.create({ name: 'alpha', address: '198.51.100.11', port: 22, user: 'ops', auth: { kind: 'agent' }, jumpHostId: null, groups: [] });
+    alphaId = alpha.id;
+    api.handle('clusters.list', () => [
+      makeCluster({
+        id: 'r1',
+        name: 'remote',
+        kind: 'remote',
+        nodes: [
+          { id: 'n1', kind: 'remote', host: alphaId, peer: '198.51.100.11:7101', client: '127.0.0.1:8101' },
+          { id: 'n2', kind: 'remote', host: alphaId, peer: '198.51.100.11:7102', client: '127.0.0.1:8102' },
+        ],
+      }),
+    ]);
+    const pinia = setupStores(api);
+    useNavigationStore().go('dashboard', 'r1');
+    const w = mount(DashboardView, { global: { plugins: [pinia] }, attachTo: document.body });
+    cleanups.push(() => w.unmount());
+    await flush(10);
+    expect(byTestId('node-where-n2')?.textContent).toContain('alpha · peer 198.51.100.11:7102 · client 127.0.0.1:8102 on alpha');
+    expect(byTestId('node-card-raftctl-copy-n2')?.getAttribute('title')).toContain('ssh -f -o ExitOnForwardFailure=yes -L 8102:127.0.0.1:8102 ops@198.51.100.11 sleep 10');
   });
 });
