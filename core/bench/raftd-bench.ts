@@ -149,7 +149,7 @@ function sampleMemory(pids: () => number[]): { stop(): string } {
   };
 }
 
-const metrics = async (n: Node) => (await json<{ walSyncs: number; rssBytes: number }>(`http://${n.client}/v1/metrics`))!;
+const metrics = async (n: Node) => (await json<{ walSyncs: number; walSyncMs: number; rssBytes: number }>(`http://${n.client}/v1/metrics`))!;
 const memoryLine = () =>
   nodes
     .flatMap((n) => {
@@ -251,8 +251,9 @@ try {
         const r = await load('put', c, duration);
         const after = await metrics(l);
         const fsyncsPerOp = (after.walSyncs - before.walSyncs) / Math.max(1, r.ops);
+        const syncMs = (after.walSyncMs - before.walSyncMs) / Math.max(1, after.walSyncs - before.walSyncs);
         rows[`put c=${c}`] = { ...r, fsyncsPerOp };
-        console.log(`put c=${String(c).padEnd(4)} ${fmt(r, `  leader fsyncs/put ${fsyncsPerOp.toFixed(3)}`)}`);
+        console.log(`put c=${String(c).padEnd(4)} ${fmt(r, `  leader fsyncs/put ${fsyncsPerOp.toFixed(3)}, ${syncMs.toFixed(2)} ms each`)}`);
       } else {
         const r = await load('get', c, duration);
         rows[`get c=${c}`] = r;

@@ -277,7 +277,7 @@ export async function runRaftd(options: RaftdOptions): Promise<{ stop(): Promise
     metrics: () => {
       const wal = logStore.stats();
       const memory = process.memoryUsage();
-      return { walSyncs: wal.syncs, walRecords: wal.records, walBytes: wal.bytes, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed };
+      return { walSyncs: wal.syncs, walRecords: wal.records, walBytes: wal.bytes, walSyncMs: Math.round(wal.syncMs), rssBytes: memory.rss, heapUsedBytes: memory.heapUsed };
     },
     logger,
     clientLimits: { maxConnections: clientConnectionCap(options.maxClientConnections), warn: (message) => logger.warn(message) },
