@@ -3,6 +3,7 @@
 import { ApiError } from '../shared/api.js';
 import type { ClusterCapabilities, ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeAction, NodeLogLine, ProcessState } from '../shared/api.js';
 import type { NodeLogQuery } from './node-host.js';
+import type { TraceMessage } from '../shared/trace-format.js';
 
 export type { NodeAction };
 
@@ -49,6 +50,8 @@ export interface ClusterDriver extends MembershipTarget {
   /** With capabilities.simulatedClock / dropMessages: the simulated clock and network. */
   clock?(action: 'run' | 'pause' | 'step', speed?: number, stepMs?: number): Promise<void>;
   dropMessage?(messageId: number): Promise<void>;
+  /** With a simulated network: every message sent, delivered or dropped (for the cluster's trace), until the returned function is called. */
+  onNetworkEvent?(listener: (event: TraceMessage) => void): () => void;
   /** With capabilities.forceElection: the node's election timer fires now. */
   campaign?(nodeId: string): Promise<void>;
   /** The console is closing: stop observing, leave local processes running. */

@@ -211,6 +211,8 @@ export class ConsoleService {
     }
     driver = await kind.attach(record, this.clusters, publish);
     this.drivers.set(record.id, driver);
+    // Embedded clusters: every message goes into the trace too (the driver's network stops with it).
+    driver.onNetworkEvent?.((event) => this.drivers.get(record.id) === driver && this.traces.recordMessage(record.id, event));
     await this.access.save(record);
   }
 

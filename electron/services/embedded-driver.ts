@@ -11,6 +11,7 @@ import { entryView } from '../../core/service/entries.js';
 import { RaftdService, ServiceError } from '../../core/service/raftd-service.js';
 import { ApiError } from '../shared/api.js';
 import type { ClusterCapabilities, ClusterState, KvResult, LogEntryDetail, LogEntryView, NodeLogLine } from '../shared/api.js';
+import type { TraceMessage } from '../shared/trace-format.js';
 import { completePartition, describePartition, newNodeIdAmong, type ClusterDriver, type NodeAction } from './cluster-driver.js';
 import { logNodeIds, withoutNode, type ClusterRecord, type ClusterRegistry } from './cluster-registry.js';
 import { clusterState, membersFrom, mostAuthoritative } from './cluster-view.js';
@@ -263,6 +264,12 @@ export class EmbeddedDriver implements ClusterDriver {
     if (node.currentRole === 'leader') throw new ApiError('conflict', `node ${nodeId} already leads; its election timer does not run`);
     node.campaign();
     this.changed();
+  }
+
+  onNetworkEvent(listener: (event: TraceMessage) => void): () => void {
+    return this.cluster.network.onEvent(({ kind, id, from, to, type, sentAt, deliverAt, summary, at, reason }) =>
+      listener({ kind, id, from, to, type, sentAt, deliverAt, summary, at, ...(reason && { reason }) }),
+    );
   }
 
   async dropMessage(messageId: number): Promise<void> {

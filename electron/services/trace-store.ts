@@ -17,6 +17,8 @@ export interface TraceStoreOptions {
   keyEvery?: number;
   /** …and at least every this many ms of the frames' time: bounds what a read has to replay. */
   keyEveryMs?: number;
+  /** Frames wait in memory at most this long (or until 64 KiB, or a read) before they are written. */
+  flushMs?: number;
 }
 
 export const defaultTraceOptions: Required<TraceStoreOptions> = {
@@ -24,7 +26,10 @@ export const defaultTraceOptions: Required<TraceStoreOptions> = {
   maxBytes: 16 * 1024 * 1024,
   keyEvery: 100,
   keyEveryMs: 10_000,
+  flushMs: 200,
 };
+
+const FLUSH_BYTES = 64 * 1024;
 
 interface Segment {
   seq: number;
@@ -61,6 +66,11 @@ export class TraceStore {
   private readonly segments: Segment[] = [];
   private readonly encoder = new DeltaEncoder();
   private fd: number | null = null;
+  /** Lines not yet written, and the timer that writes them. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushTimer?: NodeJS.Timeout;
+  private failure?: Error;
   private sinceKey = 0;
   private lastKeyT = 0;
   private lastT = 0;
@@ -130,6 +140,7 @@ export class TraceStore {
 
   /** The state at `t`: the last state frame at or before it; null before the first one. */
   at(t: number): TraceMoment | null {
+    this.flush();
     const segment = [...this.segments].reverse().find((s) => s.first <= t);
     if (!segment) return null;
     const keyIndex = lastIndexWhere(segment.keys, (k) => k.t <= t);
@@ -156,6 +167,7 @@ export class TraceStore {
 
   /** Every state frame in [from, to] (the one in force at `from` first), each as a whole state, plus network events. */
   *states(from: number, to: number): Generator<{ t: number; state: ClusterState } | { t: number; msg: TraceMessage }> {
+    this.flush();
     const start = this.at(from);
     if (start) yield { t: Math.max(start.t, from), state: start.state };
     for (const segment of this.segments) {
@@ -204,9 +216,23 @@ export class TraceStore {
   }
 
   private write(segment: Segment, frame: TraceFrame, key: boolean): void {
+    if (this.failure) throw this.failure;
     const line = JSON.stringify(frame) + '\n';
     const bytes = Buffer.from(line);
-    writeSync(this.fd!, bytes);
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => {
+        try {
+          this.flush();
+        } catch (error) {
+          // Said by the next record (the caller's to report): a timer has no one to tell.
+          this.failure = error as Error;
+        }
+      }, this.options.flushMs);
+      this.flushTimer.unref?.();
+    }
     if (key) segment.keys.push({ t: frame.t, offset: segment.bytes });
     segment.bytes += bytes.length;
     segment.frames++;
@@ -216,7 +242,18 @@ export class TraceStore {
     this.trim();
   }
 
+  /** Writes the frames waiting in memory to the segment they belong to. */
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.fd === null || this.pending.length === 0) return;
+    writeSync(this.fd, Buffer.concat(this.pending));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
   private closeActive(): void {
+    this.flush();
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     this.encoder.reset();

@@ -85,6 +85,10 @@ describe('time travel through the console API', () => {
     const file = await call('trace.export', { clusterId: 'sim' });
     expect(file.filename).toMatch(/^sim-.*\.raft-trace\.ndjson$/);
     expect(file.text.split('\n')[0]).toContain('"format":"raft-console-trace"');
+    // An embedded cluster's trace holds every message: the election's votes were sent and delivered.
+    const events = file.text.trim().split('\n').slice(1).map((line) => JSON.parse(line)).filter((f) => f.msg).map((f) => f.msg);
+    expect(events.filter((m) => m.kind === 'send' && /vote/i.test(m.type)).length).toBeGreaterThan(0);
+    expect(events.filter((m) => m.kind === 'deliver').length).toBeGreaterThan(0);
 
     const replay = await call('trace.import', { content: file.text, encoding: 'text' });
     expect(replay).toMatchObject({ name: 'Sim (replay)', kind: 'embedded', replay: { sourceId: 'sim' } });
