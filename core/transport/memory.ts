@@ -141,6 +141,12 @@ export class MemoryNetwork {
     this.cutLinks.clear();
   }
 
+  /** Routes cut one by one: directed links (drop) and isolated nodes (cut off from everyone). */
+  cuts(): { links: Array<{ from: NodeId; to: NodeId }>; isolated: NodeId[] } {
+    const links = [...this.cutLinks].flatMap(([from, targets]) => [...targets].map((to) => ({ from, to })));
+    return { links, isolated: [...this.isolated] };
+  }
+
   /** The current partition groups, empty when there is none. */
   partitions(): NodeId[][] {
     return this.groups.map((group) => [...group]);

@@ -174,8 +174,23 @@ export class EmbeddedDriver implements ClusterDriver {
     return {
       ...clusterState({ clusterId: this.clusterId, name: this.record.name, kind: 'embedded', capabilities: this.capabilities }, this.timeline, members, nodes, this.cluster.network.partitions()),
       clock: { now, running: this.cluster.isRunning(), speed: this.cluster.currentSpeed() },
+      cutLinks: this.cutLinks(ids),
       messages: this.cluster.network.inFlight().map(({ id, from, to, type, sentAt, deliverAt, summary, fields }) => ({ id, from, to, type, sentAt, deliverAt, summary, fields })),
     };
+  }
+
+  /** Every directed link the network drops outside a partition: cut links, and each isolated node's both ways. */
+  private cutLinks(ids: string[]): Array<{ from: string; to: string }> {
+    const { links, isolated } = this.cluster.network.cuts();
+    const out = new Map(links.map((l) => [`${l.from}>${l.to}`, l]));
+    for (const id of isolated) {
+      for (const other of ids) {
+        if (other === id) continue;
+        out.set(`${id}>${other}`, { from: id, to: other });
+        out.set(`${other}>${id}`, { from: other, to: id });
+      }
+    }
+    return [...out.values()];
   }
 
   async refresh(): Promise<ClusterState> {

@@ -331,6 +331,8 @@ export interface ClusterState {
   clock?: { now: number; running: boolean; speed: number };
   messages?: MessageInFlight[];
   partitions?: string[][];
+  /** Embedded only: single directed links cut (a guided scenario's, or an isolated node's), apart from any partition. */
+  cutLinks?: Array<{ from: string; to: string }>;
   /** What follows from the above, decided once (electron/shared/cluster-facts.ts): the renderer shows it as is. */
   facts: ClusterFacts;
 }

@@ -30,16 +30,22 @@ export interface Link {
   cut: boolean;
 }
 
-/** Every pair of nodes; a pair is cut when a partition puts them on different sides. */
-export function links(ids: readonly string[], partitions: readonly (readonly string[])[] | undefined): Link[] {
+/** Every pair of nodes; a pair is cut when a partition puts them on different sides, or a link between them is cut either way. */
+export function links(
+  ids: readonly string[],
+  partitions: readonly (readonly string[])[] | undefined,
+  cutLinks: readonly { from: string; to: string }[] = [],
+): Link[] {
   const side = new Map<string, number>();
   (partitions ?? []).forEach((group, i) => group.forEach((id) => side.set(id, i)));
+  const cutPairs = new Set(cutLinks.flatMap((l) => [`${l.from}|${l.to}`, `${l.to}|${l.from}`]));
   const out: Link[] = [];
   for (let i = 0; i < ids.length; i++) {
     for (let j = i + 1; j < ids.length; j++) {
       const sa = side.get(ids[i]);
       const sb = side.get(ids[j]);
-      out.push({ a: ids[i], b: ids[j], cut: sa !== undefined && sb !== undefined && sa !== sb });
+      const partitioned = sa !== undefined && sb !== undefined && sa !== sb;
+      out.push({ a: ids[i], b: ids[j], cut: partitioned || cutPairs.has(`${ids[i]}|${ids[j]}`) });
     }
   }
   return out;

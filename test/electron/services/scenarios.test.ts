@@ -50,6 +50,21 @@ describe('scenarios.* (console API)', () => {
     expect(await session.invoke('scenarios.state', { clusterId: started.clusterId })).toEqual(view);
   });
 
+  it("shows the links a step cuts, so the drawing matches the narration", async () => {
+    const session = await open();
+    const { clusterId } = (await session.invoke('scenarios.start', { scenarioId: 'figure-8', seed: 2 })) as Results['scenarios.start'];
+    await session.invoke('scenarios.next', { clusterId });
+    expect(((await session.invoke('cluster.state', { clusterId })) as ClusterState).cutLinks).toEqual([]);
+    // Step 2: "its messages to n3, n4 and n5 are lost (we cut those links)".
+    await session.invoke('scenarios.next', { clusterId });
+    const state = (await session.invoke('cluster.state', { clusterId })) as ClusterState;
+    expect(state.cutLinks).toEqual([
+      { from: 'n1', to: 'n3' },
+      { from: 'n1', to: 'n4' },
+      { from: 'n1', to: 'n5' },
+    ]);
+  });
+
   it('starting again replaces the cluster with a fresh run', async () => {
     const session = await open();
     const { clusterId } = (await session.invoke('scenarios.start', { scenarioId: 'leader-crash', seed: 1 })) as Results['scenarios.start'];
