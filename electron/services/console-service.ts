@@ -381,7 +381,13 @@ export class ConsoleService {
         if (this.clusters.get(p.clusterId).kind !== 'remote') throw new ApiError('invalid-input', `membership.addNode: ${p.clusterId} is not a remote cluster; host applies to remote clusters only`);
         this.remoteHosts().placeNextNode(p.clusterId, p.host);
       }
-      return this.membership.addNode(driver, p.nodeId);
+      try {
+        return this.membership.addNode(driver, p.nodeId);
+      } catch (error) {
+        // Refused before it started: the choice must not carry over to the next add.
+        if (p.host) this.remoteHosts().takePlacement(p.clusterId);
+        throw error;
+      }
     },
     'membership.removeNode': (p) => this.membership.removeNode(this.driver(p.clusterId), p.nodeId),
     'membership.promote': (p) => this.membership.promote(this.driver(p.clusterId), p.nodeId),

@@ -253,4 +253,24 @@ describe('remote.createCluster', () => {
       expect((await readdir(join(shell.home, '.raft-console'))).some((d) => d.startsWith('raftd-'))).toBe(true);
     }
   }, 180_000);
+
+  it('a node added on a chosen host runs there; a refused add leaves no choice behind for the next one', async () => {
+    const side = await openConsole('grow', ['h1', 'h2']);
+    const plan = (await side.session.invoke('remote.clusterPlan', { name: 'Grow', hosts: ['h1'] })) as RemoteClusterPlan;
+    const { operationId, clusterId } = (await side.session.invoke('remote.createCluster', { planId: plan.planId })) as { operationId: string; clusterId: string };
+    expect((await finished(side, operationId)).error).toBeUndefined();
+    const hostOf = async (nodeId: string) => ((await side.session.invoke('clusters.list', {})) as ClusterSummary[]).find((c) => c.id === clusterId)?.nodes.find((n) => n.id === nodeId)?.host;
+
+    // Refused at once (the name is taken): h2 was asked for, and must not be used later.
+    await expect(side.session.invoke('membership.addNode', { clusterId, nodeId: 'n1', host: 'h2' })).rejects.toThrow(/already has a node "n1"/);
+    const added = (await side.session.invoke('membership.addNode', { clusterId })) as { operationId: string; nodeId: string };
+    expect((await finished(side, added.operationId)).error).toBeUndefined();
+    expect(await hostOf(added.nodeId)).toBe('h1');
+
+    const chosen = (await side.session.invoke('membership.addNode', { clusterId, host: 'h2' })) as { operationId: string; nodeId: string };
+    expect((await finished(side, chosen.operationId)).error).toBeUndefined();
+    expect(await hostOf(chosen.nodeId)).toBe('h2');
+    const state = (await side.session.invoke('cluster.state', { clusterId })) as ClusterState;
+    expect(state.members.voters.sort()).toEqual(['n1', added.nodeId, chosen.nodeId].sort());
+  }, 240_000);
 });
