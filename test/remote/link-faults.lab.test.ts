@@ -405,16 +405,18 @@ describe('raftd on three lab hosts under link faults', () => {
       const follower = nodes.filter((n) => n !== leader)[round % 2];
       linkDown(follower.host);
       let target: number;
+      let current: LabNode;
       try {
         // Long enough for both ends to drop the connection (an election timeout of silence).
         await until(`${follower.id} to lose its leader`, async () => ((await status(follower)).leader === '' ? true : undefined), 15_000);
-        await put(leader, `round-${round}`, 'written during the cut');
-        target = (await status(leader)).commitIndex;
+        current = await agreedLeader(nodes.filter((n) => n !== follower));
+        await put(current, `round-${round}`, 'written during the cut');
+        target = (await status(current)).commitIndex;
       } finally {
         linkUp(follower.host);
       }
       const healedAt = Date.now();
-      const ms = await caughtUp(follower, leader, target, healedAt);
+      const ms = await caughtUp(follower, current, target, healedAt);
       times.push(ms);
     }
     const sorted = [...times].sort((a, b) => a - b);
