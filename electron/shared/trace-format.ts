@@ -64,6 +64,7 @@ export const nodeViewSchema = z.object({
   matchIndex: count.optional(),
   logTail: z.array(entrySchema).max(TRACE_LIMITS.maxLogTail),
   actions: z.array(nodeAction).max(10),
+  hostUnreachable: traceId.optional(),
   electionElapsed: count.optional(),
   electionTimeout: count.optional(),
 });
@@ -118,6 +119,7 @@ export const clusterStateSchema = z.object({
   clock: z.object({ now: time, running: z.boolean(), speed: z.number().finite().min(0).max(1000) }).optional(),
   messages: z.array(messageSchema).max(TRACE_LIMITS.maxMessages).optional(),
   partitions: z.array(ids()).max(TRACE_LIMITS.maxNodes).optional(),
+  cutLinks: z.array(z.object({ from: traceId, to: traceId })).max(TRACE_LIMITS.maxNodes * TRACE_LIMITS.maxNodes).optional(),
   facts: factsSchema,
 });
 

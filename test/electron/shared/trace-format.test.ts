@@ -160,6 +160,20 @@ describe('trace format: reading a file', () => {
     expect(refused(withLine(text, 4, JSON.stringify({ t: 3000, d: { set: { clusterId: 'other' } } })))).toMatch(/a state of cluster "other" in a trace of "demo"/);
   });
 
+  it('keeps every optional field a state may carry', () => {
+    const { text } = goodFile();
+    const full = makeState({
+      at: 1000,
+      nodes: [makeNode({ id: 'n1', role: 'leader', matchIndex: 3, electionElapsed: 1, electionTimeout: 10, hostUnreachable: 'h1', error: 'x' })],
+      clock: { now: 5, running: true, speed: 1 },
+      messages: [{ id: 1, from: 'n1', to: 'n2', type: 'App', sentAt: 1, deliverAt: 2, summary: 's' }],
+      partitions: [['n1'], ['n2']],
+      cutLinks: [{ from: 'n1', to: 'n2' }],
+    } as Partial<ClusterState>);
+    const parsed = parseTrace(withLine(text, 2, JSON.stringify({ t: 1000, key: full })));
+    expect(parsed.states[0].state).toEqual(full);
+  });
+
   it('refuses a file over the size limit before reading it', () => {
     expect(refused('x'.repeat(TRACE_LIMITS.maxBytes + 1))).toMatch(/larger than 64 MiB/);
   });
