@@ -268,10 +268,15 @@ export class ConsoleService {
     return this.summaryOf(record);
   }
 
-  /** Saves a cluster made elsewhere (a remote create) and opens its driver. */
+  /** Saves a cluster made elsewhere (a remote create) and opens its driver; a cluster that cannot be opened is not kept. */
   private async adopt(record: ClusterRecord): Promise<ClusterDriver> {
     await this.clusters.add(record);
-    await this.attach(record);
+    try {
+      await this.attach(record);
+    } catch (error) {
+      await this.clusters.remove(record.id);
+      throw error;
+    }
     this.publishSummariesIfChanged();
     return this.driver(record.id);
   }

@@ -94,8 +94,14 @@ export class RaftdCluster implements ClusterDriver {
       tls = await options.pki.open(clusterId);
     }
     const driver = new RaftdCluster(clusterId, registry, host, publish, options, tls);
-    await driver.resolveEndpoints();
-    await driver.feed.recheck();
+    try {
+      await driver.resolveEndpoints();
+      await driver.feed.recheck();
+    } catch (error) {
+      // Not opened: its feed must not poll on (for a cluster that may be gone), nor its host keep forwards.
+      await driver.close().catch(() => undefined);
+      throw error;
+    }
     return driver;
   }
 

@@ -13,7 +13,7 @@ import { ConsoleService, type ConsoleSession } from '../../electron/services/con
 import { raftdBundle } from '../../electron/services/remote/deploy-bundle.js';
 import { LocalShell } from '../../electron/services/remote/local-shell.js';
 import { PLANNED_PORTS, RemoteHosts } from '../../electron/services/remote/remote-host.js';
-import type { TransferOptions } from '../../electron/services/remote/remote-shell.js';
+import { RemoteError, type TransferOptions } from '../../electron/services/remote/remote-shell.js';
 
 let scratch: string;
 const opened: Array<{ service: ConsoleService; session: ConsoleSession }> = [];
@@ -273,4 +273,23 @@ describe('remote.createCluster', () => {
     const state = (await side.session.invoke('cluster.state', { clusterId })) as ClusterState;
     expect(state.members.voters.sort()).toEqual(['n1', added.nodeId, chosen.nodeId].sort());
   }, 240_000);
+
+  it('a cluster that cannot be opened once defined (its tunnel fails) is not kept: nothing is left in the console', async () => {
+    const side = await openConsole('attach-fails', ['h1']);
+    const plan = (await side.session.invoke('remote.clusterPlan', { name: 'Tunnel', hosts: ['h1'] })) as RemoteClusterPlan;
+    const shell = side.shells.get('h1')!;
+    const forward = shell.forwardLocal.bind(shell);
+    shell.forwardLocal = () => Promise.reject(new RemoteError('connection-lost', 'the link dropped while forwarding'));
+    try {
+      const { operationId } = (await side.session.invoke('remote.createCluster', { planId: plan.planId })) as { operationId: string };
+      const done = await finished(side, operationId);
+      expect(done.error).toMatch(/the link dropped while forwarding; nothing was created$/);
+    } finally {
+      shell.forwardLocal = forward;
+    }
+    expect(await side.session.invoke('clusters.list', {})).toEqual([]);
+    // The same name can be planned and created again.
+    const again = (await side.session.invoke('remote.clusterPlan', { name: 'Tunnel', hosts: ['h1'] })) as RemoteClusterPlan;
+    expect(again.clusterId).toBe(plan.clusterId);
+  }, 120_000);
 });
