@@ -10,6 +10,7 @@ import { twoAtOnce } from './two-at-once.js';
 
 export type { Scenario, ScenarioCheck, ScenarioStep } from './scenario.js';
 export { ScenarioRun, type ScenarioStepView, type ScenarioView } from './run.js';
+export type { Pacer } from './stage.js';
 
 export const scenarios: readonly Scenario[] = [leaderCrash, splitVote, staleLeader, figure8, membership2015, twoAtOnce, oneAtATime];
 

@@ -2,7 +2,7 @@
 // for the headless tests and the console alike.
 import { EmbeddedCluster, type EmbeddedClusterOptions } from '../node/embedded.js';
 import type { Scenario, ScenarioCheck } from './scenario.js';
-import { ScenarioStage } from './stage.js';
+import { ScenarioStage, type Pacer } from './stage.js';
 
 /** Scenario clusters deliver every message after exactly this many ms: elections and replication race only where a step makes them. */
 export const SCENARIO_LATENCY_MS = 10;
@@ -38,12 +38,13 @@ export class ScenarioRun {
     readonly scenario: Scenario,
     readonly seed: number,
     readonly cluster: EmbeddedCluster,
+    pacer: Pacer | undefined,
   ) {
-    this.stage = new ScenarioStage(cluster);
+    this.stage = new ScenarioStage(cluster, pacer);
   }
 
-  /** A new cluster of the scenario's shape, time paused at 0, nothing played yet. */
-  static async start(scenario: Scenario, seed: number, options: Pick<EmbeddedClusterOptions, 'logger'> = {}): Promise<ScenarioRun> {
+  /** A new cluster of the scenario's shape, time paused at 0, nothing played yet; `pacer` to watch steps as they play. */
+  static async start(scenario: Scenario, seed: number, options: Pick<EmbeddedClusterOptions, 'logger'> & { pacer?: Pacer } = {}): Promise<ScenarioRun> {
     const cluster = await EmbeddedCluster.create({
       ids: scenario.nodes,
       seed,
@@ -52,7 +53,7 @@ export class ScenarioRun {
       checkQuorum: scenario.checkQuorum,
       logger: options.logger,
     });
-    return new ScenarioRun(scenario, seed, cluster);
+    return new ScenarioRun(scenario, seed, cluster, options.pacer);
   }
 
   get finished(): boolean {
@@ -70,6 +71,7 @@ export class ScenarioRun {
     if (this.finished) throw new Error(`scenario "${this.scenario.title}" has no more steps; restart it to play it again`);
     const step = this.scenario.steps[this.played];
     this.cluster.pause();
+    this.stage.pacer?.stepStarted();
     let error: string | undefined;
     try {
       await step.act(this.stage);

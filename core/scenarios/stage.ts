@@ -13,13 +13,28 @@ export type ChangeOutcome = { state: 'pending' } | { state: 'applied'; index: nu
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
 
+/**
+ * Lets people watch a step: called after each few simulated milliseconds a step moves, it may wait (the
+ * console waits in wall-clock time so votes and entries can be seen flying). The run is the same either way.
+ */
+export interface Pacer {
+  stepStarted(): void;
+  after(simulatedMs: number): Promise<void>;
+}
+
+/** Simulated milliseconds moved between two calls of the pacer. */
+const PACE_CHUNK_MS = 5;
+
 export class ScenarioStage {
   /** Names and numbers a step found (who won, which index) for the narration and checks of later steps. */
   readonly facts: Record<string, string | number> = {};
   private readonly writes = new Map<string, WriteOutcome>();
   private readonly changes = new Map<string, ChangeOutcome>();
 
-  constructor(readonly cluster: EmbeddedCluster) {}
+  constructor(
+    readonly cluster: EmbeddedCluster,
+    readonly pacer?: Pacer,
+  ) {}
 
   now(): number {
     return this.cluster.clock.now();
@@ -77,8 +92,13 @@ export class ScenarioStage {
     return this.up(id) ? text(this.cluster.stateMachine(id).kv.get(key)) : undefined;
   }
 
-  step(ms: number): Promise<void> {
-    return this.cluster.step(ms);
+  async step(ms: number): Promise<void> {
+    if (!this.pacer) return this.cluster.step(ms);
+    for (let done = 0; done < ms; done += PACE_CHUNK_MS) {
+      const chunk = Math.min(PACE_CHUNK_MS, ms - done);
+      await this.cluster.step(chunk);
+      await this.pacer.after(chunk);
+    }
   }
 
   /** Moves time a millisecond at a time until `condition` holds; false if it did not within `withinMs`. */
@@ -86,6 +106,7 @@ export class ScenarioStage {
     for (let t = 0; t < withinMs; t++) {
       if (condition()) return true;
       await this.cluster.step(1);
+      if (this.pacer && (t + 1) % PACE_CHUNK_MS === 0) await this.pacer.after(PACE_CHUNK_MS);
     }
     return condition();
   }

@@ -18,7 +18,7 @@ import { ClusterAccessFiles } from './cluster-access.js';
 import { RemoteClusterCreator } from './remote/remote-create.js';
 import { DataLayout } from './paths.js';
 import { acquirePidLock, type PidLock } from '../../core/process/pid-lock.js';
-import { scenarioClusterId, ScenarioRuns } from './scenarios/scenario-runs.js';
+import { scenarioClusterId, ScenarioRuns, type ScenarioPace } from './scenarios/scenario-runs.js';
 import type { FeedOptions } from './state-feed.js';
 import { TraceService } from './trace-service.js';
 import { ReplayDriver } from './trace-replay.js';
@@ -45,6 +45,8 @@ export interface ConsoleServiceOptions {
   membership?: MembershipOptions;
   /** Whether new embedded clusters start with time running (default true: a live demo). */
   embeddedRuns?: boolean;
+  /** How a scenario's step plays: slow enough to watch (default WATCH_PACE), or false for at once (tests). */
+  scenarioPace?: ScenarioPace | false;
   /** On the very first run (no saved clusters yet), create the embedded demo cluster. Default true. */
   demoOnFirstRun?: boolean;
   /** Where unexpected (internal) errors are reported with their stack; the client only gets the message. */
@@ -77,7 +79,7 @@ export class ConsoleService {
   /** Every published state recorded per cluster; imported traces as read-only replays. */
   private readonly traces: TraceService;
   /** Guided scenarios, each on an embedded cluster of its own. */
-  private readonly scenarioRuns = new ScenarioRuns();
+  private readonly scenarioRuns: ScenarioRuns;
   private readonly operations: OperationRunner;
   /** The files raftctl needs to reach each cluster (ClusterSummary.access). */
   private readonly access: ClusterAccessFiles;
@@ -90,6 +92,7 @@ export class ConsoleService {
     private registry: ClusterRegistry | null,
   ) {
     this.layout = new DataLayout(options.dataDir);
+    this.scenarioRuns = new ScenarioRuns(options.scenarioPace === false ? null : options.scenarioPace);
     this.activity = new ActivityLog((item) => this.broadcast('activity', item));
     this.traces = new TraceService(options.dataDir, {
       store: options.trace,

@@ -3,7 +3,7 @@
 // scenarios.next. Starting a scenario again replaces its cluster with a fresh one.
 import type { EmbeddedCluster } from '../../../core/node/embedded.js';
 import type { RaftLogger } from '../../../core/raft/types.js';
-import { findScenario, ScenarioRun, scenarios, type Scenario, type ScenarioView } from '../../../core/scenarios/index.js';
+import { findScenario, ScenarioRun, scenarios, type Pacer, type Scenario, type ScenarioView } from '../../../core/scenarios/index.js';
 import { ApiError } from '../../shared/api.js';
 import type { ScenarioSummary } from '../../shared/api.js';
 import type { ClusterRecord } from '../cluster-registry.js';
@@ -13,8 +13,30 @@ export function scenarioClusterId(scenarioId: string): string {
   return `scenario-${scenarioId}`;
 }
 
+/** How fast a step plays for people to watch: simulated ms per wall-clock ms, until the step has taken maxWallMs. */
+export interface ScenarioPace {
+  speed: number;
+  maxWallMs: number;
+}
+
+/** Slow enough to see each vote and entry fly (5 simulated ms a frame); a long wait then finishes at full speed. */
+export const WATCH_PACE: ScenarioPace = { speed: 0.05, maxWallMs: 6000 };
+
+/** Waits in wall-clock time after each slice of simulated time, within the step's budget. */
+export function wallClockPacer(pace: ScenarioPace): Pacer {
+  let started = 0;
+  return {
+    stepStarted: () => (started = Date.now()),
+    after: (simulatedMs) =>
+      Date.now() - started < pace.maxWallMs ? new Promise<void>((resolve) => setTimeout(resolve, simulatedMs / pace.speed)) : Promise.resolve(),
+  };
+}
+
 export class ScenarioRuns {
   private readonly runs = new Map<string, ScenarioRun>();
+
+  /** `pace`: how steps play in the console (null: at once, as in the headless tests). */
+  constructor(private readonly pace: ScenarioPace | null = WATCH_PACE) {}
 
   list(): ScenarioSummary[] {
     return scenarios.map((s) => ({ id: s.id, title: s.title, summary: s.summary, steps: s.steps.length, nodes: s.nodes.length }));
@@ -34,7 +56,7 @@ export class ScenarioRuns {
 
   /** The cluster of a saved scenario record: a fresh run, at its first step, time paused. */
   async open(record: ClusterRecord, logger?: (id: string) => RaftLogger): Promise<EmbeddedCluster> {
-    const run = await ScenarioRun.start(this.scenario(record.scenario ?? ''), record.seed ?? 1, { logger });
+    const run = await ScenarioRun.start(this.scenario(record.scenario ?? ''), record.seed ?? 1, { logger, ...(this.pace && { pacer: wallClockPacer(this.pace) }) });
     this.runs.set(record.id, run);
     return run.cluster;
   }

@@ -44,6 +44,23 @@ describe('guided scenarios', () => {
     expect(await playThrough('split-vote', 9)).toEqual(first);
   });
 
+  it('plays the same with a pacer (the console watches steps unfold), which is called as time moves', async () => {
+    const unpaced = await playThrough('figure-8', 5);
+    await run!.close();
+    let starts = 0;
+    let paced = 0;
+    run = await ScenarioRun.start(findScenario('figure-8')!, 5, {
+      pacer: { stepStarted: () => void starts++, after: async (ms) => void (paced += ms) },
+    });
+    let view = run.view();
+    while (!view.finished) view = await run.next();
+    expect(view).toEqual(unpaced);
+    expect(starts).toBe(view.steps.length);
+    // Every slice of simulated time a step moved, and no more than the clock moved in all.
+    expect(paced).toBeGreaterThan(0);
+    expect(paced).toBeLessThanOrEqual(run.cluster.clock.now());
+  });
+
   it('shows the steps ahead before playing them, and refuses to play past the last', async () => {
     run = await ScenarioRun.start(findScenario('leader-crash')!, 1);
     const before = run.view();

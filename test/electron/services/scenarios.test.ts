@@ -15,7 +15,8 @@ describe('scenarios.* (console API)', () => {
   async function open(): Promise<ConsoleSession> {
     const dir = await tempDir();
     cleanup.push(dir.remove);
-    const service = await ConsoleService.open({ dataDir: dir.path, demoOnFirstRun: false });
+    // Steps play at once here; the console paces them for people to watch (WATCH_PACE, tested below).
+    const service = await ConsoleService.open({ dataDir: dir.path, demoOnFirstRun: false, scenarioPace: false });
     cleanup.push(() => service.close());
     return service.openSession(() => {});
   }
