@@ -191,6 +191,31 @@ function cpuMs(pids: number[]): number {
 }
 const pidsOf = (ns: Node[]) => ns.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : []));
 
+/** WAL fsyncs so far and the ms they took, summed over a cluster's members (etcd: its fsync histogram). */
+async function fsyncTotals(target: 'raftkv' | 'etcd'): Promise<{ count: number; ms: number }> {
+  let count = 0;
+  let ms = 0;
+  for (const n of target === 'etcd' ? etcdNodes : nodes) {
+    try {
+      if (target === 'raftkv') {
+        const m = await metrics(n);
+        count += m.walSyncs;
+        ms += m.walSyncMs;
+      } else {
+        const text = await (await fetch(`http://${n.client}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+        const field = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+        count += field('etcd_disk_wal_fsync_duration_seconds_count');
+        ms += field('etcd_disk_wal_fsync_duration_seconds_sum') * 1000;
+      }
+    } catch {
+      // a member that does not answer adds nothing
+    }
+  }
+  return { count, ms };
+}
+const fsyncLine = (a: { count: number; ms: number }, b: { count: number; ms: number }, ops: number) =>
+  `  fsyncs/op ${((b.count - a.count) / Math.max(1, ops)).toFixed(2)} at ${((b.ms - a.ms) / Math.max(1, b.count - a.count)).toFixed(2)} ms`;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 /** Each load N times on raftd and on etcd, turn about; ratios per turn and their median. */
@@ -205,16 +230,20 @@ async function alternateRuns(): Promise<void> {
     const cpus: number[] = [];
     for (let round = 0; round < alternate; round++) {
       let cpu = cpuMs(pidsOf(nodes));
+      let syncs = await fsyncTotals('raftkv');
       const a = await load(op, clients, duration);
       const cpuA = (cpuMs(pidsOf(nodes)) - cpu) / Math.max(1, a.ops);
+      const syncA = fsyncLine(syncs, await fsyncTotals('raftkv'), a.ops);
       cpu = cpuMs(pidsOf(etcdNodes));
+      syncs = await fsyncTotals('etcd');
       const b = await load(op, clients, duration, 5000, 'etcd');
       const cpuB = (cpuMs(pidsOf(etcdNodes)) - cpu) / Math.max(1, b.ops);
+      const syncB = fsyncLine(syncs, await fsyncTotals('etcd'), b.ops);
       ratios.push(a.ops_per_s / b.ops_per_s);
       p99s.push(a.p99_ms / b.p99_ms);
       cpus.push(cpuA / cpuB);
       const perOp = (ms: number) => `  cluster CPU ${(ms * 1000).toFixed(0)} µs/op`;
-      console.log(`${name.padEnd(9)} raftd ${fmt(a, perOp(cpuA))}\n${' '.repeat(9)} etcd  ${fmt(b, perOp(cpuB))}\n${' '.repeat(9)} ratio ×${ratios.at(-1)!.toFixed(2)}  p99 ×${p99s.at(-1)!.toFixed(2)}  CPU/op ×${cpus.at(-1)!.toFixed(2)}`);
+      console.log(`${name.padEnd(9)} raftd ${fmt(a, perOp(cpuA) + syncA)}\n${' '.repeat(9)} etcd  ${fmt(b, perOp(cpuB) + syncB)}\n${' '.repeat(9)} ratio ×${ratios.at(-1)!.toFixed(2)}  p99 ×${p99s.at(-1)!.toFixed(2)}  CPU/op ×${cpus.at(-1)!.toFixed(2)}`);
     }
     summary.push(`${name.padEnd(9)} throughput ×${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(' ')})   p99 ×${median(p99s).toFixed(2)} (${p99s.map((r) => r.toFixed(2)).join(' ')})   CPU/op ×${median(cpus).toFixed(2)}`);
   }
