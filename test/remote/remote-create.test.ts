@@ -235,16 +235,31 @@ describe('remote.createCluster', () => {
     expect(await side.session.invoke('operation.cancel', { operationId })).toEqual({ cancelled: false });
   }, 120_000);
 
-  it('cancelled once nodes run: they are stopped and the cluster removed from the console and the hosts', async () => {
-    const side = await openConsole('cancel-start', ['h1', 'h2', 'h3']);
+  it('cancelled once nodes run: a start under way is waited for, then every node is stopped and the cluster removed from the console and the hosts', async () => {
+    // h3's start hangs (a slow host) until the test lets it go: the cancel lands while n1 and n2 run.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const side = await openConsole('cancel-start', ['h1', 'h2', 'h3'], (home) => {
+      const shell = new LocalShell({ home, followPollMs: 100 });
+      if (home.endsWith('/h3')) {
+        const exec = shell.exec.bind(shell);
+        shell.exec = async (cmd, opts) => {
+          if (cmd.includes('start-spec.json') && cmd.includes(' start ')) await gate;
+          return exec(cmd, opts);
+        };
+      }
+      return shell;
+    });
     const plan = (await side.session.invoke('remote.clusterPlan', { name: 'Undone', hosts: ['h1', 'h2', 'h3'] })) as RemoteClusterPlan;
     const { operationId, clusterId } = (await side.session.invoke('remote.createCluster', { planId: plan.planId })) as { operationId: string; clusterId: string };
-    await until(side, 'a node started', () => side.progress.some((p) => p.nodes?.some((n) => DEPLOY_STAGES.indexOf(n.stage) >= DEPLOY_STAGES.indexOf('join'))));
-    await side.session.invoke('operation.cancel', { operationId });
+    const nodeAt = (nodeId: string, stage: string, state: string) => side.progress.at(-1)?.nodes?.some((n) => n.nodeId === nodeId && n.stage === stage && n.state === state) ?? false;
+    await until(side, 'n1 and n2 started, n3 starting', () => nodeAt('n1', 'start', 'done') && nodeAt('n2', 'start', 'done') && nodeAt('n3', 'start', 'running'));
+    expect(await side.session.invoke('operation.cancel', { operationId })).toEqual({ cancelled: true });
+    release();
     const done = await finished(side, operationId);
     expect(done.cancelled).toBe(true);
     expect(done.error).toMatch(/^cancelled: the cluster was removed again/);
-    expect(done.nodes?.every((n) => n.state === 'cancelled' || (n.stage === 'leader' && n.state === 'done'))).toBe(true);
+    expect(done.nodes?.map((n) => n.state)).toEqual(['cancelled', 'cancelled', 'cancelled']);
     expect(await side.session.invoke('clusters.list', {})).toEqual([]);
     for (const shell of side.shells.values()) {
       expect(await readdir(join(shell.home, '.raft-console', 'clusters')).catch(() => [])).not.toContain(clusterId);
