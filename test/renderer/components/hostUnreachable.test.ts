@@ -5,6 +5,7 @@
 import { mount } from '@vue/test-utils';
 import type { Component } from 'vue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import LogGrid from '../../../renderer/src/components/LogGrid.vue';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import DashboardView from '../../../renderer/src/views/DashboardView.vue';
 import FaultsView from '../../../renderer/src/views/FaultsView.vue';
@@ -55,6 +56,15 @@ describe('a node whose host is unreachable', () => {
     const w = await mountView(FaultsView, apiWithCluster(cut()), 'faults');
     expect(text('fault-process-n3')).toBe('unknown (host unreachable)');
     expect(text('fault-process-n2')).toBe('running');
+    w.unmount();
+  });
+
+  it('heads its column in the Log inspector as "unknown (host unreachable)", not as down', () => {
+    const w = mount(LogGrid, {
+      props: { nodeIds: ['n1', 'n2', 'n3'], leader: 'n1', down: ['n2', 'n3'], hostUnreachable: ['n3'], rowCount: 0, row: () => [], indexOfRow: (i: number) => i + 1, dark: false, selected: null, jump: null },
+    });
+    expect(w.find('[data-testid="log-head-n3"]').text()).toBe('n3 · unknown (host unreachable)');
+    expect(w.find('[data-testid="log-head-n2"]').text()).toBe('n2 · down');
     w.unmount();
   });
 });
