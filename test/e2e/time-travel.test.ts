@@ -206,6 +206,12 @@ describe.skipIf(unavailable !== null)('time travel end to end (web mode, Chromiu
     expect(await tid('time-live').count()).toBe(0);
     expect(await text('time-readonly')).toMatch(/replay of a recorded trace/);
     await bothThemes('time-travel-replay');
+    // Listed beside the clusters, marked as a replay.
+    await tid('nav-clusters').click();
+    await expect.poll(() => tid(`cluster-replay-${replay.id}`).count(), { timeout: LONG }).toBe(1);
+    await bothThemes('time-travel-replay-in-clusters');
+    await tid(`cluster-open-${replay.id}`).click();
+    await tid('view-dashboard').waitFor();
     await tid('time-play').click();
     const start = Number(await tid('time-label').getAttribute('data-moment'));
     await expect.poll(async () => Number(await tid('time-label').getAttribute('data-moment')), { timeout: LONG }).toBeGreaterThan(start);

@@ -15,4 +15,13 @@ describe('ClusterListItem', () => {
     expect(stop({ ...local, capabilities: undefined })).toBe(false);
     expect(stop({ ...embedded, capabilities: { ...embedded.capabilities!, stopAll: true } })).toBe(true);
   });
+
+  it('marks a replay as such, with where its trace comes from, and offers no Start', () => {
+    const capabilities = { nodeActions: [], simulatedClock: false, dropMessages: false, electionTimers: false, stopAll: false };
+    const replay = makeCluster({ id: 'replay-demo', kind: 'local', health: 'stopped', capabilities, replay: { from: 1000, to: 2000, sourceId: 'demo', importedAt: 3000 } });
+    const w = mount(ClusterListItem, { props: { cluster: replay, current: false } });
+    expect(w.find('[data-testid="cluster-replay-replay-demo"]').text()).toBe('replay');
+    expect(w.text()).toContain('a trace of demo');
+    expect(w.findAll('button').map((b) => b.text())).not.toContain('Start');
+  });
 });
