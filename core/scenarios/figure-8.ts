@@ -27,6 +27,7 @@ export const figure8: Scenario = {
   steps: [
     {
       title: 'n1 leads term 2',
+      watch: "n1's vote requests (orange) and the answers; then its first append (blue) to everyone.",
       async act(s) {
         await winElection(s, 'n1', () => {});
         await s.until(() => ids.every((id) => s.commit(id) === CONTESTED - 1), 1000);
@@ -37,6 +38,7 @@ export const figure8: Scenario = {
     },
     {
       title: 'A write of term 2 reaches only n2',
+      watch: 'The append leaves n1 for all four followers, but the links to n3, n4, n5 are drawn cut: only n2 gets it.',
       async act(s) {
         s.cut('n1', ['n3', 'n4', 'n5']);
         s.propose('n1', 'x', 'term 2');
@@ -52,6 +54,7 @@ export const figure8: Scenario = {
     },
     {
       title: 'n1 crashes; n5 wins term 3',
+      watch: 'n1 goes grey. n5 asks for votes; watch n2 refuse and n3, n4 grant.',
       async act(s) {
         await s.crash('n1');
         s.restoreLinks();
@@ -70,6 +73,7 @@ export const figure8: Scenario = {
     },
     {
       title: 'n5 crashes; n1 returns, wins term 4 and replicates index 7 to n3',
+      watch: "n1 campaigns twice (term 3 is taken), then sends its log to n3 only. Keep an eye on n1's commit index.",
       async act(s) {
         await s.crash('n5');
         s.restoreLinks();
@@ -91,6 +95,7 @@ export const figure8: Scenario = {
     },
     {
       title: 'n1 crashes again; n5 returns, wins term 5 and overwrites index 7',
+      watch: 'n5 campaigns with a log ending in term 3; then its appends replace index 7 on n2 and n3 (see the log inspector after).',
       async act(s) {
         await s.crash('n1');
         s.restoreLinks();
@@ -108,6 +113,7 @@ export const figure8: Scenario = {
     },
     {
       title: 'n1 comes back and agrees',
+      watch: 'n1 restarts and is brought in line by n5.',
       async act(s) {
         await s.restart('n1');
         await s.until(() => s.entryTerm('n1', CONTESTED) === 3 && s.commit('n1') >= CONTESTED + 1, 1000);

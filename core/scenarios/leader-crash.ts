@@ -14,6 +14,7 @@ export const leaderCrash: Scenario = {
   steps: [
     {
       title: 'The first election',
+      watch: 'Election timer rings run down; the first to empty asks for pre-votes, then votes.',
       async act(s) {
         await s.until(() => s.leaders().length > 0, 5000);
         const [leader] = s.leaders();
@@ -26,6 +27,7 @@ export const leaderCrash: Scenario = {
     },
     {
       title: 'A write commits',
+      watch: 'One append per follower carrying x = 1, their answers, then the commit index moving.',
       async act(s) {
         s.propose(String(s.facts.leader), 'x', '1');
         await s.until(() => ids.every((id) => s.value(id, 'x') === '1'), 2000);
@@ -41,6 +43,7 @@ export const leaderCrash: Scenario = {
     },
     {
       title: 'The leader crashes',
+      watch: "The leader goes grey; no more heartbeats. The followers' rings keep running down.",
       async act(s) {
         await s.crash(String(s.facts.leader));
         await s.step(300);
@@ -51,6 +54,7 @@ export const leaderCrash: Scenario = {
     },
     {
       title: 'A new leader in a higher term',
+      watch: 'The first ring to empty starts a pre-vote, then a vote, in the next term.',
       async act(s) {
         await s.until(() => s.leaders().length > 0, 5000);
         const [leader] = s.leaders();
@@ -68,6 +72,7 @@ export const leaderCrash: Scenario = {
     },
     {
       title: 'The old leader comes back',
+      watch: 'The restarted node hears a higher term in its first heartbeat and follows.',
       async act(s) {
         await s.restart(String(s.facts.leader));
         await s.until(() => s.status(String(s.facts.leader))?.leader === s.facts.next, 3000);

@@ -18,6 +18,7 @@ export const membership2015: Scenario = {
   steps: [
     {
       title: 'n1 leads; n5 joins as a learner',
+      watch: 'n1 is elected, then n5 appears and receives the log without voting.',
       async act(s) {
         // The bootstrap configuration is applied on the first tick; until then no one may campaign.
         await s.until(() => (s.status('n1')?.appliedIndex ?? 0) >= voters.length, 200);
@@ -37,6 +38,7 @@ export const membership2015: Scenario = {
     },
     {
       title: 'n1 starts promoting n5; only n5 gets the entry',
+      watch: "n1's links to n2, n3, n4 are drawn cut; the promotion reaches n5 alone.",
       async act(s) {
         s.cut('n1', survivors);
         s.change('promote', 'n1', 'promote', 'n5');
@@ -53,6 +55,7 @@ export const membership2015: Scenario = {
     },
     {
       title: 'n1 crashes; the new leader tries a change at once',
+      watch: 'A survivor wins the election and at once asks to remove n1: watch for the refusal below.',
       async act(s) {
         await s.crash('n1');
         s.restoreLinks();
@@ -83,6 +86,7 @@ export const membership2015: Scenario = {
     },
     {
       title: 'After its first commit, the change goes through',
+      watch: "The new leader's empty entry commits first; then the removal is proposed and committed.",
       async act(s) {
         await s.until(() => s.commit(leader(s)) >= s.lastIndex(leader(s)), 500);
         s.change('after', leader(s), 'remove', 'n1');
@@ -99,6 +103,7 @@ export const membership2015: Scenario = {
     },
     {
       title: 'n1 returns and cannot win',
+      watch: 'n1 restarts and campaigns; nobody follows it.',
       async act(s) {
         await s.restart('n1');
         for (let i = 0; i < 3; i++) {

@@ -22,6 +22,7 @@ export const oneAtATime: Scenario = {
   steps: [
     {
       title: 'n3 leads {n1, n2, n3}; n4 and n5 join as learners',
+      watch: 'n3 is elected; n4 and n5 appear and catch up as learners.',
       async act(s) {
         await s.until(() => (s.status('n3')?.appliedIndex ?? 0) >= oldVoters.length, 200);
         s.campaign('n3');
@@ -41,6 +42,7 @@ export const oneAtATime: Scenario = {
     },
     {
       title: 'Promote n4 alone',
+      watch: "One configuration entry; n3's links to n1, then to n2, are drawn cut.",
       async act(s) {
         s.cut('n3', ['n1']);
         s.facts.k = s.lastIndex('n3') + 1;
@@ -59,6 +61,7 @@ export const oneAtATime: Scenario = {
     },
     {
       title: 'The same partition',
+      watch: 'The partition splits {n1, n2} from {n3, n4, n5}, as in the unsafe scenario.',
       async act(s) {
         s.restoreLinks();
         s.partition([left, right]);
@@ -72,6 +75,7 @@ export const oneAtATime: Scenario = {
     },
     {
       title: 'Elections on both sides: one leader',
+      watch: 'n2 and n4 campaign at once; only one of them can reach a majority.',
       async act(s) {
         s.campaign('n2');
         s.campaign('n4');
@@ -98,6 +102,7 @@ export const oneAtATime: Scenario = {
     },
     {
       title: 'Heal: one history',
+      watch: 'The partition heals; terms settle and everyone converges on one log.',
       async act(s) {
         s.restoreLinks();
         await s.until(() => s.leaders().length === 1 && all.every((id) => s.value(id, 'x') === 'left'), 5000);
@@ -110,6 +115,7 @@ export const oneAtATime: Scenario = {
     },
     {
       title: 'n5 joins through joint consensus',
+      watch: 'Two configuration entries: C_old,new, then C_new.',
       async act(s) {
         const leader = String(s.facts.leader);
         await s.until(() => s.commit(leader) === s.lastIndex(leader) && (s.status(leader)?.appliedIndex ?? 0) === s.commit(leader), 1000);

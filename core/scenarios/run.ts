@@ -9,6 +9,8 @@ export const SCENARIO_LATENCY_MS = 10;
 
 export interface ScenarioStepView {
   title: string;
+  /** What to look at while it plays. */
+  watch: string;
   /** done: played (narration and checks below); next: the one "Next step" plays; later: not yet. */
   status: 'done' | 'next' | 'later';
   narration?: string;
@@ -93,6 +95,7 @@ export class ScenarioRun {
       finished: this.finished,
       steps: this.scenario.steps.map((step, i) => ({
         title: step.title,
+        watch: step.watch,
         status: i < this.played ? 'done' : i === this.played ? 'next' : 'later',
         ...this.outcomes[i],
       })),

@@ -12,6 +12,8 @@ export interface ScenarioCheck {
 
 export interface ScenarioStep {
   title: string;
+  /** What to look at in the views while this step plays. */
+  watch: string;
   /** What the step does to the cluster (moves time, cuts links, crashes, proposes…). */
   act(stage: ScenarioStage): Promise<void>;
   /** What to watch and why it is safe (or, in the unsafe scenario, why it is not), with the names the run produced. */

@@ -15,6 +15,7 @@ export const splitVote: Scenario = {
   steps: [
     {
       title: 'n1 is down; the others wait',
+      watch: 'Four election timer rings running down at their own random speeds.',
       async act(s) {
         await s.crash('n1');
         await s.step(300);
@@ -27,6 +28,7 @@ export const splitVote: Scenario = {
     },
     {
       title: 'n2 and n3 time out at the same moment',
+      watch: "Two candidates' vote requests crossing; n4 answers n2, n5 answers n3.",
       async act(s) {
         // Each request reaches a different follower first: n4 hears only n2, n5 only n3.
         s.cut('n2', ['n5']);
@@ -47,6 +49,7 @@ export const splitVote: Scenario = {
     },
     {
       title: 'Randomized timeouts break the tie',
+      watch: 'The rings again: whichever empties first wins the next term.',
       async act(s) {
         s.restoreLinks();
         for (const id of others) s.facts[`timeout-${id}`] = s.status(id)?.randomizedElectionTimeout ?? 0;
@@ -65,6 +68,7 @@ export const splitVote: Scenario = {
     },
     {
       title: 'n1 comes back',
+      watch: 'n1 restarts and follows the leader it hears.',
       async act(s) {
         await s.restart('n1');
         await s.until(() => s.status('n1')?.leader === s.facts.winner, 3000);

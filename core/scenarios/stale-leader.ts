@@ -19,6 +19,7 @@ export const staleLeader: Scenario = {
   steps: [
     {
       title: 'A leader is elected',
+      watch: 'The first election, then heartbeats from the leader.',
       async act(s) {
         await s.until(() => s.leaders().length > 0, 5000);
         const [leader] = s.leaders();
@@ -32,6 +33,7 @@ export const staleLeader: Scenario = {
     },
     {
       title: 'Partition: the leader is on the minority side',
+      watch: "The links across the partition are drawn cut; the old leader's append reaches only its neighbour.",
       async act(s) {
         s.partition([minority(s), majority(s)]);
         s.facts.lostIndex = s.lastIndex(old(s)) + 1;
@@ -49,6 +51,7 @@ export const staleLeader: Scenario = {
     },
     {
       title: 'The old leader steps down',
+      watch: "The old leader's role changes by itself after an election timeout.",
       async act(s) {
         await s.until(() => s.role(old(s)) !== 'leader', 3000);
         await s.step(10);
@@ -63,6 +66,7 @@ export const staleLeader: Scenario = {
     },
     {
       title: 'The majority elects a new leader and writes',
+      watch: "On the majority side a ring empties, an election in a higher term, then the write's appends.",
       async act(s) {
         await s.until(() => s.leaders().some((l) => majority(s).includes(l.id)), 5000);
         const leader = s.leaders().find((l) => majority(s).includes(l.id));
@@ -81,6 +85,7 @@ export const staleLeader: Scenario = {
     },
     {
       title: 'The partition heals',
+      watch: "The new leader's appends reach the old one and replace its uncommitted entry.",
       async act(s) {
         s.restoreLinks();
         await s.until(() => ids.every((id) => s.value(id, 'x') === 'kept'), 3000);

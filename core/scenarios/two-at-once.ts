@@ -19,6 +19,7 @@ export const twoAtOnce: Scenario = {
   steps: [
     {
       title: 'n3 leads {n1, n2, n3}; n4 and n5 join as learners',
+      watch: 'n3 is elected; n4 and n5 appear and catch up as learners.',
       async act(s) {
         await s.until(() => (s.status('n3')?.appliedIndex ?? 0) >= oldVoters.length, 200);
         s.campaign('n3');
@@ -38,6 +39,7 @@ export const twoAtOnce: Scenario = {
     },
     {
       title: 'Both learners promoted at once (the unsafe path)',
+      watch: 'Two configuration entries leave n3 back to back; its links to n1, then n2, are drawn cut.',
       async act(s) {
         s.cut('n3', ['n1']);
         s.facts.k = s.lastIndex('n3') + 1;
@@ -69,6 +71,7 @@ export const twoAtOnce: Scenario = {
     },
     {
       title: 'A partition along the seam',
+      watch: 'The partition splits {n1, n2} from {n3, n4, n5}.',
       async act(s) {
         s.restoreLinks();
         s.partition([left, right]);
@@ -86,6 +89,7 @@ export const twoAtOnce: Scenario = {
     },
     {
       title: 'Two leaders of term 3',
+      watch: 'n2 and n4 campaign at once, and both win.',
       async act(s) {
         s.campaign('n2');
         s.campaign('n4');
@@ -107,6 +111,7 @@ export const twoAtOnce: Scenario = {
     },
     {
       title: 'Both commit, at the same index',
+      watch: "Each leader's appends on its own side, and both commit indexes moving.",
       async act(s) {
         await s.until(() => s.write('n2', 'x', 'left').state !== 'pending' && s.write('n4', 'x', 'right').state !== 'pending', 1000);
         await s.until(() => s.value('n1', 'x') === 'left' && right.every((id) => s.value(id, 'x') === 'right'), 500);

@@ -30,7 +30,7 @@ describe('guided scenarios', () => {
           ...(step.checks ?? []).filter((c) => !c.ok).map((c) => `${step.title}: ${c.label}`),
         ]);
         expect(failures, `seed ${seed}`).toEqual([]);
-        expect(view.steps.every((step) => (step.checks ?? []).length > 0 && step.narration)).toBe(true);
+        expect(view.steps.every((step) => (step.checks ?? []).length > 0 && step.narration && step.watch)).toBe(true);
         await run!.close();
         run = null;
       }

@@ -28,6 +28,7 @@ function view(played: number): ScenarioView {
     finished: played === titles.length,
     steps: titles.map((title, i) => ({
       title,
+      watch: `${title}: the votes crossing.`,
       status: i < played ? 'done' : i === played ? 'next' : 'later',
       ...(i < played && { narration: `${title} happened: n2 and n3 split the votes.`, checks: [{ label: 'no server leads', ok: true }] }),
     })),
@@ -58,6 +59,7 @@ describe('scenarios view', () => {
     expect(byTestId('scenario-title')?.textContent).toBe('Split vote');
     expect(byTestId('scenario-summary')?.textContent).toContain('Press “Next step” to play “First”');
     expect(byTestId('scenario-step-0')?.dataset.status).toBe('next');
+    expect(byTestId('scenario-watch')?.textContent).toBe('Watch: First: the votes crossing.');
 
     byTestId('scenario-next')!.click();
     await flush(8);
