@@ -58,7 +58,9 @@ export const useClusterWizardStore = defineStore('clusterWizard', () => {
     const out: string[] = [];
     if (step.value >= 1) {
       if (!name.value.trim()) out.push('Give the cluster a name.');
-      if (clusters.list.some((c) => c.name === name.value.trim())) out.push(`A cluster named “${name.value.trim()}” exists already.`);
+      // Once a remote deploy is under way, the cluster it is creating is listed: that is no clash.
+      const deploying = kind.value === 'remote' && remote.deploy !== null;
+      if (!deploying && clusters.list.some((c) => c.name === name.value.trim())) out.push(`A cluster named “${name.value.trim()}” exists already.`);
       if (kind.value === 'remote' && remote.size === 0) out.push('Choose how many nodes run on at least one host.');
       else if (size.value < 1 || size.value > 9) out.push('A cluster has 1 to 9 nodes.');
       const bad = nodeNames.value.filter((n) => !idPattern.test(n));

@@ -143,6 +143,11 @@ describe('remote cluster wizard', () => {
     );
     await flush();
     expect(byTestId('remote-deploy-node-n1')?.dataset.stage).toBe('start');
+    expect(byTestId('remote-deploy-node-n1')?.textContent).toContain('alpha');
+    // The cluster being created is listed meanwhile: not a name clash.
+    api.emit('clusters.changed', [makeCluster({ id: 'cluster-2', name: 'cluster-2', kind: 'remote' })]);
+    await flush();
+    expect(byTestId('wizard-problems')).toBeNull();
     expect(byTestId('remote-deploy-stage-n1-upload')?.dataset.state).toBe('done');
     expect(byTestId('remote-deploy-stage-n1-start')?.dataset.state).toBe('running');
     expect(byTestId('remote-deploy-stage-n1-leader')?.dataset.state).toBe('waiting');
