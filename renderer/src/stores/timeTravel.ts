@@ -4,6 +4,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import type { ClusterSummary, TraceMomentView, TraceRange } from '../../../electron/shared/api';
+import { MAX_REQUEST_FRAME_BYTES } from '../../../electron/shared/ws-protocol';
 import { saveText } from '../api/download';
 import { readableError } from '../logic/errors';
 import { formatClock, formatElapsed } from '../logic/format';
@@ -202,6 +203,10 @@ export const useTimeTravelStore = defineStore('timeTravel', () => {
     busy.value = true;
     try {
       const params = await importParams(file);
+      // A request larger than a frame would close the connection instead of being answered: say so first.
+      if (params.content.length + 1024 > MAX_REQUEST_FRAME_BYTES) {
+        throw new Error(`the file is too large to send (${mib(params.content.length)} MiB${params.encoding === 'gzip-base64' ? ' compressed' : ''}; at most ${mib(MAX_REQUEST_FRAME_BYTES - 1024)} MiB)`);
+      }
       const replay = await connection.invoke('trace.import', { ...params, ...(name && { name }) });
       error.value = null;
       navigation.go('dashboard', replay.id);
@@ -253,6 +258,8 @@ async function importParams(file: Blob): Promise<{ content: string; encoding: 't
   const compressed = await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
   return { content: toBase64(new Uint8Array(compressed)), encoding: 'gzip-base64' };
 }
+
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 function toBase64(bytes: Uint8Array): string {
   let binary = '';

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterState, TraceMomentView, TraceRange } from '../../../electron/shared/api';
 import { readOnlyState } from '../../../electron/shared/trace-format';
+import { MAX_REQUEST_FRAME_BYTES } from '../../../electron/shared/ws-protocol';
 import { useClusterStateStore } from '../../../renderer/src/stores/clusterState';
 import { useKvStore } from '../../../renderer/src/stores/kv';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
@@ -129,6 +130,25 @@ describe('time travel store', () => {
     expect(api.callsOf('trace.export')).toEqual([{ clusterId: 'demo', from: 2000 }]);
     expect(saved).toEqual(['demo.raft-trace.ndjson']);
     click.mockRestore();
+  });
+});
+
+describe('importing a trace', () => {
+  it('refuses a file too large to send before sending it, and opens an imported one', async () => {
+    const replay = makeCluster({ id: 'replay-demo', name: 'Demo (replay)' });
+    const api = apiWithTrace({ first: 1000, last: 9000, frames: 40, bytes: 1, replay: false }).handle('trace.import', () => replay);
+    setupStores(api);
+    const timeTravel = useTimeTravelStore();
+    // Random bytes do not compress: far over the request frame limit either way.
+    const noise = new Uint8Array(MAX_REQUEST_FRAME_BYTES);
+    for (let i = 0; i < noise.length; i += 65536) crypto.getRandomValues(noise.subarray(i, i + 65536));
+    expect(await timeTravel.importTrace(new Blob([noise]))).toBeUndefined();
+    expect(timeTravel.error).toMatch(/^Import failed: the file is too large to send \(.* MiB.*; at most .* MiB\)$/);
+    expect(api.callsOf('trace.import')).toEqual([]);
+
+    expect(await timeTravel.importTrace(new Blob(['{"format":"raft-console-trace"}\n']))).toEqual(replay);
+    expect(api.callsOf('trace.import')).toHaveLength(1);
+    expect(useNavigationStore().clusterId).toBe('replay-demo');
   });
 });
 
