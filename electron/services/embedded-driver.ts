@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { RotatingFileStream } from 'rotating-file-stream';
 import { EmbeddedCluster } from '../../core/node/embedded.js';
 import type { NodeStatus } from '../../core/node/raft-node.js';
-import type { RaftLogger } from '../../core/raft/types.js';
+import { MessageType, type RaftLogger } from '../../core/raft/types.js';
 import { entryView } from '../../core/service/entries.js';
 import { RaftdService, ServiceError } from '../../core/service/raftd-service.js';
 import { ApiError } from '../shared/api.js';
@@ -29,6 +29,8 @@ const WALL_TIMEOUT_MS = 10_000;
 const PUBLISH_EVERY_MS = 100;
 /** A new cluster's time runs at a quarter speed: slow enough to watch the first election's votes fly. */
 export const FIRST_SPEED = 0.25;
+/** While that first election's votes are in flight, slower still (a vote takes ½–1 s to cross), until a leader is elected. */
+export const FIRST_VOTES_SPEED = 0.02;
 
 export interface EmbeddedOptions {
   /** Start with time running at speed 1 (the first-run demo). */
@@ -113,9 +115,28 @@ export class EmbeddedDriver implements ClusterDriver {
   ) {
     this.timeline = new Timeline(() => cluster.clock.now());
     this.unsubscribe.push(
-      cluster.on(() => this.changed()),
-      cluster.network.onEvent(() => this.changed()),
+      cluster.on((event) => {
+        if (event.type === 'role' && event.role === 'leader') this.endFirstElection();
+        this.changed();
+      }),
+      cluster.network.onEvent((event) => {
+        if (event.kind === 'send' && (event.type === MessageType.Vote || event.type === MessageType.PreVote)) this.slowForFirstVotes();
+        this.changed();
+      }),
     );
+  }
+
+  /** The first-run demo until its first leader: its votes play in slow motion (the user's own clock choice ends it). */
+  private firstElection = false;
+
+  private slowForFirstVotes(): void {
+    if (this.firstElection && this.cluster.isRunning() && this.cluster.currentSpeed() !== FIRST_VOTES_SPEED) this.cluster.run(FIRST_VOTES_SPEED);
+  }
+
+  private endFirstElection(): void {
+    if (!this.firstElection) return;
+    this.firstElection = false;
+    if (this.cluster.isRunning()) this.cluster.run(FIRST_SPEED);
   }
 
   static async create(record: ClusterRecord, registry: ClusterRegistry, publish: (state: ClusterState) => void, options: EmbeddedOptions = {}): Promise<EmbeddedDriver> {
@@ -125,7 +146,10 @@ export class EmbeddedDriver implements ClusterDriver {
     const cluster = options.build ? await options.build(logger) : await EmbeddedCluster.create({ ids: record.nodes.map((n) => n.id), seed: record.seed ?? 1, logger });
     clock = cluster.clock;
     const driver = new EmbeddedDriver(record.id, registry, cluster, publish, logs);
-    if (options.run) cluster.run(FIRST_SPEED);
+    if (options.run) {
+      cluster.run(FIRST_SPEED);
+      driver.firstElection = true;
+    }
     driver.changed();
     return driver;
   }
@@ -259,6 +283,7 @@ export class EmbeddedDriver implements ClusterDriver {
   }
 
   async clock(action: 'run' | 'pause' | 'step', speed?: number, stepMs?: number): Promise<void> {
+    this.firstElection = false;
     if (action === 'run') this.cluster.run(speed);
     else if (action === 'pause') this.cluster.pause();
     else {
