@@ -91,7 +91,7 @@ export class MembershipGuide {
     this.assertSafe(target, 'add', nodeId);
     const operationId = this.launch(target, `Add ${nodeId}`, async (step) => {
       step('starting the new node', 0);
-      await target.provisionNode(nodeId);
+      await target.provisionNode(nodeId, (text) => step(text, 0));
       step('adding as learner', 0.2);
       const index = await target.addLearner(nodeId);
       await this.waitFor(target, `${nodeId} to appear as learner`, (s) => s.members.learners.includes(nodeId) && committed(s, index));

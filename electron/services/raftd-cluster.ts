@@ -15,8 +15,8 @@ export interface RaftdClusterOptions {
   feed?: FeedOptions;
   /** Where the CAs of clusters with TLS are kept; needed for those. */
   pki?: ClusterPki;
-  /** A new node's definition (its addresses), where the host can run it. */
-  defineNode(nodeId: string): Promise<NodeRecord>;
+  /** A new node's definition (its addresses), where the host can run it; `report` hears a deploy's progress. */
+  defineNode(nodeId: string, report?: (text: string) => void): Promise<NodeRecord>;
 }
 
 /** Every process action, through the host; no simulated clock. */
@@ -41,7 +41,7 @@ const ACTION_LABELS: Record<NodeAction, string> = {
 export class RaftdCluster implements ClusterDriver {
   readonly capabilities = RAFTD_CAPABILITIES;
   readonly feed: RaftdFeed;
-  private readonly defineNode: (nodeId: string) => Promise<NodeRecord>;
+  private readonly defineNode: RaftdClusterOptions['defineNode'];
   private groups: string[][] = [];
   /** Where the console reaches each node's HTTP API, as the host gave it. */
   private readonly endpoints = new Map<string, string>();
@@ -327,9 +327,9 @@ export class RaftdCluster implements ClusterDriver {
     return newNodeIdAmong(this.clusterId, this.record.nodes.map((n) => n.id), requested);
   }
 
-  async provisionNode(id: string): Promise<void> {
+  async provisionNode(id: string, report?: (text: string) => void): Promise<void> {
     this.newNodeId(id);
-    const node: NodeRecord = { ...(await this.defineNode(id)), joined: true };
+    const node: NodeRecord = { ...(await this.defineNode(id, report)), joined: true };
     await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: [...r.nodes, node] }));
     await this.resolveEndpoints();
     await this.startNode(node);

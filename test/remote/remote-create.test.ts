@@ -285,6 +285,12 @@ describe('remote.createCluster', () => {
     const chosen = (await side.session.invoke('membership.addNode', { clusterId, host: 'h2' })) as { operationId: string; nodeId: string };
     expect((await finished(side, chosen.operationId)).error).toBeUndefined();
     expect(await hostOf(chosen.nodeId)).toBe('h2');
+    // h2 had no raftd yet: the guided add said so while it uploaded it, bytes and all.
+    const steps = side.progress.filter((p) => p.operationId === chosen.operationId).map((p) => p.step);
+    const bundle = await raftdBundle();
+    const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+    expect(steps).toContain(`h2: uploading raftd: ${mib(bundle.bytes)} of ${mib(bundle.bytes)}`);
+    expect(steps.indexOf(`starting ${chosen.nodeId} on h2`)).toBeGreaterThan(steps.indexOf('deploying raftd to h2 if needed'));
     const state = (await side.session.invoke('cluster.state', { clusterId })) as ClusterState;
     expect(state.members.voters.sort()).toEqual(['n1', added.nodeId, chosen.nodeId].sort());
   }, 240_000);

@@ -85,11 +85,11 @@ export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
     return RaftdCluster.open(record.id, registry, processes, publish, {
       feed: this.options.feed,
       pki: this.options.pki,
-      defineNode: (nodeId) => this.defineNode(record.id, nodeId, registry),
+      defineNode: (nodeId, report) => this.defineNode(record.id, nodeId, registry, report),
     });
   }
 
-  private async defineNode(clusterId: string, nodeId: string, registry: ClusterRegistry): Promise<NodeRecord> {
+  private async defineNode(clusterId: string, nodeId: string, registry: ClusterRegistry, report?: (text: string) => void): Promise<NodeRecord> {
     const record = registry.get(clusterId);
     // The operator's choice (RemoteHosts.placeNextNode), else the cluster's least used host.
     let profile = this.options.hosts.takePlacement(clusterId);
@@ -101,8 +101,21 @@ export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
     if (!profile) throw new ApiError('invalid-input', `cluster ${clusterId} has no host to add a node on; choose one`);
     const host = this.options.hosts.get(profile);
     const clientPorts = record.nodes.map((n) => portOf(n.client)).filter((p): p is number => p !== undefined);
-    const [peer, client] = await host.freePorts(2, new Set([...portsOn(registry, profile), ...clientPorts]));
-    return nodeOn(host, nodeId, peer, client);
+    // Finding free ports deploys raftd there first (once): its upload is what takes long.
+    report?.(`deploying raftd to ${profile} if needed`);
+    let shown = 0;
+    const off = host.onUpload((what, sent, total) => {
+      if (sent < total && Date.now() - shown < 500) return;
+      shown = Date.now();
+      report?.(`${profile}: uploading ${what}: ${mib(sent)} of ${mib(total)}`);
+    });
+    try {
+      const [peer, client] = await host.freePorts(2, new Set([...portsOn(registry, profile), ...clientPorts]));
+      report?.(`starting ${nodeId} on ${profile}`);
+      return nodeOn(host, nodeId, peer, client);
+    } finally {
+      off();
+    }
   }
 }
 
@@ -119,4 +132,8 @@ export function portsOn(registry: ClusterRegistry, profile: string): number[] {
     .filter((n) => n.host === profile)
     .flatMap((n) => [portOf(n.peer), portOf(n.client)])
     .filter((p): p is number => p !== undefined);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
