@@ -223,6 +223,10 @@ async function alternateRuns(): Promise<void> {
   const raftdMemory = sampleMemory(() => nodes.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : [])));
   const etcdMemory = sampleMemory(() => etcdNodes.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : [])));
   const summary: string[] = [];
+  const idleA = cpuMs(pidsOf(nodes));
+  const idleB = cpuMs(pidsOf(etcdNodes));
+  await new Promise((r) => setTimeout(r, 3000));
+  console.log(`idle CPU (heartbeats, pings, timers): raftd cluster ${((cpuMs(pidsOf(nodes)) - idleA) / 30).toFixed(1)}% of a core, etcd ${((cpuMs(pidsOf(etcdNodes)) - idleB) / 30).toFixed(1)}%`);
   for (const { op, clients } of loads) {
     const name = `${op} c=${clients}`;
     const ratios: number[] = [];
