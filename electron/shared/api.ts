@@ -126,7 +126,8 @@ export const requestSchemas = {
   'embedded.clock': z.object({
     clusterId: id,
     action: z.enum(['run', 'pause', 'step']),
-    speed: z.number().min(0.05).max(20).optional(),
+    /** Down to the first demo's slow motion (FIRST_VOTES_SPEED): pausing and running again keeps the speed shown. */
+    speed: z.number().min(0.02).max(20).optional(),
     stepMs: z.number().int().min(1).max(10_000).optional(),
   }),
   'embedded.dropMessage': z.object({ clusterId: id, messageId: z.number().int() }),

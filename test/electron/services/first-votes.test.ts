@@ -30,3 +30,23 @@ describe('the first demo election', () => {
     expect(withLeader.clock).toMatchObject({ running: true, speed: FIRST_SPEED });
   });
 });
+
+describe('slow motion and the clock API', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  it('runs again at the slow-motion speed after a pause (the speed the controls show)', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const service = await ConsoleService.open({ dataDir: dir.path, demoOnFirstRun: false, embeddedRuns: false });
+    cleanup.push(() => service.close());
+    const session = service.openSession(() => {});
+    const { id } = (await session.invoke('clusters.create', { kind: 'embedded', name: 'c', size: 3 })) as { id: string };
+    await session.invoke('embedded.clock', { clusterId: id, action: 'run', speed: FIRST_VOTES_SPEED });
+    await session.invoke('embedded.clock', { clusterId: id, action: 'pause' });
+    await session.invoke('embedded.clock', { clusterId: id, action: 'run', speed: FIRST_VOTES_SPEED });
+    expect(((await session.invoke('cluster.state', { clusterId: id })) as ClusterState).clock).toMatchObject({ running: true, speed: FIRST_VOTES_SPEED });
+  });
+});
