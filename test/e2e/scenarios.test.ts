@@ -118,4 +118,16 @@ describe.skipIf(unavailable !== null)('guided scenarios end to end (web mode, Ch
     await go('timeline');
     expect(await text('timeline-term')).toBe('5');
   }, 4 * LONG);
+
+  it("forces a follower's election timeout from the topology: it campaigns in the next term and wins", async () => {
+    await go('dashboard');
+    await tid('topology-node-n2').click();
+    await tid('topology-campaign-n2').click();
+    // Time is paused in a scenario: step it until the vote is decided (no election timer fires within 1 s).
+    for (let i = 0; i < 3; i++) await tid('clock-step').click();
+    await expect.poll(() => text('dashboard-term'), { timeout: 20_000 }).toBe('6');
+    await expect.poll(() => text('dashboard-leader'), { timeout: 20_000 }).toBe('n2');
+    const activity = await web.api.invoke('activity.list', { limit: 20 });
+    expect(activity.some((a) => a.action === 'node.campaign' && a.outcome === 'ok')).toBe(true);
+  }, LONG);
 });
