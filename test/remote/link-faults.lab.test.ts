@@ -4,9 +4,10 @@
 // peer by itself (logged, dropped, redialed), that a node that lost its leader answers clients at once
 // with 503 + Retry-After and never with a redirect to the leader it lost, that an isolated leader
 // steps down while the majority elects another, and that a healed node catches up soon after its
-// link returns (the time is printed, not asserted). Much of that time is the kernel's: the healed
-// host's neighbour (ARP) entries went unresolved during the cut and are retried once a second by
-// default, so a SYN-ACK can wait up to a second for one (with retrans_time_ms=100 the median was ~0.2 s).
+// link returns (the time is printed, not asserted). Much of that time is the kernel's: the cut host
+// loses its neighbour (ARP) entries with the carrier and retries them once a second, so even UDP
+// echoes sent every 20 ms both ways took 0.26-0.83 s to get through after a heal here; with
+// net.ipv4.neigh.e0.retrans_time_ms=100 raftd's catch-up had a median of 0.14 s.
 //
 // Clients run inside each host's namespace (one small Node process per host, driven over its stdin):
 // a host whose link is down is reachable from nowhere else.
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusView } from '../../core/service/wire.js';
+import { REMOTE_ROOT, whenConnected } from '../../electron/services/remote/deploy.js';
 import { HostConnections } from '../../electron/services/remote/host-connections.js';
 import type { HostProfile } from '../../electron/services/remote/host-profile.js';
 import { KnownHosts } from '../../electron/services/remote/known-hosts.js';
@@ -105,6 +107,8 @@ let dir: string;
 let connections: HostConnections;
 let processes: RemoteProcesses;
 const nodes: LabNode[] = [];
+/** Hosts that had no ~/.raft-console before this file deployed raftd there. */
+const homesFoundEmpty = new Set<string>();
 
 const byId = (id: string): LabNode => nodes.find((n) => n.id === id)!;
 const url = (node: LabNode, path: string): string => `http://${node.client}${path}`;
@@ -219,6 +223,10 @@ beforeAll(async () => {
     reconnectInitialMs: 200,
     reconnectMaxMs: 1_000,
   });
+  for (const host of hosts) {
+    const found = await connections.shell(host.name).exec(`test -e ${REMOTE_ROOT}`, { timeoutMs: 30_000 });
+    if (found.code !== 0) homesFoundEmpty.add(host.name);
+  }
   const remote = new RemoteHosts({ shell: (id) => connections.shell(id), address: (id) => (profiles.get(id) as HostProfile).address });
   const hostOfNode = new Map<string, LabHost>(hosts.map((h, i) => [`n${i + 1}`, h]));
   processes = new RemoteProcesses(
@@ -255,6 +263,13 @@ afterAll(async () => {
   for (const node of nodes) {
     await processes?.kill(node.id).catch(() => undefined);
     node.local.close();
+  }
+  // The hosts' homes as this file found them: other lab files count what their first deploy sends.
+  for (const host of nodes.map((n) => n.host)) {
+    const shell = connections.shell(host.name);
+    await whenConnected(shell, 30_000);
+    const mine = homesFoundEmpty.has(host.name) ? REMOTE_ROOT : `${REMOTE_ROOT}/clusters/${CLUSTER}`;
+    await shell.exec(`rm -rf ${mine}`, { timeoutMs: 30_000 }).catch(() => undefined);
   }
   await processes?.close();
   await connections?.closeAll();
