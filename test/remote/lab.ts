@@ -208,6 +208,27 @@ export async function restoreHostKey(host: LabHost): Promise<void> {
   await restartSshd(host);
 }
 
+/**
+ * What one lab test file left on the hosts must not change the next (lab-setup.ts runs this before each file):
+ * links up, original host keys, no process of a lab user (a raftd a test deployed), no ~/.raft-console
+ * (raftd bundles, Node runtimes, clusters), so every file starts from hosts nothing was deployed to.
+ */
+export async function resetHosts(lab: Lab): Promise<void> {
+  for (const host of lab.hosts) {
+    linkUp(host);
+    await restoreHostKey(host);
+    for (const pid of pidsOfUser(host.user)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await waitFor(`processes of ${host.user} to end`, () => pidsOfUser(host.user).length === 0, 5_000);
+    rmSync(join(host.home, '.raft-console'), { recursive: true, force: true });
+  }
+}
+
 export function fingerprintOfFile(pubFile: string): string {
   return run('ssh-keygen', ['-lf', pubFile]).split(' ')[1];
 }
