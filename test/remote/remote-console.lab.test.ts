@@ -95,7 +95,7 @@ describe.skipIf(unavailable !== null)('remote clusters in the console, end to en
     page.on('pageerror', (error) => console.error(`[e2e] page error: ${error.message}`));
     watchSocket(page);
     await page.goto(web.url);
-    await tid('app').waitFor();
+    await tid('app').waitFor({ timeout: LONG });
     await page.emulateMedia({ colorScheme: 'light' });
     await tid('theme-choice').getByText('Auto').click();
   }, 240_000);
@@ -386,6 +386,8 @@ describe.skipIf(unavailable !== null)('remote clusters in the console, end to en
     await refusal.waitFor({ timeout: LONG });
     expect(await refusal.innerText()).toContain(`${h4.user}@${h4.address}`);
     expect((await web.api.invoke('cluster.state', { clusterId })).nodes.map((n) => n.id)).toEqual(['n1', 'n2', 'n3']);
+    await refusal.locator('.n-base-close').click();
+    await refusal.waitFor({ state: 'hidden' });
 
     // The add flow offers no opt-in for the console's Node runtime (only the create wizard does): deploy it the
     // way that wizard does, through the API, then add the node from the wizard again.
