@@ -1,19 +1,25 @@
 // Creating a remote cluster as the wizard does, through real sshd on the lab's hosts: the backend's
 // plan, the deploy with progress per node, and a cancel in the middle of a real SFTP upload (the Node
 // runtime to rc-h4, which has no Node): the upload stops on its own channel, nothing is left under
-// its final name or as a temp file, nothing is created, and the host's connection keeps working.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// its final name or as a temp file, nothing is created, and the host's connection keeps working. Each
+// node's raftctl command, run as shown (ssh tunnel, then raftctl with the cluster's files), gets its status.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterState, ClusterSummary, OperationProgress, RemoteClusterPlan } from '../../electron/shared/api.js';
 import { DEPLOY_STAGES } from '../../electron/shared/api.js';
+import { raftctlCommand } from '../../electron/shared/raftctl-command.js';
 import { ConsoleService, type ConsoleSession } from '../../electron/services/console-service.js';
 import { HostConnections } from '../../electron/services/remote/host-connections.js';
 import type { HostProfile } from '../../electron/services/remote/host-profile.js';
 import { KnownHosts } from '../../electron/services/remote/known-hosts.js';
 import { RemoteHosts } from '../../electron/services/remote/remote-host.js';
+import { promisify } from 'node:util';
 import { hostByIndex, requireLab, type Lab } from './lab.js';
+
+const run = promisify(execFile);
 
 const lab: Lab = requireLab();
 const hosts = [1, 2, 3, 4].map((i) => hostByIndex(lab, i));
@@ -94,6 +100,22 @@ describe('remote.createCluster on the lab hosts', () => {
     }
     const state = (await session.invoke('cluster.state', { clusterId })) as ClusterState;
     expect(state.leader).not.toBe('');
+
+    // The raftctl command each node shows works as shown from this machine: the SSH tunnel to the
+    // node's loopback client port, then raftctl with the cluster's token and client certificate.
+    // (The operator's ssh has their key and known hosts; here a wrapper gives ssh the lab's with -F.)
+    const summary = ((await session.invoke('clusters.list', {})) as ClusterSummary[]).find((c) => c.id === clusterId)!;
+    const sshDir = join(dir, 'ssh');
+    await mkdir(join(sshDir, 'bin'), { recursive: true });
+    await writeFile(join(sshDir, 'known_hosts'), hosts.map((h) => `${h.address} ${h.hostKeyPublic}`).join('\n') + '\n');
+    await writeFile(join(sshDir, 'config'), `Host *\n  IdentityFile ${lab.clientKey}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${join(sshDir, 'known_hosts')}\n  StrictHostKeyChecking yes\n  BatchMode yes\n`);
+    await writeFile(join(sshDir, 'bin', 'ssh'), `#!/bin/sh\nexec /usr/bin/ssh -F ${join(sshDir, 'config')} "$@"\n`, { mode: 0o755 });
+    for (const [i, node] of summary.nodes.entries()) {
+      const command = raftctlCommand(node, summary.access, { user: hosts[i].user, address: hosts[i].address, port: hosts[i].port })!;
+      expect(command).toMatch(/^ssh -f .* && npx raftctl --endpoints 127\.0\.0\.1:\d+ --token-file .* --tls-cert .* --tls-key .* --tls-ca .* status$/);
+      const { stdout } = await run('bash', ['-c', command], { cwd: process.cwd(), timeout: 90_000, env: { ...process.env, PATH: `${join(sshDir, 'bin')}:${process.env.PATH}` } });
+      expect(stdout.trim().split(/\s+/)[1]).toBe(node.id);
+    }
     await session.invoke('clusters.delete', { clusterId });
   }, 240_000);
 
