@@ -299,12 +299,13 @@ export function applyDelta(state: ClusterState, delta: StateDelta): ClusterState
 
 /**
  * A state seen in the past (or in a replay): what was there, and nothing to act on. Its driver's
- * actions and the simulated clock's controls belong to the cluster as it is now, not to this moment.
+ * actions belong to the cluster as it is now, not to this moment. (A simulated clock stays: its time
+ * and messages are part of the moment; the renderer offers no clock controls while it shows the past.)
  */
 export function readOnlyState(state: ClusterState): ClusterState {
   return {
     ...state,
-    capabilities: { ...state.capabilities, nodeActions: [], simulatedClock: false, dropMessages: false, stopAll: false },
+    capabilities: { ...state.capabilities, nodeActions: [], dropMessages: false, stopAll: false },
     nodes: state.nodes.map((n) => ({ ...n, actions: [] })),
   };
 }

@@ -15,8 +15,14 @@ export const useSimulationStore = defineStore('simulation', () => {
   const clusterState = useClusterStateStore();
   const stepMs = ref<number>(100);
 
-  const clock = computed(() => (clusterState.capabilities?.simulatedClock ? clusterState.current?.clock : undefined));
-  const available = computed(() => clock.value !== undefined);
+  /** A recorded moment (time travel, a replay) stands still, and its clock cannot be driven. */
+  const frozen = computed(() => Boolean(clusterState.readOnlyReason));
+  const clock = computed(() => {
+    const c = clusterState.capabilities?.simulatedClock ? clusterState.current?.clock : undefined;
+    return c && frozen.value ? { ...c, running: false } : c;
+  });
+  /** The clock's controls: only for the cluster as it is now. */
+  const available = computed(() => clock.value !== undefined && !frozen.value);
 
   async function send(action: 'run' | 'pause' | 'step', extra: { speed?: number; stepMs?: number } = {}) {
     const clusterId = clusterState.current?.clusterId;

@@ -79,6 +79,15 @@ describe('time travel through the console API', () => {
     await expect(call('trace.range', { clusterId: 'nope' })).rejects.toThrow(/no cluster "nope"/);
   });
 
+  it("keeps a cluster's trace in its folder under the data dir, and deletes it with the cluster", async () => {
+    const { call, states, dataDir } = await openConsole();
+    await stepToLeader(call, states);
+    const folder = join(dataDir, 'traces', 'sim');
+    expect(readdirSync(folder).some((f) => f.endsWith('.ndjson'))).toBe(true);
+    await call('clusters.delete', { clusterId: 'sim' });
+    expect(existsSync(folder)).toBe(false);
+  });
+
   it('exports a range as a file that imports as a read-only replay, kept across restarts and deleted on request', async () => {
     const { call, states, dataDir, close } = await openConsole();
     const elected = await stepToLeader(call, states);

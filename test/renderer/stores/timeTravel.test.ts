@@ -10,6 +10,7 @@ import { useKvStore } from '../../../renderer/src/stores/kv';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import { useNoticesStore } from '../../../renderer/src/stores/notices';
 import { useOperationsStore } from '../../../renderer/src/stores/operations';
+import { useSimulationStore } from '../../../renderer/src/stores/simulation';
 import { useTimelineStore } from '../../../renderer/src/stores/timeline';
 import { advance, describeMoment, useTimeTravelStore } from '../../../renderer/src/stores/timeTravel';
 import { apiWithCluster, flush, makeCluster, makeNode, makeState, setupStores, type FakeApi } from '../fakeApi';
@@ -130,6 +131,24 @@ describe('time travel store', () => {
     expect(api.callsOf('trace.export')).toEqual([{ clusterId: 'demo', from: 2000 }]);
     expect(saved).toEqual(['demo.raft-trace.ndjson']);
     click.mockRestore();
+  });
+});
+
+describe('an embedded cluster in the past', () => {
+  it('keeps the moment\'s simulated time standing still, and offers no clock controls', async () => {
+    const running = makeState({ at: 4000, clock: { now: 80_000, running: true, speed: 1 } });
+    const api = apiWithTrace({ first: 1000, last: 9000, frames: 40, bytes: 1, replay: false }, () => running, running).handle('embedded.clock', () => undefined);
+    setupStores(api);
+    useNavigationStore().go('dashboard', 'demo');
+    useClusterStateStore();
+    await flush();
+    const simulation = useSimulationStore();
+    expect(simulation.available).toBe(true);
+    await useTimeTravelStore().seek(3000);
+    expect(simulation.clock).toEqual({ now: 80_000, running: false, speed: 1 });
+    expect(simulation.available).toBe(false);
+    await simulation.toggle();
+    expect(api.callsOf('embedded.clock')).toEqual([]);
   });
 });
 
