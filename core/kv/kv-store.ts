@@ -97,13 +97,15 @@ export class KvStore {
    * Binary: the magic, the revision, the count, then per item key length, key, value length, value
    * and mod revision. One exact-size buffer and straight copies, a few ms for 10,000 keys where
    * msgpack took 10-20: raftd serializes on its apply path every --snapshot-entries writes.
+   * `headroom` bytes are left (unset) in front, for a caller that wraps the snapshot in its own
+   * layout: it fills them in rather than copying megabytes into a second buffer.
    */
-  snapshot(): Uint8Array {
-    let size = SNAPSHOT_MAGIC.length + 8 + 4;
+  snapshot(headroom = 0): Buffer {
+    let size = headroom + SNAPSHOT_MAGIC.length + 8 + 4;
     for (const [key, item] of this.items) size += 4 + Buffer.byteLength(key) + 4 + item.value.length + 8;
     const out = Buffer.allocUnsafeSlow(size);
-    out.set(SNAPSHOT_MAGIC, 0);
-    let at = SNAPSHOT_MAGIC.length;
+    out.set(SNAPSHOT_MAGIC, headroom);
+    let at = headroom + SNAPSHOT_MAGIC.length;
     out.writeDoubleLE(this.revision, at);
     out.writeUInt32LE(this.items.size, at + 8);
     at += 12;

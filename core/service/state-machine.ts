@@ -129,15 +129,18 @@ export class RaftdStateMachine implements StateMachine {
     this.warn(message);
   }
 
-  /** The magic, the directory's length and msgpack, then the KV snapshot as it is (no second copy). */
+  /**
+   * The magic, the directory's length and msgpack, then the KV snapshot as it is, written behind
+   * them in one buffer: a second megabyte-sized buffer and copy (and its fresh pages) cost a
+   * leader about a quarter of the snapshot's time on the apply path.
+   */
   snapshot(): Uint8Array {
     const directory = packr.pack(this.directory);
-    const kv = this.kv.snapshot();
-    const out = Buffer.allocUnsafeSlow(SNAPSHOT_MAGIC.length + 4 + directory.length + kv.length);
+    const head = SNAPSHOT_MAGIC.length + 4 + directory.length;
+    const out = this.kv.snapshot(head);
     out.set(SNAPSHOT_MAGIC, 0);
     out.writeUInt32LE(directory.length, SNAPSHOT_MAGIC.length);
     out.set(directory, SNAPSHOT_MAGIC.length + 4);
-    out.set(kv, SNAPSHOT_MAGIC.length + 4 + directory.length);
     return out;
   }
 
