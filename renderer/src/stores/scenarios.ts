@@ -38,6 +38,14 @@ export const useScenariosStore = defineStore('scenarios', () => {
   }
 
   watch(clusterId, () => void readRun());
+  // A reconnected console may have been restarted, reopening each scenario at its first step: read the runs again.
+  watch(
+    () => connection.generation,
+    () => {
+      runs.value = {};
+      void readRun();
+    },
+  );
 
   async function start(scenarioId: string, seed?: number) {
     const title = list.value.find((s) => s.id === scenarioId)?.title ?? scenarioId;

@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ScenarioView } from '../../../electron/shared/api';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation';
 import ScenariosView from '../../../renderer/src/views/ScenariosView.vue';
-import { apiWithCluster, flush, giveElementsASize, makeCluster, makeState, setupStores } from '../fakeApi';
+import { useConnectionStore } from '../../../renderer/src/stores/connection';
+import { apiWithCluster, fakeConnection, flush, giveElementsASize, makeCluster, makeState, setupStores } from '../fakeApi';
 
 let undoSize: () => void;
 beforeAll(() => (undoSize = giveElementsASize()));
@@ -73,6 +74,23 @@ describe('scenarios view', () => {
     byTestId('scenario-restart')!.click();
     await flush(8);
     expect(api.callsOf('scenarios.start').at(-1)).toEqual({ scenarioId: 'split-vote', seed: 42 });
+    w.unmount();
+  });
+
+  it('reads the run again after a reconnect (a restarted console reopens scenarios at their first step)', async () => {
+    let played = 1;
+    const api = apiWithCluster(makeState({ clusterId: 'scenario-split-vote' }), [makeCluster({ id: 'scenario-split-vote', scenario: 'split-vote' })])
+      .handle('scenarios.list', () => [])
+      .handle('scenarios.state', () => view(played));
+    const pinia = setupStores(api);
+    useNavigationStore().go('scenarios', 'scenario-split-vote');
+    const w = mount(ScenariosView, { global: { plugins: [pinia] }, attachTo: document.body });
+    await flush(10);
+    expect(byTestId('scenario-step-0')?.dataset.status).toBe('done');
+    played = 0;
+    useConnectionStore().attach(fakeConnection(api));
+    await flush(10);
+    expect(byTestId('scenario-step-0')?.dataset.status).toBe('next');
     w.unmount();
   });
 
