@@ -78,6 +78,20 @@ describe('scenarios.* (console API)', () => {
     expect((await session.invoke('clusters.list', {})) as ClusterSummary[]).toHaveLength(1);
   });
 
+  it('a console opened again on the same data reopens the scenario at its first step, same seed', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const first = await ConsoleService.open({ dataDir: dir.path, demoOnFirstRun: false, scenarioPace: false });
+    const session = first.openSession(() => {});
+    const { clusterId } = (await session.invoke('scenarios.start', { scenarioId: 'split-vote', seed: 7 })) as Results['scenarios.start'];
+    await session.invoke('scenarios.next', { clusterId });
+    await first.close();
+    const again = await ConsoleService.open({ dataDir: dir.path, demoOnFirstRun: false, scenarioPace: false });
+    cleanup.push(() => again.close());
+    const view = (await again.openSession(() => {}).invoke('scenarios.state', { clusterId })) as Results['scenarios.state'];
+    expect(view).toMatchObject({ scenarioId: 'split-vote', seed: 7, played: 0 });
+  });
+
   it('refuses an unknown scenario and scenarios.next on a cluster that plays none', async () => {
     const session = await open();
     await expect(session.invoke('scenarios.start', { scenarioId: 'nope' })).rejects.toThrow(/no scenario "nope"/);
