@@ -101,7 +101,7 @@ export class ConsoleService {
     });
     const operations = new OperationRunner((progress) => this.broadcast('operation.progress', progress), this.activity);
     this.operations = operations;
-    this.access = new ClusterAccessFiles(new ClusterPki(this.layout.pkiDir));
+    this.access = new ClusterAccessFiles(new ClusterPki(this.layout.pkiDir), this.layout.root);
     this.remoteCreator = options.remote && new RemoteClusterCreator({
       hosts: options.remote.hosts,
       pki: new ClusterPki(this.layout.pkiDir),

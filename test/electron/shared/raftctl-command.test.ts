@@ -35,17 +35,18 @@ describe('the raftctl command of a node', () => {
     const summary = ((await session.invoke('clusters.list', {})) as ClusterSummary[]).find((c) => c.id === 'tls')!;
     expect(summary.tls).toBe(true);
     expect(summary.access).toEqual({
-      tokenFile: `${dir.path}/pki/tls/token`,
+      tokenFile: `${dir.path}/access/tls/token`,
       tlsCert: `${dir.path}/pki/tls/console.crt`,
       tlsKey: `${dir.path}/pki/tls/console.key`,
       tlsCa: `${dir.path}/pki/tls/ca.crt`,
     });
     expect(statSync(summary.access!.tokenFile!).mode & 0o777).toBe(0o600);
+    expect(statSync(`${dir.path}/access/tls`).mode & 0o777).toBe(0o700);
 
     const node = summary.nodes[0];
     const command = raftctlCommand(node, summary.access)!;
     expect(command).toBe(
-      `npx raftctl --endpoints ${node.client} --token-file ${dir.path}/pki/tls/token --tls-cert ${dir.path}/pki/tls/console.crt --tls-key ${dir.path}/pki/tls/console.key --tls-ca ${dir.path}/pki/tls/ca.crt status`,
+      `npx raftctl --endpoints ${node.client} --token-file ${dir.path}/access/tls/token --tls-cert ${dir.path}/pki/tls/console.crt --tls-key ${dir.path}/pki/tls/console.key --tls-ca ${dir.path}/pki/tls/ca.crt status`,
     );
     const { stdout } = await run('bash', ['-c', command], { cwd: process.cwd(), timeout: 60_000 });
     // raftctl's status line: endpoint, id, role, term…
