@@ -12,6 +12,8 @@ import { useConnectionStore } from './connection';
 import { useNavigationStore } from './navigation';
 
 export const playSpeeds = [0.25, 0.5, 1, 2, 5, 10] as const;
+/** Soonest a cluster's empty trace is asked about again. */
+export const RANGE_RETRY_MS = 2000;
 /** How often playback moves the moment (wall-clock ms). */
 export const PLAY_TICK_MS = 100;
 
@@ -46,7 +48,12 @@ export const useTimeTravelStore = defineStore('timeTravel', () => {
   /** A live state arrived (the clusterState store passes each on): the slider's right end moves with it. */
   function noteLive(s: { clusterId: string; at: number }) {
     if ((newest.value[s.clusterId] ?? 0) < s.at) newest.value = { ...newest.value, [s.clusterId]: s.at };
+    // A cluster whose trace was empty when last asked (a new one) has one now: ask again, at most every few seconds.
+    if (s.clusterId === clusterId.value && ranges.value[s.clusterId] === null && Date.now() - (rangeAskedAt.get(s.clusterId) ?? 0) > RANGE_RETRY_MS) {
+      void loadRange(s.clusterId);
+    }
   }
+  const rangeAskedAt = new Map<string, number>();
 
   const clusterId = computed(() => navigation.clusterId);
   const range = computed(() => (clusterId.value ? ranges.value[clusterId.value] ?? null : null));
@@ -80,6 +87,7 @@ export const useTimeTravelStore = defineStore('timeTravel', () => {
 
   async function loadRange(id: string | null = clusterId.value) {
     if (!id) return;
+    rangeAskedAt.set(id, Date.now());
     try {
       const r = await connection.invoke('trace.range', { clusterId: id });
       set(ranges, id, r);
@@ -112,6 +120,8 @@ export const useTimeTravelStore = defineStore('timeTravel', () => {
           if (moments.value[next.id] === undefined) continue;
           if (view) set(shown, next.id, view);
           error.value = view ? null : 'Nothing was recorded that early.';
+          // The oldest part of a trace is deleted as it grows: learn where it starts now.
+          if (!view) void loadRange(next.id);
         } catch (e) {
           error.value = readableError(e);
         }

@@ -12,7 +12,7 @@ import { useNoticesStore } from '../../../renderer/src/stores/notices';
 import { useOperationsStore } from '../../../renderer/src/stores/operations';
 import { useSimulationStore } from '../../../renderer/src/stores/simulation';
 import { useTimelineStore } from '../../../renderer/src/stores/timeline';
-import { advance, describeMoment, useTimeTravelStore } from '../../../renderer/src/stores/timeTravel';
+import { advance, describeMoment, RANGE_RETRY_MS, useTimeTravelStore } from '../../../renderer/src/stores/timeTravel';
 import { apiWithCluster, flush, makeCluster, makeNode, makeState, setupStores, type FakeApi } from '../fakeApi';
 
 // A local cluster's history: n1 led term 2 until 5000, then n2 leads term 3 (live now, at 9000).
@@ -131,6 +131,33 @@ describe('time travel store', () => {
     expect(api.callsOf('trace.export')).toEqual([{ clusterId: 'demo', from: 2000 }]);
     expect(saved).toEqual(['demo.raft-trace.ndjson']);
     click.mockRestore();
+  });
+});
+
+describe('a new cluster', () => {
+  it('asks for its trace again once states arrive, when nothing was recorded at first', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(100_000);
+    let range: TraceRange | null = null;
+    const api = apiWithTrace({ first: 0, last: 0, frames: 0, bytes: 0, replay: false }).handle('trace.range', () => range);
+    setupStores(api);
+    useNavigationStore().go('dashboard', 'demo');
+    useClusterStateStore();
+    await flush();
+    const timeTravel = useTimeTravelStore();
+    expect(timeTravel.range).toBeNull();
+    range = { first: 1000, last: 2000, frames: 2, bytes: 10, replay: false };
+    api.emit('cluster.state', makeState({ at: 10_000 }));
+    await flush();
+    // Too soon after the first question: not asked again yet.
+    expect(api.callsOf('trace.range')).toHaveLength(1);
+    vi.setSystemTime(100_000 + RANGE_RETRY_MS + 1);
+    api.emit('cluster.state', makeState({ at: 11_000 }));
+    await flush();
+    expect(api.callsOf('trace.range')).toHaveLength(2);
+    expect(timeTravel.range).toEqual(range);
+    expect(timeTravel.end).toBe(11_000);
+    vi.useRealTimers();
   });
 });
 
