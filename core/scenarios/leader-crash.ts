@@ -1,5 +1,5 @@
 // Leader crash and re-election: a committed write survives the leader that wrote it.
-import { check, truth, type Scenario } from './scenario.js';
+import { check, LEADER_WITHIN_MS, truth, type Scenario } from './scenario.js';
 
 const ids = ['n1', 'n2', 'n3'];
 
@@ -16,7 +16,7 @@ export const leaderCrash: Scenario = {
       title: 'The first election',
       watch: 'Election timer rings run down; the first to empty asks for pre-votes, then votes.',
       async act(s) {
-        await s.until(() => s.leaders().length > 0, 5000);
+        await s.until(() => s.leaders().length > 0, LEADER_WITHIN_MS);
         const [leader] = s.leaders();
         if (leader) Object.assign(s.facts, { leader: leader.id, term: leader.term, timeout: s.status(leader.id)?.randomizedElectionTimeout ?? 0 });
         await s.step(50);
@@ -56,7 +56,7 @@ export const leaderCrash: Scenario = {
       title: 'A new leader in a higher term',
       watch: 'The first ring to empty starts a pre-vote, then a vote, in the next term.',
       async act(s) {
-        await s.until(() => s.leaders().length > 0, 5000);
+        await s.until(() => s.leaders().length > 0, LEADER_WITHIN_MS);
         const [leader] = s.leaders();
         if (leader) Object.assign(s.facts, { next: leader.id, nextTerm: leader.term });
         await s.step(50);

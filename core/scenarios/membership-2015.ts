@@ -1,6 +1,6 @@
 // The single-server membership bug Diego Ongaro reported in 2015, and its fix: a new leader makes
 // no configuration change until it has committed an entry of its own term.
-import { check, truth, type Scenario } from './scenario.js';
+import { check, LEADER_WITHIN_MS, truth, type Scenario } from './scenario.js';
 import type { ScenarioStage } from './stage.js';
 
 const voters = ['n1', 'n2', 'n3', 'n4'];
@@ -59,7 +59,7 @@ export const membership2015: Scenario = {
       async act(s) {
         await s.crash('n1');
         s.restoreLinks();
-        await s.until(() => s.leaders().length > 0, 5000);
+        await s.until(() => s.leaders().length > 0, LEADER_WITHIN_MS);
         const [elected] = s.leaders();
         if (!elected) return;
         const [with1, without] = survivors.filter((id) => id !== elected.id);

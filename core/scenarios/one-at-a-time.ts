@@ -1,6 +1,6 @@
 // The safe ways to grow a cluster, against the same partition that split the two-at-once scenario:
 // one server at a time (consecutive configurations share a majority member), then joint consensus.
-import { check, truth, type Scenario } from './scenario.js';
+import { check, LEADER_WITHIN_MS, truth, type Scenario } from './scenario.js';
 import type { ScenarioStage } from './stage.js';
 
 const oldVoters = ['n1', 'n2', 'n3'];
@@ -105,7 +105,7 @@ export const oneAtATime: Scenario = {
       watch: 'The partition heals; terms settle and everyone converges on one log.',
       async act(s) {
         s.restoreLinks();
-        await s.until(() => s.leaders().length === 1 && all.every((id) => s.value(id, 'x') === 'left'), 5000);
+        await s.until(() => s.leaders().length === 1 && all.every((id) => s.value(id, 'x') === 'left'), LEADER_WITHIN_MS);
         const [leader] = s.leaders();
         if (leader) Object.assign(s.facts, { leader: leader.id, term: leader.term });
       },

@@ -80,7 +80,17 @@ export class ScenarioRun {
     } catch (e) {
       error = (e as Error).message;
     }
-    this.outcomes.push({ narration: step.narration(this.stage), checks: step.expect(this.stage), ...(error && { error }) });
+    let narration = '';
+    let checks: ScenarioCheck[];
+    try {
+      narration = step.narration(this.stage);
+      checks = step.expect(this.stage);
+    } catch (e) {
+      // A step that did not get where it meant to can leave its narration and checks nothing to name.
+      error ??= (e as Error).message;
+      checks = [{ label: 'the step reached the state its checks look at', ok: false }];
+    }
+    this.outcomes.push({ narration, checks, ...(error && { error }) });
     this.played++;
     return this.view();
   }

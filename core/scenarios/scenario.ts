@@ -35,6 +35,13 @@ export interface Scenario {
   steps: ScenarioStep[];
 }
 
+/**
+ * How long a step waits for an election to end. Elections are certain only eventually: with fixed
+ * latency and ticks in step, timers can fire together and split the votes several rounds in a row
+ * when every up voter's vote is needed.
+ */
+export const LEADER_WITHIN_MS = 30_000;
+
 /** A check that compares what the cluster shows with what it should: the label carries both when they differ. */
 export function check(label: string, actual: unknown, expected: unknown): ScenarioCheck {
   const ok = JSON.stringify(actual) === JSON.stringify(expected);

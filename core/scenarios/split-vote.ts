@@ -1,6 +1,6 @@
 // Split vote: two candidates in the same term each get half the votes, nobody wins; randomized
 // election timeouts make the next round end with one leader.
-import { check, truth, type Scenario } from './scenario.js';
+import { check, LEADER_WITHIN_MS, truth, type Scenario } from './scenario.js';
 
 const others = ['n2', 'n3', 'n4', 'n5'];
 
@@ -53,7 +53,7 @@ export const splitVote: Scenario = {
       async act(s) {
         s.restoreLinks();
         for (const id of others) s.facts[`timeout-${id}`] = s.status(id)?.randomizedElectionTimeout ?? 0;
-        await s.until(() => s.leaders().length > 0, 5000);
+        await s.until(() => s.leaders().length > 0, LEADER_WITHIN_MS);
         const [leader] = s.leaders();
         if (leader) Object.assign(s.facts, { winner: leader.id, term: leader.term });
         await s.step(100);

@@ -40,12 +40,17 @@ export class ScenarioStage {
     return this.cluster.clock.now();
   }
 
+  /** Undefined for a node that is down or not in the cluster (a name a failed step never found). */
   status(id: NodeId): NodeStatus | undefined {
-    return this.cluster.node(id)?.status();
+    return this.known(id) ? this.cluster.node(id)?.status() : undefined;
   }
 
   up(id: NodeId): boolean {
-    return this.cluster.isUp(id);
+    return this.known(id) && this.cluster.isUp(id);
+  }
+
+  private known(id: NodeId): boolean {
+    return this.cluster.ids().includes(id);
   }
 
   role(id: NodeId): string {
@@ -79,7 +84,7 @@ export class ScenarioStage {
 
   /** The entry a running node holds at `index`, if any. */
   entry(id: NodeId, index: number): Entry | undefined {
-    return this.cluster.node(id)?.entries(index, 1)[0];
+    return this.known(id) ? this.cluster.node(id)?.entries(index, 1)[0] : undefined;
   }
 
   /** The term of a running node's entry at `index` (0: none). */

@@ -1,6 +1,6 @@
 // A partitioned old leader keeps accepting writes that never commit, steps down, and its
 // uncommitted entries are replaced once the partition heals.
-import { check, truth, type Scenario } from './scenario.js';
+import { check, LEADER_WITHIN_MS, truth, type Scenario } from './scenario.js';
 import type { ScenarioStage } from './stage.js';
 
 const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
@@ -21,7 +21,7 @@ export const staleLeader: Scenario = {
       title: 'A leader is elected',
       watch: 'The first election, then heartbeats from the leader.',
       async act(s) {
-        await s.until(() => s.leaders().length > 0, 5000);
+        await s.until(() => s.leaders().length > 0, LEADER_WITHIN_MS);
         const [leader] = s.leaders();
         if (!leader) return;
         const rest = ids.filter((id) => id !== leader.id);
@@ -68,7 +68,7 @@ export const staleLeader: Scenario = {
       title: 'The majority elects a new leader and writes',
       watch: "On the majority side a ring empties, an election in a higher term, then the write's appends.",
       async act(s) {
-        await s.until(() => s.leaders().some((l) => majority(s).includes(l.id)), 5000);
+        await s.until(() => s.leaders().some((l) => majority(s).includes(l.id)), LEADER_WITHIN_MS);
         const leader = s.leaders().find((l) => majority(s).includes(l.id));
         if (!leader) return;
         Object.assign(s.facts, { next: leader.id, nextTerm: leader.term });
