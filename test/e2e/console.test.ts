@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import ssh2 from 'ssh2';
+import { generateEd25519Key } from '../remote/ed25519-key';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRenderer, chromiumArgs, chromiumPath, e2eUnavailable, root, startWebMode, type WebMode } from './webMode';
 
@@ -348,7 +349,7 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
 
   it('asks before trusting an unknown host key, showing its fingerprint and the command to compare it; sends nothing when refused', async () => {
     // An SSH server on loopback (ssh2's) with a fresh ed25519 host key; it counts login attempts.
-    const key = ssh2.utils.generateKeyPairSync('ed25519');
+    const key = generateEd25519Key();
     let logins = 0;
     const server = new ssh2.Server({ hostKeys: [key.private] }, (client) => {
       client.on('authentication', (ctx) => {

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { generateEd25519Key } from '../../remote/ed25519-key';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemorySecretStore } from '../../../electron/services/remote/secret-store';
 import { views } from '../../../renderer/src/logic/route';
@@ -50,7 +51,7 @@ async function type(testId: string, value: string) {
 
 /** An SSH server on loopback with its own ed25519 host key; it refuses every login and counts the attempts. */
 async function sshServer() {
-  const key = ssh2.utils.generateKeyPairSync('ed25519');
+  const key = generateEd25519Key();
   const blob = ssh2.utils.parseKey(key.public) as { getPublicSSH(): Buffer };
   const seen = { logins: 0 };
   const server = new ssh2.Server({ hostKeys: [key.private] }, (client) => {
@@ -244,7 +245,7 @@ describe('host key confirmation', () => {
 
   it('a changed key is a red warning with both fingerprints and no accept; replacing is a separate, confirmed action', async () => {
     const server = await sshServer();
-    const old = ssh2.utils.generateKeyPairSync('ed25519');
+    const old = generateEd25519Key();
     const oldBlob = (ssh2.utils.parseKey(old.public) as { getPublicSSH(): Buffer }).getPublicSSH();
     const oldFingerprint = `SHA256:${createHash('sha256').update(oldBlob).digest('base64').replace(/=+$/, '')}`;
     const { hosts, api } = await mountHosts();
