@@ -151,7 +151,15 @@ export const stateDeltaSchema = z.object({
   order: ids().optional(),
   /** Per node: the fields that changed (a new node: all of them), and optional fields that are gone. */
   nodes: z
-    .array(z.object({ id: traceId, set: nodeViewSchema.omit({ id: true }).partial().optional(), del: z.array(fieldName).max(40).optional() }))
+    .array(
+      z.object({
+        id: traceId,
+        set: nodeViewSchema.omit({ id: true }).partial().optional(),
+        del: z.array(fieldName).max(40).optional(),
+        /** The log tail: entries dropped from its start and appended at its end (a tail moves on as entries are written). */
+        tail: z.object({ drop: z.number().int().min(0).max(TRACE_LIMITS.maxLogTail), add: z.array(entrySchema).max(TRACE_LIMITS.maxLogTail) }).optional(),
+      }),
+    )
     .max(TRACE_LIMITS.maxNodes)
     .optional(),
   /** The timeline: events dropped from its start and appended at its end, or replaced whole. */
@@ -203,6 +211,7 @@ export class TraceFormatError extends Error {
 export class DeltaEncoder {
   private top = new Map<string, string>();
   private nodes = new Map<string, Map<string, string>>();
+  private tails = new Map<string, string[]>();
   private order: string[] = [];
   private timeline: string[] = [];
   private primed = false;
@@ -237,31 +246,42 @@ export class DeltaEncoder {
     const order = state.nodes.map((n) => n.id);
     if (order.join('\n') !== this.order.join('\n')) delta.order = order;
     const nodes = new Map<string, Map<string, string>>();
+    const tails = new Map<string, string[]>();
     const changes: NonNullable<StateDelta['nodes']> = [];
     for (const node of state.nodes) {
       const before = this.nodes.get(node.id);
       const fields = new Map<string, string>();
       const nodeSet: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(node)) {
-        if (k === 'id' || v === undefined) continue;
+        if (k === 'id' || k === 'logTail' || v === undefined) continue;
         const json = JSON.stringify(v);
         fields.set(k, json);
         if (before?.get(k) !== json) nodeSet[k] = v;
       }
       const nodeDel = before ? [...before.keys()].filter((k) => !fields.has(k)) : [];
+      const tail = node.logTail.map((e) => JSON.stringify(e));
+      const tailChange = before ? listChange(this.tails.get(node.id) ?? [], tail, node.logTail) : { set: node.logTail };
+      if (tailChange && 'set' in tailChange) nodeSet.logTail = tailChange.set;
       nodes.set(node.id, fields);
-      if (Object.keys(nodeSet).length || nodeDel.length) {
-        changes.push({ id: node.id, ...(Object.keys(nodeSet).length && { set: nodeSet as Partial<NodeView> }), ...(nodeDel.length && { del: nodeDel }) });
+      tails.set(node.id, tail);
+      if (Object.keys(nodeSet).length || nodeDel.length || (tailChange && 'drop' in tailChange)) {
+        changes.push({
+          id: node.id,
+          ...(Object.keys(nodeSet).length && { set: nodeSet as Partial<NodeView> }),
+          ...(nodeDel.length && { del: nodeDel }),
+          ...(tailChange && 'drop' in tailChange && { tail: tailChange }),
+        });
       }
     }
     if (changes.length) delta.nodes = changes;
 
     const timeline = state.timeline.map((e) => JSON.stringify(e));
-    const tl = timelineChange(this.timeline, timeline, state.timeline);
+    const tl = listChange(this.timeline, timeline, state.timeline);
     if (tl) delta.tl = tl;
 
     this.top = top;
     this.nodes = nodes;
+    this.tails = tails;
     this.order = order;
     this.timeline = timeline;
     this.primed = true;
@@ -269,8 +289,8 @@ export class DeltaEncoder {
   }
 }
 
-/** The events dropped from the start and added at the end, or the whole list when it changed otherwise. */
-function timelineChange(before: string[], after: string[], events: TimelineEvent[]): StateDelta['tl'] | undefined {
+/** The items dropped from the start and added at the end, or the whole list when it changed otherwise (compared serialized). */
+function listChange<T>(before: string[], after: string[], events: T[]): { drop: number; add: T[] } | { set: T[] } | undefined {
   if (before.length === after.length && before.every((e, i) => e === after[i])) return undefined;
   if (after.length === 0) return { set: [] };
   const drop = before.length === 0 ? 0 : before.indexOf(after[0]);
@@ -289,6 +309,7 @@ export function applyDelta(state: ClusterState, delta: StateDelta): ClusterState
   for (const change of delta.nodes ?? []) {
     const node: Record<string, unknown> = { ...(byId.get(change.id) ?? { id: change.id }), ...(change.set ?? {}) };
     for (const k of change.del ?? []) delete node[k];
+    if (change.tail) node.logTail = [...((byId.get(change.id)?.logTail ?? []) as NodeView['logTail']).slice(change.tail.drop), ...change.tail.add];
     byId.set(change.id, node as unknown as NodeView);
   }
   const order = delta.order ?? state.nodes.map((n) => n.id);

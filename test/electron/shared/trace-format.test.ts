@@ -18,6 +18,8 @@ const stateArb = fc
     partitioned: fc.boolean(),
     errorOn: fc.option(fc.constantFrom(...ids), { nil: undefined }),
     lastIndex: fc.integer({ min: 0, max: 30 }),
+    tailLength: fc.integer({ min: 0, max: 6 }),
+    tailTerm: fc.integer({ min: 1, max: 3 }),
     events: fc.integer({ min: 0, max: 8 }),
     dropEvents: fc.integer({ min: 0, max: 3 }),
   })
@@ -28,7 +30,7 @@ const stateArb = fc
       term: r.term,
       leader,
       nodes: r.nodes.map((id) =>
-        makeNode({ id, role: id === leader ? 'leader' : 'follower', term: r.term, lastIndex: r.lastIndex, ...(r.errorOn === id && { error: 'unreachable', reachable: false }), logTail: [{ index: r.lastIndex, term: r.term, type: 'normal', summary: 'x' }] }),
+        makeNode({ id, role: id === leader ? 'leader' : 'follower', term: r.term, lastIndex: r.lastIndex, ...(r.errorOn === id && { error: 'unreachable', reachable: false }), logTail: Array.from({ length: Math.min(r.tailLength, r.lastIndex) }, (_, k) => ({ index: r.lastIndex - k, term: r.tailTerm, type: 'normal' as const, summary: `e${r.lastIndex - k}` })).reverse() }),
       ),
       timeline: Array.from({ length: r.events }, (_, i) => ({ at: i + r.dropEvents, term: i, leader: '', kind: 'fault' as const, detail: `e${i + r.dropEvents}` })),
       ...(r.clock !== undefined && { clock: { now: r.clock, running: true, speed: 1 } }),
@@ -64,6 +66,15 @@ describe('trace format: changes between states', () => {
     expect(delta.nodes).toEqual([{ id: 'n2', set: { commitIndex: 4 } }]);
     expect(delta.tl).toEqual({ drop: 0, add: [after.timeline[1]] });
     expect(delta.order).toBeUndefined();
+  });
+
+  it('writes a log tail that moved on as the entries that left it and those that joined', () => {
+    const entry = (index: number) => ({ index, term: 2, type: 'normal' as const, summary: `put k${index}` });
+    const tail = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i));
+    const encoder = new DeltaEncoder();
+    encoder.base(makeState({ nodes: [makeNode({ id: 'n1', role: 'leader', lastIndex: 20, logTail: tail(1, 20) })] }));
+    const delta = encoder.encode(makeState({ nodes: [makeNode({ id: 'n1', role: 'leader', lastIndex: 22, logTail: tail(3, 22) })] }));
+    expect(delta.nodes).toEqual([{ id: 'n1', set: { lastIndex: 22 }, tail: { drop: 2, add: [entry(21), entry(22)] } }]);
   });
 
   it('a past state offers nothing to act on', () => {
