@@ -387,7 +387,7 @@ export class ConsoleService {
       const driver = this.driver(p.clusterId);
       if (p.host) {
         if (this.clusters.get(p.clusterId).kind !== 'remote') throw new ApiError('invalid-input', `membership.addNode: ${p.clusterId} is not a remote cluster; host applies to remote clusters only`);
-        this.remoteHosts().placeNextNode(p.clusterId, p.host);
+        this.remoteHosts().placeNextNode(p.clusterId, { profile: p.host, uploadRuntime: p.uploadRuntime });
       }
       try {
         return this.membership.addNode(driver, p.nodeId);

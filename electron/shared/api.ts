@@ -84,6 +84,8 @@ export const requestSchemas = {
     nodeId: id.optional(),
     /** Remote clusters: the host profile the new node runs on (default: the cluster's least used host). */
     host: id.optional(),
+    /** With host: the opt-in to upload the console's Node runtime when that host has no Node >= 20. */
+    uploadRuntime: z.boolean().default(false),
   }),
   'membership.removeNode': nodeRef,
   'membership.promote': nodeRef,

@@ -120,7 +120,7 @@ describe('a remote cluster', () => {
       // Grow onto a fourth host through the guided one-at-a-time flow, then shrink.
       const operations: Array<{ done: boolean; error?: string }> = [];
       const guide = new MembershipGuide(new OperationRunner((p) => operations.push(p), new ActivityLog(() => undefined)), { pollMs: 100, stepTimeoutMs: 30_000 });
-      remoteHosts.placeNextNode('far', 'h4');
+      remoteHosts.placeNextNode('far', { profile: 'h4', uploadRuntime: false });
       const { nodeId } = guide.addNode(driver);
       await waitDone(operations);
       expect(registry.get('far').nodes.find((n) => n.id === nodeId)?.host).toBe('h4');

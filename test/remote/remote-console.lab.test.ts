@@ -389,10 +389,8 @@ describe.skipIf(unavailable !== null)('remote clusters in the console, end to en
     await refusal.locator('.n-base-close').click();
     await refusal.waitFor({ state: 'hidden' });
 
-    // The add flow offers no opt-in for the console's Node runtime (only the create wizard does): deploy it the
-    // way that wizard does, through the API, then add the node from the wizard again.
-    const deployed = await web.api.invoke('remote.deploy', { host: h4Id, uploadRuntime: true });
-    expect(deployed.nodePath.startsWith(`${h4.home}/.raft-console/node-v`)).toBe(true);
+    // Allowed to send the console's Node runtime there, the same add goes through.
+    await tid('membership-upload-runtime').click();
     await tid('membership-add-learner').click();
     await tid('membership-committed').waitFor({ timeout: 3 * LONG });
     await tid('config-voter-n4').waitFor();
@@ -410,5 +408,8 @@ describe.skipIf(unavailable !== null)('remote clusters in the console, end to en
     expect(await text('node-location-n4', tid(`cluster-card-${clusterId}`))).toContain(h4.name);
     await go('hosts');
     expect(await text(`host-nodes-${h4Id}`)).toContain('lab-remote / n4');
+    // n4 runs on the runtime the console sent (rc-h4 has no Node of its own).
+    const plan = await web.api.invoke('remote.plan', { host: h4Id, uploadRuntime: false });
+    expect(plan).toMatchObject({ hostNode: null, runtime: 'uploaded', runtimePresent: true, uploadBytes: 0 });
   }, 6 * LONG);
 });

@@ -295,6 +295,35 @@ describe('remote.createCluster', () => {
     expect(state.members.voters.sort()).toEqual(['n1', added.nodeId, chosen.nodeId].sort());
   }, 240_000);
 
+  it("a node added on a host without Node: refused with the offer; with uploadRuntime the console's Node goes there and the node runs on it", async () => {
+    const side = await openConsole('grow-runtime', ['h1', 'h2']);
+    // h2's login PATH finds no Node, as the deploy looks for it.
+    const shell = side.shells.get('h2')!;
+    const exec = shell.exec.bind(shell);
+    shell.exec = (cmd, opts) => exec(cmd.includes('command -v node') ? cmd.replace('command -v node', 'command -v no-such-node') : cmd, opts);
+    const plan = (await side.session.invoke('remote.clusterPlan', { name: 'Runtime', hosts: ['h1'] })) as RemoteClusterPlan;
+    const { operationId, clusterId } = (await side.session.invoke('remote.createCluster', { planId: plan.planId })) as { operationId: string; clusterId: string };
+    expect((await finished(side, operationId)).error).toBeUndefined();
+
+    const refused = (await side.session.invoke('membership.addNode', { clusterId, host: 'h2' })) as { operationId: string; nodeId: string };
+    expect((await finished(side, refused.operationId)).error).toMatch(/raftd needs Node >= 20 .*The console can upload its own Node/);
+    let state = (await side.session.invoke('cluster.state', { clusterId })) as ClusterState;
+    expect(state.members.voters).toEqual(['n1']);
+    expect(state.members.learners).toEqual([]);
+
+    const added = (await side.session.invoke('membership.addNode', { clusterId, host: 'h2', uploadRuntime: true })) as { operationId: string; nodeId: string };
+    expect((await finished(side, added.operationId)).error).toBeUndefined();
+    state = (await side.session.invoke('cluster.state', { clusterId })) as ClusterState;
+    expect(state.members.voters.sort()).toEqual(['n1', added.nodeId].sort());
+    const summary = ((await side.session.invoke('clusters.list', {})) as ClusterSummary[]).find((c) => c.id === clusterId)!;
+    expect(summary.nodes.find((n) => n.id === added.nodeId)?.host).toBe('h2');
+    // The node on h2 runs on the runtime the console sent, not on a Node of the host's.
+    const pids = await raftdUnder(shell.home);
+    expect(pids.length).toBeGreaterThan(0);
+    const runtimes = await Promise.all(pids.map((pid) => readlink(`/proc/${pid}/exe`)));
+    expect(runtimes.some((exe) => exe.startsWith(shell.home))).toBe(true);
+  }, 240_000);
+
   it('a cluster that cannot be opened once defined (its tunnel fails) is not kept: nothing is left in the console', async () => {
     const side = await openConsole('attach-fails', ['h1']);
     const plan = (await side.session.invoke('remote.clusterPlan', { name: 'Tunnel', hosts: ['h1'] })) as RemoteClusterPlan;

@@ -152,7 +152,7 @@ export class Deployer {
     if (!present && !options.uploadRuntime) {
       throw new ApiError(
         'refused',
-        `${shell.label}: raftd needs Node >= ${MIN_NODE_MAJOR} and the host has ${found}. The console can upload its own Node ${version} for ${facts.os} ${facts.arch} (${mib(bytes)}): deploy with uploadRuntime.`,
+        `${shell.label}: raftd needs Node >= ${MIN_NODE_MAJOR} and the host has ${found}. The console can upload its own Node ${version} for ${facts.os} ${facts.arch} (${mib(bytes)}): allow the console to upload it (uploadRuntime).`,
       );
     }
     return {

@@ -92,7 +92,8 @@ export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
   private async defineNode(clusterId: string, nodeId: string, registry: ClusterRegistry, report?: (text: string) => void): Promise<NodeRecord> {
     const record = registry.get(clusterId);
     // The operator's choice (RemoteHosts.placeNextNode), else the cluster's least used host.
-    let profile = this.options.hosts.takePlacement(clusterId);
+    const placement = this.options.hosts.takePlacement(clusterId);
+    let profile = placement?.profile;
     if (!profile) {
       const counts = new Map<string, number>();
       for (const node of record.nodes) if (node.host) counts.set(node.host, (counts.get(node.host) ?? 0) + 1);
@@ -110,6 +111,7 @@ export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
       report?.(`${profile}: uploading ${what}: ${mib(sent)} of ${mib(total)}`);
     });
     try {
+      await host.deployment(placement?.uploadRuntime ?? false);
       const [peer, client] = await host.freePorts(2, new Set([...portsOn(registry, profile), ...clientPorts]));
       report?.(`starting ${nodeId} on ${profile}`);
       return nodeOn(host, nodeId, peer, client);

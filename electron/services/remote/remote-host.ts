@@ -115,11 +115,17 @@ export class RemoteHost {
 /** Where planned nodes listen: below Linux's ephemeral ports (32768–60999), so no outgoing connection takes them meanwhile. */
 export const PLANNED_PORTS: readonly [number, number] = [20000, 32768];
 
+/** Where the operator asked the next added node to run, and whether the host may get the console's Node. */
+export interface NodePlacement {
+  profile: string;
+  uploadRuntime: boolean;
+}
+
 /** The console's remote hosts, one RemoteHost per profile, shared by every cluster that runs nodes there. */
 export class RemoteHosts {
   private readonly hosts = new Map<string, RemoteHost>();
   /** Where the next node added to a cluster goes, when the operator chose a host. */
-  private readonly placements = new Map<string, string>();
+  private readonly placements = new Map<string, NodePlacement>();
 
   constructor(
     private readonly directory: HostLookup,
@@ -166,14 +172,14 @@ export class RemoteHosts {
   }
 
   /** The host the next node added to the cluster (the guided "add node") runs on. */
-  placeNextNode(clusterId: string, profile: string): void {
-    this.placements.set(clusterId, profile);
+  placeNextNode(clusterId: string, placement: NodePlacement): void {
+    this.placements.set(clusterId, placement);
   }
 
   /** The chosen host for the cluster's next node, once; undefined when none was chosen. */
-  takePlacement(clusterId: string): string | undefined {
-    const profile = this.placements.get(clusterId);
+  takePlacement(clusterId: string): NodePlacement | undefined {
+    const placement = this.placements.get(clusterId);
     this.placements.delete(clusterId);
-    return profile;
+    return placement;
   }
 }

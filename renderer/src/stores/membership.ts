@@ -26,6 +26,8 @@ export const useMembershipStore = defineStore('membership', () => {
   const newNodeId = ref('');
   /** Remote clusters: the host profile the new node runs on; null lets the backend pick the cluster's least used host. */
   const newNodeHost = ref<string | null>(null);
+  /** With a chosen host: the opt-in to send the console's Node there when the host has none. */
+  const newNodeUploadRuntime = ref(false);
   const addOp = ref<string | null>(null);
   const promoteOp = ref<string | null>(null);
   const removeOp = ref<string | null>(null);
@@ -199,6 +201,7 @@ export const useMembershipStore = defineStore('membership', () => {
     jointRemove.value = [];
     newNodeId.value = '';
     newNodeHost.value = null;
+    newNodeUploadRuntime.value = false;
   }
 
   /** Starts one step of a change with the buttons busy meanwhile; its result, or undefined when refused. */
@@ -214,7 +217,8 @@ export const useMembershipStore = defineStore('membership', () => {
     if (!clusterId || !canProceed.value) return;
     const nodeId = newNodeId.value.trim() || undefined;
     const host = state.value?.kind === 'remote' ? (newNodeHost.value ?? undefined) : undefined;
-    const added = await submit('Add learner', () => connection.invoke('membership.addNode', { clusterId, nodeId, ...(host && { host }) }));
+    const uploadRuntime = newNodeUploadRuntime.value;
+    const added = await submit('Add learner', () => connection.invoke('membership.addNode', { clusterId, nodeId, ...(host && { host, uploadRuntime }) }));
     if (!added) return;
     target.value = added.nodeId;
     addOp.value = added.operationId;
@@ -291,6 +295,7 @@ export const useMembershipStore = defineStore('membership', () => {
     target,
     newNodeId,
     newNodeHost,
+    newNodeUploadRuntime,
     transferTo,
     transferring,
     submitting,

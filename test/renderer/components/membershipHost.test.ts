@@ -51,7 +51,21 @@ describe('adding a node to a remote cluster', () => {
     expect(byTestId('membership-new-node-where')?.textContent).toContain('starts the new node there (peer port on 198.51.100.14');
     byTestId('membership-add-learner')!.click();
     await flush(10);
-    expect(api.callsOf('membership.addNode')).toEqual([{ clusterId: 'demo', host: far.id }]);
+    expect(api.callsOf('membership.addNode')).toEqual([{ clusterId: 'demo', host: far.id, uploadRuntime: false }]);
+  });
+
+  it("with a host chosen, offers to send the console's Node runtime there, and sends that opt-in only when ticked", async () => {
+    const { api, far } = await mountFor('remote');
+    expect(byTestId('membership-upload-runtime')).toBeNull();
+    useMembershipStore().newNodeHost = far.id;
+    await flush();
+    const box = byTestId('membership-upload-runtime')!;
+    expect(box.textContent).toContain('If far has no Node 20 or newer');
+    box.click();
+    await flush();
+    byTestId('membership-add-learner')!.click();
+    await flush(10);
+    expect(api.callsOf('membership.addNode')).toEqual([{ clusterId: 'demo', host: far.id, uploadRuntime: true }]);
   });
 
   it('leaves the host to the backend when none is chosen', async () => {
