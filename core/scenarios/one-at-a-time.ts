@@ -1,13 +1,10 @@
 // The safe ways to grow a cluster, against the same partition that split the two-at-once scenario:
 // one server at a time (consecutive configurations share a majority member), then joint consensus.
+import { all, learnersJoin, left, oldVoters, right } from './growing.js';
 import { check, LEADER_WITHIN_MS, truth, type Scenario } from './scenario.js';
 import type { ScenarioStage } from './stage.js';
 
-const oldVoters = ['n1', 'n2', 'n3'];
 const c1 = ['n1', 'n2', 'n3', 'n4'];
-const all = ['n1', 'n2', 'n3', 'n4', 'n5'];
-const left = ['n1', 'n2'];
-const right = ['n3', 'n4', 'n5'];
 const majorityOf = (group: string[], voters: string[] | undefined) => !!voters && group.filter((id) => voters.includes(id)).length > voters.length / 2;
 const leaderIds = (s: ScenarioStage) => s.leaders().map((l) => l.id);
 
@@ -20,26 +17,9 @@ export const oneAtATime: Scenario = {
   preVote: false,
   checkQuorum: false,
   steps: [
-    {
-      title: 'n3 leads {n1, n2, n3}; n4 and n5 join as learners',
-      watch: 'n3 is elected; n4 and n5 appear and catch up as learners.',
-      async act(s) {
-        await s.until(() => (s.status('n3')?.appliedIndex ?? 0) >= oldVoters.length, 200);
-        s.campaign('n3');
-        await s.until(() => s.role('n3') === 'leader' && s.commit('n3') === s.lastIndex('n3'), 500);
-        for (const id of ['n4', 'n5']) {
-          await s.addEmptyNode(id);
-          s.change(`learner-${id}`, 'n3', 'addLearner', id);
-          await s.until(() => s.changeOutcome(`learner-${id}`).state !== 'pending', 1000);
-        }
-        await s.until(() => all.every((id) => s.commit(id) === s.lastIndex('n3') && s.lastIndex(id) === s.lastIndex('n3')), 1000);
-      },
-      narration: () => 'As before: n3 leads term 2 of C_old = {n1, n2, n3}; n4 and n5 are learners that have caught up.',
-      expect: (s) => [
-        check('n3 leads term 2', [s.role('n3'), s.term('n3')], ['leader', 2]),
-        check('C_old: voters n1, n2, n3; learners n4, n5', [s.conf('n3')?.voters, s.conf('n3')?.learners], [oldVoters, ['n4', 'n5']]),
-      ],
-    },
+    learnersJoin(
+      'As before: n3 leads term 2 of C_old = {n1, n2, n3}; n4 and n5 are learners that have caught up.',
+    ),
     {
       title: 'Promote n4 alone',
       watch: "One configuration entry; n3's links to n1, then to n2, are drawn cut.",

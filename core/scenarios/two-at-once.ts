@@ -1,12 +1,8 @@
 // Adding two servers at once: for a moment C_old and C_new have majorities that share no server,
 // and two leaders commit different values at the same index. The core refuses this; the scenario
 // takes a deliberately unsafe path (ScenarioStage.changeUnsafe, labelled TEACHING ONLY) to show it.
+import { all, learnersJoin, left, oldVoters, right } from './growing.js';
 import { check, truth, type Scenario } from './scenario.js';
-
-const oldVoters = ['n1', 'n2', 'n3'];
-const all = ['n1', 'n2', 'n3', 'n4', 'n5'];
-const left = ['n1', 'n2'];
-const right = ['n3', 'n4', 'n5'];
 
 export const twoAtOnce: Scenario = {
   id: 'two-at-once',
@@ -17,26 +13,9 @@ export const twoAtOnce: Scenario = {
   preVote: false,
   checkQuorum: false,
   steps: [
-    {
-      title: 'n3 leads {n1, n2, n3}; n4 and n5 join as learners',
-      watch: 'n3 is elected; n4 and n5 appear and catch up as learners.',
-      async act(s) {
-        await s.until(() => (s.status('n3')?.appliedIndex ?? 0) >= oldVoters.length, 200);
-        s.campaign('n3');
-        await s.until(() => s.role('n3') === 'leader' && s.commit('n3') === s.lastIndex('n3'), 500);
-        for (const id of ['n4', 'n5']) {
-          await s.addEmptyNode(id);
-          s.change(`learner-${id}`, 'n3', 'addLearner', id);
-          await s.until(() => s.changeOutcome(`learner-${id}`).state !== 'pending', 1000);
-        }
-        await s.until(() => all.every((id) => s.commit(id) === s.lastIndex('n3') && s.lastIndex(id) === s.lastIndex('n3')), 1000);
-      },
-      narration: () => 'n3 leads term 2 of C_old = {n1, n2, n3}. n4 and n5 joined as learners and caught up: they receive the log but do not vote.',
-      expect: (s) => [
-        check('n3 leads term 2', [s.role('n3'), s.term('n3')], ['leader', 2]),
-        check('C_old: voters n1, n2, n3; learners n4, n5', [s.conf('n3')?.voters, s.conf('n3')?.learners], [oldVoters, ['n4', 'n5']]),
-      ],
-    },
+    learnersJoin(
+      'n3 leads term 2 of C_old = {n1, n2, n3}. n4 and n5 joined as learners and caught up: they receive the log but do not vote.',
+    ),
     {
       title: 'Both learners promoted at once (the unsafe path)',
       watch: 'Two configuration entries leave n3 back to back; its links to n1, then n2, are drawn cut.',
