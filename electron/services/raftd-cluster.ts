@@ -166,6 +166,12 @@ export class RaftdCluster implements ClusterDriver {
     await settleAll(running.map((n) => () => this.host.stop(n.id))).finally(() => this.processChanged());
   }
 
+  private async killLive(): Promise<void> {
+    const running = [];
+    for (const node of this.record.nodes) if (await this.isLive(node.id)) running.push(node);
+    await settleAll(running.map((n) => () => this.host.kill(n.id))).finally(() => this.processChanged());
+  }
+
   async node(nodeId: string, action: NodeAction): Promise<void> {
     const node = this.nodeRecord(nodeId);
     try {
@@ -382,7 +388,8 @@ export class RaftdCluster implements ClusterDriver {
 
   async destroy(): Promise<void> {
     this.feed.close();
-    await this.stop();
+    // Its data is removed next: a node still running when SIGTERM's wait ends is killed, not left behind.
+    await this.stop().catch(() => this.killLive());
     await this.host.removeAll(this.record.nodes.map((n) => n.id));
     await this.host.close();
     if (this.record.tls) await this.pki?.remove(this.clusterId);

@@ -45,7 +45,12 @@ interface Side {
   progress: OperationProgress[];
 }
 
-async function openConsole(name: string, hostNames: string[], shellFor: (home: string) => LocalShell = (home) => new LocalShell({ home, followPollMs: 100 })): Promise<Side> {
+async function openConsole(
+  name: string,
+  hostNames: string[],
+  shellFor: (home: string) => LocalShell = (home) => new LocalShell({ home, followPollMs: 100 }),
+  processes: { stopTimeoutMs?: number } = {},
+): Promise<Side> {
   const root = join(scratch, name);
   const shells = new Map<string, LocalShell>();
   for (const host of hostNames) {
@@ -56,7 +61,7 @@ async function openConsole(name: string, hostNames: string[], shellFor: (home: s
   const service = await ConsoleService.open({
     dataDir: join(root, 'console'),
     demoOnFirstRun: false,
-    remote: { hosts, processes: { extraArgs: ['--heartbeat-ms', '100', '--election-ms', '1000'] }, create: { joinTimeoutMs: 30_000, pollMs: 100 } },
+    remote: { hosts, processes: { extraArgs: ['--heartbeat-ms', '100', '--election-ms', '1000'], ...processes }, create: { joinTimeoutMs: 30_000, pollMs: 100 } },
     feed: { pollMs: 200, minRefreshMs: 50 },
   });
   const progress: OperationProgress[] = [];
@@ -268,6 +273,30 @@ describe('remote.createCluster', () => {
       expect((await readdir(join(shell.home, '.raft-console'))).some((d) => d.startsWith('raftd-'))).toBe(true);
     }
   }, 180_000);
+
+  it('deleting a cluster kills a node that is still running when the wait after SIGTERM ends; nothing is left behind', async () => {
+    // h1 never passes SIGTERM on (as if raftd were stuck in a slow shutdown): the stop's wait runs out.
+    const side = await openConsole(
+      'stuck-stop',
+      ['h1'],
+      (home) => {
+        const shell = new LocalShell({ home, followPollMs: 100 });
+        const exec = shell.exec.bind(shell);
+        shell.exec = (cmd, opts) => exec(cmd.replaceAll('kill -TERM ', 'true '), opts);
+        return shell;
+      },
+      { stopTimeoutMs: 1500 },
+    );
+    const plan = (await side.session.invoke('remote.clusterPlan', { name: 'Stuck', hosts: ['h1'] })) as RemoteClusterPlan;
+    const { operationId, clusterId } = (await side.session.invoke('remote.createCluster', { planId: plan.planId })) as { operationId: string; clusterId: string };
+    expect((await finished(side, operationId)).error).toBeUndefined();
+    const home = side.shells.get('h1')!.home;
+    expect(await raftdUnder(home)).not.toEqual([]);
+    await side.session.invoke('clusters.delete', { clusterId });
+    expect(await side.session.invoke('clusters.list', {})).toEqual([]);
+    expect(await raftdUnder(home)).toEqual([]);
+    expect(await readdir(join(home, '.raft-console', 'clusters')).catch(() => [])).not.toContain(clusterId);
+  }, 120_000);
 
   it('a node added on a chosen host runs there; a refused add leaves no choice behind for the next one', async () => {
     const side = await openConsole('grow', ['h1', 'h2']);
