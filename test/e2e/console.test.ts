@@ -1,18 +1,16 @@
 // End to end: the built console in Debian's Chromium, against web mode with real raftd processes.
 // Elements are found by data-testid. Screenshots of every main view land in test-results/console-e2e/.
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import ssh2 from 'ssh2';
 import { generateEd25519Key } from '../remote/ed25519-key';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRenderer, chromiumArgs, chromiumPath, e2eUnavailable, root, startWebMode, type WebMode } from './webMode';
+import { e2eUnavailable, openConsoleInBrowser, SHOTS, type WebMode } from './webMode';
 
 const unavailable = e2eUnavailable();
 if (unavailable) console.warn(`[e2e] console end-to-end tests skipped: ${unavailable}`);
 
-const SHOTS = join(root, 'test-results', 'console-e2e');
 const LONG = 90_000;
 /** Log entries written for the inspector check (issue 6: smooth with 100,000); ~25 s on the embedded cluster. Lower it on a slow machine. */
 const LOG_ENTRIES = Number(process.env.RAFT_E2E_LOG_ENTRIES ?? 100_000);
@@ -38,13 +36,7 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
   const shownLogLines = () => page.locator('[data-testid="node-log-line"] .msg').allInnerTexts();
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    buildRenderer();
-    web = await startWebMode();
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-    page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
-    page.on('pageerror', (error) => console.error(`[e2e] page error: ${error.message}`));
-    await page.goto(web.url);
+    ({ web, browser, page } = await openConsoleInBrowser());
     await tid('app').waitFor();
   }, 240_000);
 

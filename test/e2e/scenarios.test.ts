@@ -1,17 +1,15 @@
 // End to end: a guided scenario played through in Chromium against web mode. Figure 8 of the Raft paper,
 // seed 1, step by step: the narration the backend checked, and what the other views show of the
 // scenario's cluster on the way. Screenshots (light and dark) land in test-results/console-e2e/.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { figure8 } from '../../core/scenarios/figure-8';
-import { buildRenderer, chromiumArgs, chromiumPath, e2eUnavailable, root, startWebMode, type WebMode } from './webMode';
+import { e2eUnavailable, openConsoleInBrowser, SHOTS, type WebMode } from './webMode';
 
 const unavailable = e2eUnavailable();
 if (unavailable) console.warn(`[e2e] scenario end-to-end tests skipped: ${unavailable}`);
 
-const SHOTS = join(root, 'test-results', 'console-e2e');
 const LONG = 90_000;
 
 describe.skipIf(unavailable !== null)('guided scenarios end to end (web mode, Chromium)', () => {
@@ -37,13 +35,7 @@ describe.skipIf(unavailable !== null)('guided scenarios end to end (web mode, Ch
   const cellTerm = (node: string, index: number) => tid(`log-cell-${node}-${index}`).getAttribute('data-term');
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    buildRenderer();
-    web = await startWebMode();
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-    page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
-    page.on('pageerror', (error) => console.error(`[e2e] page error: ${error.message}`));
-    await page.goto(web.url);
+    ({ web, browser, page } = await openConsoleInBrowser());
     await tid('app').waitFor();
   }, 240_000);
 

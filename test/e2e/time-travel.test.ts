@@ -3,17 +3,15 @@
 // slider back over the election and checks every view shows what the test saw at that moment; then live
 // again. Then the history is exported as a file and imported as a read-only replay. Screenshots of the
 // new screens, light and dark, land beside the others in test-results/console-e2e/.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../electron/shared/api';
-import { buildRenderer, chromiumArgs, chromiumPath, e2eUnavailable, root, startWebMode, type WebMode } from './webMode';
+import { e2eUnavailable, openConsoleInBrowser, SHOTS, type WebMode } from './webMode';
 
 const unavailable = e2eUnavailable();
 if (unavailable) console.warn(`[e2e] time travel end-to-end tests skipped: ${unavailable}`);
 
-const SHOTS = join(root, 'test-results', 'console-e2e');
 const LONG = 90_000;
 /** How long a leader must be seen leading, the same term, before the test counts on it. */
 const STABLE_MS = 3000;
@@ -104,13 +102,7 @@ describe.skipIf(unavailable !== null)('time travel end to end (web mode, Chromiu
   }
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    buildRenderer();
-    web = await startWebMode();
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-    page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
-    page.on('pageerror', (error) => console.error(`[e2e] page error: ${error.message}`));
-    await page.goto(web.url);
+    ({ web, browser, page } = await openConsoleInBrowser());
     await tid('app').waitFor();
   }, 240_000);
 

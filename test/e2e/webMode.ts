@@ -1,10 +1,11 @@
 // Starts the console's web mode as the user would (`npm run web`): builds the renderer, runs the web
 // CLI on a fresh data dir, and on stop deletes every cluster it created so no raftd is left running.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import type { ConsoleApi } from '../../electron/shared/api';
 import type { Connection } from '../../renderer/src/api/connection';
@@ -102,4 +103,29 @@ function stopProcess(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** Where every E2E file puts its screenshots, for a person to look at. */
+export const SHOTS = join(root, 'test-results', 'console-e2e');
+
+export interface ConsoleInBrowser {
+  web: WebMode;
+  browser: Browser;
+  page: Page;
+}
+
+/**
+ * The console as a user opens it: the renderer built, web mode started, Chromium on its page (1440×960)
+ * with page errors logged. `beforeOpen` runs on the page before it loads (to watch its socket, say).
+ */
+export async function openConsoleInBrowser(beforeOpen?: (page: Page) => void): Promise<ConsoleInBrowser> {
+  mkdirSync(SHOTS, { recursive: true });
+  buildRenderer();
+  const web = await startWebMode();
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+  page.on('pageerror', (error) => console.error(`[e2e] page error: ${error.message}`));
+  beforeOpen?.(page);
+  await page.goto(web.url);
+  return { web, browser, page };
 }

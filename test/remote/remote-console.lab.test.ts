@@ -5,11 +5,11 @@
 // a host's link cut and healed, a changed host key refused, and a fourth node on the host without
 // Node. The API (over the page's WebSocket) serves only setup checks and clean-up. Screenshots of
 // the remote screens, light and dark, land with the others in test-results/console-e2e/.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRenderer, chromiumArgs, chromiumPath, e2eUnavailable, root, startWebMode, type WebMode } from '../e2e/webMode';
+import { e2eUnavailable, openConsoleInBrowser, SHOTS, type WebMode } from '../e2e/webMode';
 import { hostByIndex, linkDown, linkUp, regenerateHostKey, requireLab, restoreHostKey, type LabHost } from './lab';
 
 const lab = requireLab();
@@ -17,7 +17,6 @@ const [h1, h2, h3, h4] = [1, 2, 3, 4].map((i) => hostByIndex(lab, i));
 const unavailable = e2eUnavailable();
 if (unavailable) console.warn(`[e2e] remote console end-to-end tests skipped: ${unavailable}`);
 
-const SHOTS = join(root, 'test-results', 'console-e2e');
 const LONG = 90_000;
 /** The command the key dialog names for an ed25519 host key (OpenSSH's file name for it). */
 const ED25519_COMMAND = 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub';
@@ -87,14 +86,7 @@ describe.skipIf(unavailable !== null)('remote clusters in the console, end to en
       .filter((line) => /(Accepted|Failed|Postponed) \S+ for /.test(line) && line.includes(` for ${host.user} `));
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    buildRenderer();
-    web = await startWebMode();
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-    page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
-    page.on('pageerror', (error) => console.error(`[e2e] page error: ${error.message}`));
-    watchSocket(page);
-    await page.goto(web.url);
+    ({ web, browser, page } = await openConsoleInBrowser((p) => watchSocket(p)));
     await tid('app').waitFor({ timeout: LONG });
     await page.emulateMedia({ colorScheme: 'light' });
     await tid('theme-choice').getByText('Auto').click();
