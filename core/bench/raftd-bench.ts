@@ -56,6 +56,8 @@ interface LoadResult {
   errors: number;
   max_gap_ms: number;
   max_gap_from: number;
+  /** CPU the load generator used per operation (µs). */
+  client_cpu_us_per_op?: number;
 }
 
 async function freePort(): Promise<number> {
@@ -111,8 +113,16 @@ function load(op: 'put' | 'get', clients: number, seconds: number, timeoutMs = 5
   return new Promise((ok, fail) => {
     const child = spawn(process.execPath, [kvload, '--target', target, '--endpoints', endpoints, '--clients', String(clients), '--duration', String(seconds), '--op', op, '--value-size', '256', '--keys', '10000', '--timeout-ms', String(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
+    // The load generator's own CPU, sampled until it exits: on 2 shared cores it competes with the servers.
+    let clientCpu = 0;
+    const sampler = setInterval(() => (clientCpu = cpuMs([child.pid!]) || clientCpu), 50);
     child.stdout!.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? ok(JSON.parse(out.trim().split('\n').pop()!)) : fail(new Error(`kvload exited ${code}`))));
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      if (code !== 0) return fail(new Error(`kvload exited ${code}`));
+      const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+      ok({ ...result, client_cpu_us_per_op: (clientCpu * 1000) / Math.max(1, result.ops) });
+    });
   });
 }
 
@@ -246,8 +256,8 @@ async function alternateRuns(): Promise<void> {
       ratios.push(a.ops_per_s / b.ops_per_s);
       p99s.push(a.p99_ms / b.p99_ms);
       cpus.push(cpuA / cpuB);
-      const perOp = (ms: number) => `  cluster CPU ${(ms * 1000).toFixed(0)} µs/op`;
-      console.log(`${name.padEnd(9)} raftd ${fmt(a, perOp(cpuA) + syncA)}\n${' '.repeat(9)} etcd  ${fmt(b, perOp(cpuB) + syncB)}\n${' '.repeat(9)} ratio ×${ratios.at(-1)!.toFixed(2)}  p99 ×${p99s.at(-1)!.toFixed(2)}  CPU/op ×${cpus.at(-1)!.toFixed(2)}`);
+      const perOp = (ms: number, r: LoadResult) => `  cluster CPU ${(ms * 1000).toFixed(0)} µs/op (client ${r.client_cpu_us_per_op!.toFixed(0)})`;
+      console.log(`${name.padEnd(9)} raftd ${fmt(a, perOp(cpuA, a) + syncA)}\n${' '.repeat(9)} etcd  ${fmt(b, perOp(cpuB, b) + syncB)}\n${' '.repeat(9)} ratio ×${ratios.at(-1)!.toFixed(2)}  p99 ×${p99s.at(-1)!.toFixed(2)}  CPU/op ×${cpus.at(-1)!.toFixed(2)}`);
     }
     summary.push(`${name.padEnd(9)} throughput ×${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(' ')})   p99 ×${median(p99s).toFixed(2)} (${p99s.map((r) => r.toFixed(2)).join(' ')})   CPU/op ×${median(cpus).toFixed(2)}`);
   }

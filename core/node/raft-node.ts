@@ -410,7 +410,9 @@ export class RaftNode {
   private schedule(): void {
     if (this.scheduled || this.processing || this.stopped) return;
     this.scheduled = true;
-    queueMicrotask(() => {
+    // After the I/O callbacks of this turn of the event loop, not between them: every request and
+    // message that arrived together goes into one Ready (one write, one send per peer).
+    setImmediate(() => {
       this.scheduled = false;
       if (!this.processing && !this.stopped) this.loopDone = this.runReadyLoop();
     });

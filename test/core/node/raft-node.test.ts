@@ -26,7 +26,10 @@ class CountingLogStore extends MemoryLogStore {
   }
 }
 
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+// The node runs its ready loop from setImmediate, and a Ready may lead to another: a few turns.
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+};
 const put = (key: string) => encodeKvCommand({ op: 'put', key, value: new TextEncoder().encode(key) });
 
 let node: RaftNode | null = null;
