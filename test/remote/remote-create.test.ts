@@ -50,6 +50,8 @@ async function openConsole(
   hostNames: string[],
   shellFor: (home: string) => LocalShell = (home) => new LocalShell({ home, followPollMs: 100 }),
   processes: { stopTimeoutMs?: number } = {},
+  /** The names the operator gave the host profiles (keyed by profile id); without one a host has none. */
+  displayNames: Record<string, string> = {},
 ): Promise<Side> {
   const root = join(scratch, name);
   const shells = new Map<string, LocalShell>();
@@ -57,7 +59,11 @@ async function openConsole(
     await mkdir(join(root, host), { recursive: true });
     shells.set(host, shellFor(join(root, host)));
   }
-  const hosts = new RemoteHosts({ shell: (profile) => shells.get(profile) as LocalShell, address: () => '127.0.0.1' });
+  const hosts = new RemoteHosts({
+    shell: (profile) => shells.get(profile) as LocalShell,
+    address: () => '127.0.0.1',
+    displayName: (profile) => displayNames[profile] ?? profile,
+  });
   const service = await ConsoleService.open({
     dataDir: join(root, 'console'),
     demoOnFirstRun: false,
@@ -352,6 +358,28 @@ describe('remote.createCluster', () => {
     const runtimes = await Promise.all(pids.map((pid) => readlink(`/proc/${pid}/exe`)));
     expect(runtimes.some((exe) => exe.startsWith(shell.home))).toBe(true);
   }, 240_000);
+
+  it("progress names each host by the name the operator gave its profile, never by the profile's id", async () => {
+    const side = await openConsole('host-names', ['host-45a80886'], undefined, {}, { 'host-45a80886': 'rc-h1' });
+    const plan = (await side.session.invoke('remote.clusterPlan', { name: 'Named', hosts: ['host-45a80886'] })) as RemoteClusterPlan;
+    // The create goes through connect and the deploy, then stops where the cluster is opened: no node runs.
+    const shell = side.shells.get('host-45a80886')!;
+    const forward = shell.forwardLocal.bind(shell);
+    shell.forwardLocal = () => Promise.reject(new RemoteError('connection-lost', 'the link dropped while forwarding'));
+    try {
+      const { operationId } = (await side.session.invoke('remote.createCluster', { planId: plan.planId })) as { operationId: string };
+      const done = await finished(side, operationId);
+      expect(done.error).toMatch(/nothing was created$/);
+      const steps = side.progress.filter((p) => p.operationId === operationId).map((p) => p.step);
+      expect(steps).toContain('rc-h1: connect');
+      expect(steps).toContain('rc-h1: deployed');
+      expect(steps.filter((step) => step.includes('host-45a80886'))).toEqual([]);
+      // The node rows still say which profile: the id is the reference, the renderer shows its name.
+      expect(done.nodes?.map((n) => n.host)).toEqual(['host-45a80886']);
+    } finally {
+      shell.forwardLocal = forward;
+    }
+  }, 120_000);
 
   it('a cluster that cannot be opened once defined (its tunnel fails) is not kept: nothing is left in the console', async () => {
     const side = await openConsole('attach-fails', ['h1']);

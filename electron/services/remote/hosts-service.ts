@@ -188,6 +188,11 @@ export class HostsService {
     return this.profileFor(ref).address;
   }
 
+  /** The name the operator gave the profile, as the Hosts view shows it. */
+  displayName(ref: string): string {
+    return this.profileFor(ref).name;
+  }
+
   close(): Promise<void> {
     return this.connections.closeAll();
   }

@@ -103,17 +103,17 @@ export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
     const host = this.options.hosts.get(profile);
     const clientPorts = record.nodes.map((n) => portOf(n.client)).filter((p): p is number => p !== undefined);
     // Finding free ports deploys raftd there first (once): its upload is what takes long.
-    report?.(`deploying raftd to ${profile} if needed`);
+    report?.(`deploying raftd to ${host.displayName} if needed`);
     let shown = 0;
     const off = host.onUpload((what, sent, total) => {
       if (sent < total && Date.now() - shown < 500) return;
       shown = Date.now();
-      report?.(`${profile}: uploading ${what}: ${mib(sent)} of ${mib(total)}`);
+      report?.(`${host.displayName}: uploading ${what}: ${mib(sent)} of ${mib(total)}`);
     });
     try {
       await host.deployment(placement?.uploadRuntime ?? false);
       const [peer, client] = await host.freePorts(2, new Set([...portsOn(registry, profile), ...clientPorts]));
-      report?.(`starting ${nodeId} on ${profile}`);
+      report?.(`starting ${nodeId} on ${host.displayName}`);
       return nodeOn(host, nodeId, peer, client);
     } finally {
       off();

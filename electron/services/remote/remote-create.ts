@@ -93,8 +93,8 @@ export class RemoteClusterCreator {
           ]);
           return { profile, host, view, home, ports };
         } catch (error) {
-          const message = remoteFailure(profile, 'planning the deploy', error).message;
-          return { profile, host, error: message.startsWith(`${profile}:`) ? message : `${profile}: ${message}` };
+          const message = remoteFailure(host.displayName, 'planning the deploy', error).message;
+          return { profile, host, error: message.startsWith(`${host.displayName}:`) ? message : `${host.displayName}: ${message}` };
         }
       }),
     );
@@ -144,7 +144,7 @@ export class RemoteClusterCreator {
       plan.clusterId,
       'clusters.create',
       `Create remote cluster “${plan.name}”`,
-      (step, signal) => this.carryOut(stored, new DeployBoard(plan, step), signal),
+      (step, signal) => this.carryOut(stored, new DeployBoard(plan, step, (profile) => this.options.hosts.get(profile).displayName), signal),
       { cancellable: true },
     );
     return { operationId, clusterId: plan.clusterId };
@@ -169,7 +169,7 @@ export class RemoteClusterCreator {
         try {
           await host.shell.exec('true', { timeoutMs: 20_000 });
         } catch (error) {
-          throw board.fail(profile, remoteFailure(profile, 'connecting', error).message);
+          throw board.fail(profile, remoteFailure(host.displayName, 'connecting', error).message);
         }
         board.stage(profile, 'upload', 'running');
         const off = host.onUpload((what, sent, total) => board.upload(profile, what, sent, total));
@@ -178,7 +178,7 @@ export class RemoteClusterCreator {
           board.uploaded(profile, deployment.uploadedBytes, deployment.uploaded.length ? `sent ${deployment.uploaded.join(' and ')}` : 'already there');
         } catch (error) {
           if (cancelled() || isRemoteError(error, 'cancelled')) throw board.cancel(profile, 'upload stopped; no file was left under its final name');
-          throw board.fail(profile, remoteFailure(profile, 'deploying raftd', error).message);
+          throw board.fail(profile, remoteFailure(host.displayName, 'deploying raftd', error).message);
         } finally {
           off();
         }
@@ -256,7 +256,7 @@ function failIfAny(results: PromiseSettledResult<unknown>[], what: string): void
   if (failed.length) throw new ApiError('unavailable', `${what} ${failed.join('; ')}`);
 }
 
-/** The per-node progress of one create, published through the operation's step reporter. */
+/** The per-node progress of one create, published through the operation's step reporter; its text names each host as the operator does. */
 class DeployBoard {
   private readonly nodes: NodeDeployProgress[];
   private lastUploadPublish = 0;
@@ -264,6 +264,7 @@ class DeployBoard {
   constructor(
     plan: RemoteClusterPlan,
     private readonly report: StepReporter,
+    private readonly hostName: (profile: string) => string,
   ) {
     this.nodes = plan.nodes.map((n) => ({ nodeId: n.nodeId, host: n.host, stage: 'connect', state: 'waiting' }));
     this.publish('connecting to the hosts');
@@ -294,7 +295,7 @@ class DeployBoard {
 
   stage(profile: string, stage: DeployStage, state: NodeDeployProgress['state'], detail?: string): void {
     for (const node of this.onHost(profile)) this.set(node, stage, state, detail);
-    this.publish(`${profile}: ${stage}${state === 'running' ? '' : ` ${state}`}`);
+    this.publish(`${this.hostName(profile)}: ${stage}${state === 'running' ? '' : ` ${state}`}`);
   }
 
   uploaded(profile: string, bytes: number, detail: string): void {
@@ -302,7 +303,7 @@ class DeployBoard {
       this.set(node, 'upload', 'done', detail);
       node.uploadedBytes = bytes;
     }
-    this.publish(`${profile}: deployed`);
+    this.publish(`${this.hostName(profile)}: deployed`);
   }
 
   upload(profile: string, what: string, sent: number, total: number): void {
@@ -311,20 +312,20 @@ class DeployBoard {
     const now = Date.now();
     if (sent < total && now - this.lastUploadPublish < 200) return;
     this.lastUploadPublish = now;
-    this.publish(`${profile}: uploading ${what}`);
+    this.publish(`${this.hostName(profile)}: uploading ${what}`);
   }
 
   /** The host failed: each of its nodes shows the failure at the stage it had reached. */
   fail(profile: string, message: string): Error {
     for (const node of this.onHost(profile)) this.set(node, node.stage, 'failed', undefined, message);
-    this.publish(`${profile} failed`);
+    this.publish(`${this.hostName(profile)} failed`);
     return new Error(message);
   }
 
   cancel(profile: string, detail: string): Error {
     for (const node of this.onHost(profile)) this.set(node, node.stage, 'cancelled', detail);
-    this.publish(`${profile}: cancelled`);
-    return new Error(`${profile}: cancelled`);
+    this.publish(`${this.hostName(profile)}: cancelled`);
+    return new Error(`${this.hostName(profile)}: cancelled`);
   }
 
   /** Every node still on its way is cancelled (failed ones keep their failure). */

@@ -7,8 +7,10 @@ import { Deployer, type DeployOptions, type Deployment } from './deploy.js';
 import { shellQuote, type RemoteShell } from './remote-shell.js';
 
 export interface RemoteHostOptions {
-  /** The host profile's name: what nodes record as their host. */
+  /** The host profile's id: what nodes record as their host. */
   name: string;
+  /** The name the operator gave the host (as the Hosts view shows it), asked each time: a profile can be renamed. */
+  displayName?: () => string;
   shell: RemoteShell;
   /** Where other nodes reach this host's peer port (the host's own address, not loopback). */
   peerAddress: string;
@@ -24,6 +26,8 @@ export interface HostLookup {
   shell(profile: string): RemoteShell;
   /** The profile's address: where the other nodes reach a node's peer port on that host. */
   address(profile: string): string;
+  /** The name the operator gave the profile: what progress and messages call the host (not its id). */
+  displayName?(profile: string): string;
 }
 
 export class RemoteHost {
@@ -37,6 +41,11 @@ export class RemoteHost {
     this.name = options.name;
     this.shell = options.shell;
     this.peerAddress = options.peerAddress;
+  }
+
+  /** What the operator calls this host: progress and messages name it so, never by the profile id. */
+  get displayName(): string {
+    return this.options.displayName?.() ?? this.name;
   }
 
   /**
@@ -81,7 +90,7 @@ export class RemoteHost {
     const result = await this.shell.exec([nodePath, bundlePath, 'ports', String(Math.min(wanted, 200)), ...hosts].map(shellQuote).join(' '), { timeoutMs: 20_000 });
     const ports = result.stdout.split('\n').map(Number).filter((p) => Number.isInteger(p) && p > 0 && !avoid.has(p));
     if (result.code !== 0 || ports.length < count) {
-      throw new ApiError('unavailable', `${this.name}: could not find ${count} free ports on ${hosts.join(' and ')}: ${result.stderr.trim() || 'too few free'}`);
+      throw new ApiError('unavailable', `${this.displayName}: could not find ${count} free ports on ${hosts.join(' and ')}: ${result.stderr.trim() || 'too few free'}`);
     }
     return ports.slice(0, count);
   }
@@ -107,7 +116,7 @@ export class RemoteHost {
       const port = low + ((start + i) % span);
       if (!used.has(port)) ports.push(port);
     }
-    if (ports.length < count) throw new ApiError('unavailable', `${this.name}: fewer than ${count} unused ports between ${low} and ${high}`);
+    if (ports.length < count) throw new ApiError('unavailable', `${this.displayName}: fewer than ${count} unused ports between ${low} and ${high}`);
     return ports;
   }
 }
@@ -135,10 +144,25 @@ export class RemoteHosts {
   get(profile: string): RemoteHost {
     let host = this.hosts.get(profile);
     if (!host) {
-      host = new RemoteHost({ name: profile, shell: this.directory.shell(profile), peerAddress: this.directory.address(profile), deployer: this.deployer });
+      host = new RemoteHost({
+        name: profile,
+        displayName: () => this.displayName(profile),
+        shell: this.directory.shell(profile),
+        peerAddress: this.directory.address(profile),
+        deployer: this.deployer,
+      });
       this.hosts.set(profile, host);
     }
     return host;
+  }
+
+  /** The profile's name as the operator gave it; its id when the profile is gone (deleted meanwhile). */
+  private displayName(profile: string): string {
+    try {
+      return this.directory.displayName?.(profile) ?? profile;
+    } catch {
+      return profile;
+    }
   }
 
   /** What deploying raftd to the host would send (remote.plan). */

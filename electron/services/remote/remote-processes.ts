@@ -77,7 +77,7 @@ export class RemoteProcesses implements NodeHost {
       listing = (await this.listing(host)).get(nodeId);
     } catch (error) {
       if (linkDown(host, error)) return hostUnreachable(host, error);
-      return { state: 'unknown', detail: `${host.name}: ${(error as Error).message}` };
+      return { state: 'unknown', detail: `${host.displayName}: ${(error as Error).message}` };
     }
     const info = infoFrom(listing);
     if (this.rollbacks.has(nodeId)) {
@@ -96,10 +96,10 @@ export class RemoteProcesses implements NodeHost {
     return this.guard.run(nodeId, async () => {
       await whenConnected(host.shell);
       const [deployment, listing] = await Promise.all([host.deployment(), this.listing(host, true)]).catch((error: unknown) => {
-        throw remoteFailure(host.name, `starting node ${nodeId}`, error);
+        throw remoteFailure(host.displayName, `starting node ${nodeId}`, error);
       });
       const running = infoFrom(listing.get(nodeId));
-      if (isLive(running.state)) throw new ApiError('conflict', `node ${nodeId} is already running on ${host.name} (pid ${running.pid})`);
+      if (isLive(running.state)) throw new ApiError('conflict', `node ${nodeId} is already running on ${host.displayName} (pid ${running.pid})`);
       const dir = remoteNodeDir(this.clusterId, nodeId);
       const home = deployment.facts.home;
       const spec: RemoteStartSpec = {
@@ -125,7 +125,7 @@ export class RemoteProcesses implements NodeHost {
           await writeRemoteFile(host, this.filePath(nodeId, name), content);
         }
       } catch (error) {
-        throw remoteFailure(host.name, `preparing node ${nodeId}`, error);
+        throw remoteFailure(host.displayName, `preparing node ${nodeId}`, error);
       }
       this.forget(host);
       let report: StartReport;
@@ -177,7 +177,7 @@ export class RemoteProcesses implements NodeHost {
     try {
       ({ stdout } = await host.shell.exec(command, { timeoutMs: 30_000 }));
     } catch (error) {
-      throw remoteFailure(host.name, `reading the log of ${nodeId}`, error);
+      throw remoteFailure(host.displayName, `reading the log of ${nodeId}`, error);
     }
     const lines = stdout
       .split('\n')
@@ -205,7 +205,7 @@ export class RemoteProcesses implements NodeHost {
     try {
       await host.shell.download(this.filePath(nodeId, 'logs/raftd.log'), localFile);
     } catch (error) {
-      throw remoteFailure(host.name, `downloading the log of ${nodeId}`, error);
+      throw remoteFailure(host.displayName, `downloading the log of ${nodeId}`, error);
     }
   }
 
@@ -324,7 +324,7 @@ export class RemoteProcesses implements NodeHost {
       await whenConnected(host.shell);
       return await this.signalNow(host, nodeId, signals);
     } catch (error) {
-      throw remoteFailure(host.name, `signalling node ${nodeId} (${signals.join(', ')})`, error);
+      throw remoteFailure(host.displayName, `signalling node ${nodeId} (${signals.join(', ')})`, error);
     }
   }
 
@@ -345,7 +345,7 @@ export class RemoteProcesses implements NodeHost {
     const host = this.hostOf(nodeId);
     const deadline = Date.now() + timeoutMs;
     while (isLive(infoFrom((await this.listing(host, true)).get(nodeId)).state)) {
-      if (Date.now() > deadline) throw new ApiError('unavailable', `node ${nodeId} on ${host.name} did not stop within ${timeoutMs / 1000} s (pid ${pid}); kill it instead`);
+      if (Date.now() > deadline) throw new ApiError('unavailable', `node ${nodeId} on ${host.displayName} did not stop within ${timeoutMs / 1000} s (pid ${pid}); kill it instead`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return true;
@@ -364,7 +364,7 @@ export class RemoteProcesses implements NodeHost {
         const listing = (await this.listing(host, true)).get(nodeId);
         if (listing?.report || Date.now() > deadline) {
           if (isLive(infoFrom(listing).state)) await this.signalAndWait(nodeId, 'TERM', this.options.stopTimeoutMs ?? 10_000);
-          return new ApiError('unavailable', `${host.name}: starting node ${nodeId} was cut off (${why}); it was rolled back (not running)`);
+          return new ApiError('unavailable', `${host.displayName}: starting node ${nodeId} was cut off (${why}); it was rolled back (not running)`);
         }
       } catch {
         if (Date.now() > deadline) break;
@@ -372,7 +372,7 @@ export class RemoteProcesses implements NodeHost {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     this.rollbacks.add(nodeId);
-    return new ApiError('unavailable', `${host.name}: starting node ${nodeId} was cut off (${why}) and the host cannot be reached to roll it back; it is stopped as soon as the host answers again`);
+    return new ApiError('unavailable', `${host.displayName}: starting node ${nodeId} was cut off (${why}) and the host cannot be reached to roll it back; it is stopped as soon as the host answers again`);
   }
 
 }
@@ -385,7 +385,7 @@ function linkDown(host: RemoteHost, error: unknown): boolean {
 
 function hostUnreachable(host: RemoteHost, error?: unknown): NodeProcessInfo {
   const why = (error as Error | undefined)?.message ?? host.shell.lastError?.message ?? `the link is ${host.shell.state}`;
-  return { state: 'unknown', detail: `${host.name} cannot be reached: ${why}`, hostUnreachable: host.name };
+  return { state: 'unknown', detail: `${host.displayName} cannot be reached: ${why}`, hostUnreachable: host.name };
 }
 
 /** A file written owner-only from the command's stdin, then moved into place (never half-written under its name). */
@@ -410,7 +410,7 @@ function parseReport(stdout: string, stderr: string): StartReport {
 }
 
 function startFailure(host: RemoteHost, nodeId: string, report: Extract<StartReport, { ok: false }>): ApiError {
-  const where = `${host.name}: node ${nodeId}`;
+  const where = `${host.displayName}: node ${nodeId}`;
   const tail = report.logTail?.length ? `\nlast lines of its log:\n${report.logTail.join('\n')}` : '';
   switch (report.reason) {
     case 'port-in-use':

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConsoleService } from '../../../electron/services/console-service.js';
 import { HostsService } from '../../../electron/services/remote/hosts-service.js';
 import { fingerprintOf } from '../../../electron/services/remote/known-hosts.js';
+import { RemoteHosts } from '../../../electron/services/remote/remote-host.js';
 import { MemorySecretStore } from '../../../electron/services/remote/secret-store.js';
 import type { EventName } from '../../../electron/shared/api.js';
 import { eventually, tempDir } from '../helpers.js';
@@ -59,6 +60,22 @@ describe('hosts.* in the console service', () => {
       () => events.some((e) => e.event === 'hosts.state' && (e.payload as { id: string; state: string }).id === host.id && (e.payload as { state: string }).state === 'unreachable'),
       'a hosts.state event saying the host is unreachable',
     );
+  });
+
+  it('as the remote hosts\' directory, names a host by its profile\'s name (a renamed profile: the new name), not its id', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => dir.remove());
+    const hosts = await HostsService.open({ dir: join(dir.path, 'remote'), secrets: new MemorySecretStore(), userKnownHosts: [] });
+    cleanups.push(() => hosts.close());
+    const created = await hosts.create({ name: 'rc-h1', address: '127.0.0.1', port: 22, user: 'ops', auth: { kind: 'agent' }, jumpHostId: null, groups: [] });
+    const host = new RemoteHosts(hosts).get(created.id);
+    expect(host.name).toBe(created.id);
+    expect(host.displayName).toBe('rc-h1');
+    await hosts.update({ id: created.id, fields: { name: 'rc-east' } });
+    expect(host.displayName).toBe('rc-east');
+    // A profile deleted meanwhile: its id is all that is left to name it by.
+    await hosts.delete({ id: created.id });
+    expect(host.displayName).toBe(created.id);
   });
 
   it('refuses hosts.* with the reason when the console runs without the hosts service', async () => {
