@@ -1,7 +1,7 @@
 // Mirrors the backend's view of each cluster: one `cluster.state` request, then the pushed events.
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
-import type { ClusterState } from '../../../electron/shared/api';
+import type { ClusterState, ClusterSummary } from '../../../electron/shared/api';
 import { readableError } from '../logic/errors';
 import { recordLag, type LagHistory } from '../logic/lagHistory';
 import { cutOffFromLeader } from '../logic/partition';
@@ -66,6 +66,10 @@ export const useClusterStateStore = defineStore('clusterState', () => {
   /** What the cluster's driver can do: the views offer exactly this. */
   const capabilities = computed(() => current.value?.capabilities);
   const cutOff = computed(() => cutOffFromLeader(current.value?.partitions, current.value?.leader ?? ''));
+  /** A cluster's health as every view shows it: for the cluster open at a recorded moment, the health it had then; else its live health. */
+  function healthOf(cluster: Pick<ClusterSummary, 'id' | 'health'>): ClusterSummary['health'] {
+    return cluster.id === navigation.clusterId && timeTravel.past ? timeTravel.past.health : cluster.health;
+  }
 
-  return { states, receivedAt, loadError, live, readOnlyReason, current, currentReceivedAt, currentLag, leaderNode, facts, capabilities, cutOff, apply, load, reload };
+  return { states, receivedAt, loadError, live, readOnlyReason, current, currentReceivedAt, currentLag, leaderNode, facts, capabilities, cutOff, healthOf, apply, load, reload };
 });

@@ -1,9 +1,13 @@
 // @vitest-environment happy-dom
 // Time travel in the renderer: one store decides the moment shown, and every view reads that moment
 // through clusterState.current; nothing can be done while the past (or a replay) is shown.
+import { mount } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterState, TraceMomentView, TraceRange } from '../../../electron/shared/api';
 import { readOnlyState } from '../../../electron/shared/trace-format';
+import TheHeader from '../../../renderer/src/components/TheHeader.vue';
+import TheSidebar from '../../../renderer/src/components/TheSidebar.vue';
+import { clusterHealthLabel } from '../../../renderer/src/logic/health';
 import { MAX_REQUEST_FRAME_BYTES } from '../../../electron/shared/ws-protocol';
 import { useClusterStateStore } from '../../../renderer/src/stores/clusterState';
 import { useKvStore } from '../../../renderer/src/stores/kv';
@@ -131,6 +135,41 @@ describe('time travel store', () => {
     expect(api.callsOf('trace.export')).toEqual([{ clusterId: 'demo', from: 2000 }]);
     expect(saved).toEqual(['demo.raft-trace.ndjson']);
     click.mockRestore();
+  });
+});
+
+describe('health at a past moment', () => {
+  it("the sidebar's cluster picker shows the health the open cluster had then, as the header does; other clusters stay live", async () => {
+    // Live, "Travel" is degraded (n1 was killed); the recorded moment says it was healthy then.
+    const clusters = [
+      makeCluster({ id: 'demo', name: 'Travel', kind: 'local', health: 'degraded' }),
+      makeCluster({ id: 'other', name: 'Other', kind: 'local', health: 'no-leader' }),
+    ];
+    const api = apiWithCluster(now, clusters)
+      .handle('trace.range', () => ({ first: 1000, last: 9000, frames: 40, bytes: 1, replay: false }))
+      .handle('trace.at', ({ at }): TraceMomentView => ({ at, state: readOnlyState(recorded(at)), health: 'healthy', messages: [] }));
+    const pinia = setupStores(api);
+    useNavigationStore().go('dashboard', 'demo');
+    const sidebar = mount(TheSidebar, { global: { plugins: [pinia] }, attachTo: document.body });
+    const header = mount(TheHeader, { global: { plugins: [pinia] }, attachTo: document.body });
+    await flush(8);
+    const picked = () => sidebar.find('[data-testid="cluster-select"]').text();
+    const headerHealth = () => header.find('[data-testid="header-health"]').text();
+    expect(picked()).toBe(`Travel · ${clusterHealthLabel.degraded}`);
+    expect(headerHealth()).toBe(clusterHealthLabel.degraded);
+
+    await useTimeTravelStore().seek(3000);
+    await flush();
+    expect(headerHealth()).toBe(clusterHealthLabel.healthy);
+    expect(picked()).toBe(`Travel · ${clusterHealthLabel.healthy}`);
+    // Only the cluster open at that moment is shown in the past.
+    expect(useClusterStateStore().healthOf(clusters[1])).toBe('no-leader');
+
+    useTimeTravelStore().goLive();
+    await flush();
+    expect(picked()).toBe(`Travel · ${clusterHealthLabel.degraded}`);
+    sidebar.unmount();
+    header.unmount();
   });
 });
 
