@@ -139,6 +139,16 @@ describe('time travel store', () => {
 });
 
 describe('health at a past moment', () => {
+  it('the picker shows the health of remote clusters too', async () => {
+    const remote = makeCluster({ id: 'far', name: 'Far', kind: 'remote', health: 'no-leader' });
+    const pinia = setupStores(apiWithCluster(now, [remote]));
+    useNavigationStore().go('dashboard', 'far');
+    const sidebar = mount(TheSidebar, { global: { plugins: [pinia] }, attachTo: document.body });
+    await flush(8);
+    expect(sidebar.find('[data-testid="cluster-select"]').text()).toBe(`Far · ${clusterHealthLabel['no-leader']}`);
+    sidebar.unmount();
+  });
+
   it("the sidebar's cluster picker shows the health the open cluster had then, as the header does; other clusters stay live", async () => {
     // Live, "Travel" is degraded (n1 was killed); the recorded moment says it was healthy then.
     const clusters = [
