@@ -1,7 +1,7 @@
 // Starts the console's web mode as the user would (`npm run web`): builds the renderer, runs the web
 // CLI on a fresh data dir, and on stop deletes every cluster it created so no raftd is left running.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,9 +31,64 @@ export interface WebMode {
   stop(): Promise<void>;
 }
 
+/**
+ * Builds the app (electron-vite) unless a build newer than every source is already there: the
+ * browser files of one run share a build instead of each making its own (a minute apiece on 2 cores).
+ * A lock directory keeps two test workers from building into out/ at the same time.
+ */
 export function buildRenderer(): void {
-  const build = spawnSync(join(root, 'node_modules/.bin/electron-vite'), ['build', '--logLevel', 'warn'], { cwd: root, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`electron-vite build failed:\n${build.stderr || build.stdout}`);
+  const stamp = join(root, 'out', '.built-from-sources');
+  withBuildLock(() => {
+    if (existsSync(stamp) && statSync(stamp).mtimeMs >= newestSource()) return;
+    // Stamped with the time the build began: a source saved during it makes the next call build again.
+    const began = Date.now();
+    const build = spawnSync(join(root, 'node_modules/.bin/electron-vite'), ['build', '--logLevel', 'warn'], { cwd: root, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`electron-vite build failed:\n${build.stderr || build.stdout}`);
+    writeFileSync(stamp, '');
+    utimesSync(stamp, new Date(began - BUILD_CLOCK_SLACK_MS), new Date(began - BUILD_CLOCK_SLACK_MS));
+  });
+}
+
+const BUILD_INPUT_DIRS = ['renderer', 'electron', 'core'];
+const BUILD_INPUT_FILES = ['electron.vite.config.ts', 'package.json', 'package-lock.json', 'tsconfig.json'];
+/** File times may be coarser than the clock: a stamp this much older never hides a source saved just before. */
+const BUILD_CLOCK_SLACK_MS = 2000;
+
+function newestSource(): number {
+  let newest = 0;
+  const visit = (path: string): void => {
+    const info = statSync(path);
+    if (info.isDirectory()) {
+      for (const name of readdirSync(path)) if (name !== 'node_modules' && !name.startsWith('.')) visit(join(path, name));
+    } else {
+      newest = Math.max(newest, info.mtimeMs);
+    }
+  };
+  for (const dir of BUILD_INPUT_DIRS) visit(join(root, dir));
+  for (const file of BUILD_INPUT_FILES) if (existsSync(join(root, file))) visit(join(root, file));
+  return newest;
+}
+
+function withBuildLock(build: () => void): void {
+  const lock = join(root, 'out', '.build-lock');
+  mkdirSync(join(root, 'out'), { recursive: true });
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock older than any build is left over from a killed run.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 5 * 60_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`waited 10 minutes for another test's build (${lock})`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    build();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export async function startWebMode(): Promise<WebMode> {
