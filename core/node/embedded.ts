@@ -255,6 +255,7 @@ export class EmbeddedCluster {
       preVote: this.options.preVote,
       checkQuorum: this.options.checkQuorum,
       logger: this.options.logger?.(id),
+      readyLoop: 'now',
     });
     m.node = node;
     m.service = new RaftdService(node, m.stateMachine, this.clock);

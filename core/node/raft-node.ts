@@ -70,6 +70,13 @@ export interface RaftNodeOptions {
   /** Default time a proposal or read may wait before it fails. */
   requestTimeoutMs?: number;
   logger?: RaftLogger;
+  /**
+   * When the ready loop runs after something changed. 'turn' (the default, raftd): after the I/O
+   * callbacks of this turn of the event loop, so every request and message that arrived together
+   * goes into one Ready (one write, one send per peer). 'now': in a microtask, so a simulated
+   * cluster has reacted fully before its clock moves on or its state is read.
+   */
+  readyLoop?: 'turn' | 'now';
 }
 
 export interface NodeStatus {
@@ -410,9 +417,7 @@ export class RaftNode {
   private schedule(): void {
     if (this.scheduled || this.processing || this.stopped) return;
     this.scheduled = true;
-    // After the I/O callbacks of this turn of the event loop, not between them: every request and
-    // message that arrived together goes into one Ready (one write, one send per peer).
-    setImmediate(() => {
+    (this.options.readyLoop === 'now' ? queueMicrotask : setImmediate)(() => {
       this.scheduled = false;
       if (!this.processing && !this.stopped) this.loopDone = this.runReadyLoop();
     });
