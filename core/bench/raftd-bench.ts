@@ -1,4 +1,4 @@
-// npm run bench [-- --with-etcd] [-- --duration 10]
+// npm run bench [-- --with-etcd] [-- --duration 10] [-- --warmup S]
 //   [-- --loads put:1,get:64] [-- --cpu-prof DIR] [-- --alternate N]
 // Three raftd processes on loopback under a closed-loop load (shared/bench/kvload.mjs): PUT at 1, 16,
 // 64 and 256 clients, linearizable GET at 16 and 64, leader fsyncs per write, RSS per node, then a
@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     alternate: { type: 'string' },
     'raftd-args': { type: 'string', default: '' },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const DEFAULT_LOADS = 'put:1,put:16,put:64,put:256,get:16,get:64';
@@ -38,6 +39,11 @@ const cpuProfDir = args['cpu-prof'] ? resolve(args['cpu-prof']) : undefined;
 const alternate = args.alternate ? Number(args.alternate) : 0;
 const withFailover = !args.loads && !cpuProfDir && !alternate;
 const duration = Number(args.duration);
+// Seconds of each load run just before it is measured, discarded (both clusters with --alternate).
+// Off by default, as etcd-baseline.sh (which --with-etcd runs as it is) has none: V8 goes on
+// optimizing raftd for several seconds of a new load shape (c=1 after c=16), so it shows the steady state.
+const warmup = Number(args.warmup);
+if (!(warmup >= 0)) throw new Error(`--warmup: "${args.warmup}" is not a number of seconds`);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const sharedBench = resolve(args['shared-bench'] ?? join(repo, '..', 'shared', 'bench'));
 const kvload = join(sharedBench, 'kvload.mjs');
@@ -243,11 +249,13 @@ async function alternateRuns(): Promise<void> {
     const p99s: number[] = [];
     const cpus: number[] = [];
     for (let round = 0; round < alternate; round++) {
+      if (warmup && round === 0) await load(op, clients, warmup);
       let cpu = cpuMs(pidsOf(nodes));
       let syncs = await fsyncTotals('raftkv');
       const a = await load(op, clients, duration);
       const cpuA = (cpuMs(pidsOf(nodes)) - cpu) / Math.max(1, a.ops);
       const syncA = fsyncLine(syncs, await fsyncTotals('raftkv'), a.ops);
+      if (warmup && round === 0) await load(op, clients, warmup, 5000, 'etcd');
       cpu = cpuMs(pidsOf(etcdNodes));
       syncs = await fsyncTotals('etcd');
       const b = await load(op, clients, duration, 5000, 'etcd');
@@ -281,13 +289,15 @@ try {
   const idleMemory = memoryLine();
   await load('put', 16, 3); // warm-up, discarded: as long as etcd-baseline.sh's
   if (alternate) await load('put', 16, 3, 5000, 'etcd');
-  console.log(`raftd: 3 nodes on 127.0.0.1, heartbeat 100 ms, election 1000 ms, 256-byte values, 10,000 keys, ${duration} s per load`);
+  console.log(`raftd: 3 nodes on 127.0.0.1, heartbeat 100 ms, election 1000 ms, 256-byte values, 10,000 keys, ${duration} s per load${warmup ? `, each after ${warmup} s of the same load${alternate ? ' (both clusters)' : ''}` : ''}`);
+  if (args['with-etcd'] && !alternate && warmup) console.log('(etcd-baseline.sh runs etcd without the per-load warm-up)');
   if (cpuProfDir) console.log(`CPU profiles in ${cpuProfDir}/<node>; the leader is ${firstLeader.id}`);
   console.log(`memory idle: ${idleMemory}`);
   if (alternate) await alternateRuns();
   else {
     const raftdMemory = sampleMemory(() => nodes.flatMap((n) => (n.proc?.pid ? [n.proc.pid] : [])));
     for (const { op, clients: c } of loads) {
+      if (warmup) await load(op, c, warmup);
       if (op === 'put') {
         const l = await leader();
         const before = await metrics(l);
