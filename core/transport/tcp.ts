@@ -11,7 +11,10 @@
 // Then the dialer sends message frames, and the connection speaks only as `from`: a message with
 // another sender or addressee is dropped. With TLS both sides also present certificates of the
 // cluster CA naming their node id (see core/security/tls.ts), and `from` must be that id.
-// Without TLS the token keeps out anyone who can reach the port, but not someone on the path.
+// Without TLS but with a token, every message frame ends in a tag, HMAC-SHA256(key, seq ‖ payload)
+// cut to 16 bytes, with key = HMAC(token, frames|clusterId|from|to|Nd|Na) and seq counting the
+// connection's message frames from 0: a frame altered, injected, replayed or dropped on the path
+// closes the connection (see FrameSeal). Pings (empty frames) carry no tag and no data.
 //
 // Liveness: the dialer sends an empty frame (a ping) every pingIntervalMs; the acceptor, while it
 // keeps receiving bytes, answers with an empty frame each interval. A side that hears nothing for
@@ -97,9 +100,10 @@ export interface TcpTransportStats {
 
 const MiB = 1024 * 1024;
 const HANDSHAKE_MAX_BYTES = 4096;
-const PROTOCOL_VERSION = 2;
+const PROTOCOL_VERSION = 3;
 const NONCE_BYTES = 16;
 const HMAC_BYTES = 32;
+const FRAME_TAG_BYTES = 16;
 const PING = Buffer.alloc(4); // an empty frame
 const REFUSAL_WARNING_INTERVAL_MS = 1000;
 /** Connection attempts to one peer under way at once, at most (see PeerLink.enqueue). */
@@ -149,13 +153,52 @@ export function isLoopbackHost(host: string): boolean {
  * What each side proves. The role is signed too, so the acceptor's answer can never be replayed
  * as a dialer's proof (or back); JSON keeps the fields unambiguous whatever the ids contain.
  */
-function handshakeMac(token: string, role: 'accept' | 'dial', clusterId: string, from: NodeId, to: NodeId, dialerNonce: Uint8Array, acceptorNonce: Uint8Array): Buffer {
+function handshakeMac(token: string, role: 'accept' | 'dial' | 'frames', clusterId: string, from: NodeId, to: NodeId, dialerNonce: Uint8Array, acceptorNonce: Uint8Array): Buffer {
   const signed = JSON.stringify([`raft-peer-${role}`, clusterId, from, to, Buffer.from(dialerNonce).toString('hex'), Buffer.from(acceptorNonce).toString('hex')]);
   return createHmac('sha256', token).update(signed).digest();
 }
 
 function macEqual(expected: Buffer, got: Uint8Array): boolean {
   return got.length === expected.length && timingSafeEqual(expected, got);
+}
+
+/**
+ * Seals the message frames of one connection (token, no TLS), or checks and opens them: each
+ * carries a tag over its place in the stream and its bytes, so a frame cannot be altered, injected,
+ * replayed or left out on the path without the receiver noticing.
+ */
+export class FrameSeal {
+  private sent = 0;
+  private received = 0;
+  private readonly counter = Buffer.alloc(8);
+
+  constructor(private readonly key: Buffer) {}
+
+  /** The key of one connection, from the handshake both sides completed. */
+  static forConnection(token: string, clusterId: string, dialer: NodeId, acceptor: NodeId, dialerNonce: Uint8Array, acceptorNonce: Uint8Array): FrameSeal {
+    return new FrameSeal(handshakeMac(token, 'frames', clusterId, dialer, acceptor, dialerNonce, acceptorNonce));
+  }
+
+  seal(payload: Uint8Array): Buffer {
+    const out = Buffer.allocUnsafe(payload.length + FRAME_TAG_BYTES);
+    out.set(payload, 0);
+    this.tag(this.sent++, payload).copy(out, payload.length);
+    return out;
+  }
+
+  /** The payload, or undefined when the tag is not the one the next frame must carry. */
+  open(frame: Buffer): Buffer | undefined {
+    if (frame.length < FRAME_TAG_BYTES) return undefined;
+    const payload = frame.subarray(0, frame.length - FRAME_TAG_BYTES);
+    if (!timingSafeEqual(this.tag(this.received, payload), frame.subarray(frame.length - FRAME_TAG_BYTES))) return undefined;
+    this.received++;
+    return payload;
+  }
+
+  private tag(seq: number, payload: Uint8Array): Buffer {
+    this.counter.writeBigUInt64BE(BigInt(seq));
+    return createHmac('sha256', this.key).update(this.counter).update(payload).digest().subarray(0, FRAME_TAG_BYTES);
+  }
 }
 
 interface Counters {
@@ -242,6 +285,8 @@ class PeerLink {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private watch: SilenceWatch | undefined;
   private lastError = '';
+  /** The open connection's frame seal (token without TLS), else undefined. */
+  private seal: FrameSeal | undefined;
 
   constructor(
     readonly peer: NodeId,
@@ -291,7 +336,8 @@ class PeerLink {
     this.queuedBytes = 0;
     if (fresh.length === 0) return;
     this.writing = true;
-    socket.write(encodeFrames(fresh), () => {
+    const seal = this.seal;
+    socket.write(encodeFrames(seal ? fresh.map((payload) => seal.seal(payload)) : fresh), () => {
       if (this.socket !== socket) return;
       this.writing = false;
       this.flush();
@@ -353,6 +399,7 @@ class PeerLink {
 
     const decoder = new FrameDecoder(HANDSHAKE_MAX_BYTES);
     let step: 'challenge' | 'ack' | 'open' = 'challenge';
+    let acceptorNonce: Uint8Array | undefined;
     this.handshakeTimer = setTimeout(() => this.abort(socket, 'no handshake answer in time'), this.ctx.handshakeTimeoutMs);
     this.handshakeTimer.unref();
     socket.on('data', (chunk: Buffer) => {
@@ -368,11 +415,13 @@ class PeerLink {
             const expected = handshakeMac(token, 'accept', clusterId, self, this.peer, nonce, challenge.nonce);
             if (!macEqual(expected, challenge.mac)) return this.abort(socket, 'peer failed authentication (it does not know the token)');
             socket.write(encodeFrames([handshakePacker.pack({ mac: handshakeMac(token, 'dial', clusterId, self, this.peer, nonce, challenge.nonce) })]));
+            acceptorNonce = challenge.nonce;
             step = 'ack';
           } else {
             const ack = ackSchema.parse(answer);
             if (!ack.ok) return this.abort(socket, `peer refused our connection: ${ack.reason ?? 'no reason given'}`);
             step = 'open';
+            this.seal = token && !this.ctx.tls ? FrameSeal.forConnection(token, clusterId, self, this.peer, nonce, acceptorNonce!) : undefined;
             this.opened(socket);
           }
         }
@@ -436,6 +485,7 @@ class PeerLink {
     }
     this.stopTimers();
     this.socket = undefined;
+    this.seal = undefined;
     this.writing = false;
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
@@ -492,6 +542,8 @@ class InboundConnection {
   private state: 'hello' | 'proof' | 'open' | 'closed' = 'hello';
   peer: NodeId = '';
   private hello: Hello | undefined;
+  /** Checks the dialer's message frames (token without TLS), else undefined. */
+  private seal: FrameSeal | undefined;
   private nonce: Buffer | undefined;
   private readonly decoder = new FrameDecoder(HANDSHAKE_MAX_BYTES);
   private readonly handshakeTimer: NodeJS.Timeout;
@@ -590,6 +642,7 @@ class InboundConnection {
     clearTimeout(this.handshakeTimer);
     this.state = 'open';
     this.peer = hello.from;
+    if (this.ctx.token && !this.ctx.tls) this.seal = FrameSeal.forConnection(this.ctx.token, this.ctx.clusterId, hello.from, this.ctx.self, hello.nonce, this.nonce!);
     this.decoder.maxFrameBytes = this.ctx.maxFrameBytes;
     this.socket.write(encodeFrames([handshakePacker.pack({ ok: true })]));
     const socket = this.socket;
@@ -607,9 +660,15 @@ class InboundConnection {
 
   private onMessageFrame(frame: Buffer): void {
     if (frame.length === 0) return; // a ping
+    let payload: Buffer = frame;
+    if (this.seal) {
+      const opened = this.seal.open(frame);
+      if (!opened) return this.malformed('a frame failed authentication (altered, injected, replayed or left out on the path)');
+      payload = opened;
+    }
     let message: Message;
     try {
-      message = decodeMessage(frame);
+      message = decodeMessage(payload);
     } catch (err) {
       return this.malformed((err as Error).message);
     }

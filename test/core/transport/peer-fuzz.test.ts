@@ -13,6 +13,7 @@ import { MemoryLogStore, MemorySnapshotStore } from '../../../core/storage/memor
 import { MAX_TERM_OR_INDEX, encodeMessage } from '../../../core/transport/codec.js';
 import { FrameDecoder, encodeFrames } from '../../../core/transport/frames.js';
 import { TcpTransport } from '../../../core/transport/tcp.js';
+import { sealer, type Seal } from './frame-seal.js';
 import type { Transport } from '../../../core/transport/types.js';
 
 const CLUSTER = 'fuzz';
@@ -131,13 +132,13 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_00
   }
 }
 
-function mac(role: string, nd: Uint8Array, na: Uint8Array): Buffer {
+function mac(role: 'accept' | 'dial' | 'frames', nd: Uint8Array, na: Uint8Array): Buffer {
   const signed = JSON.stringify([`raft-peer-${role}`, CLUSTER, 'b', 'a', Buffer.from(nd).toString('hex'), Buffer.from(na).toString('hex')]);
   return createHmac('sha256', TOKEN).update(signed).digest();
 }
 
-/** Connects as b and completes the handshake; resolves with the socket and whether it has closed. */
-async function connectAsB(): Promise<{ socket: net.Socket; closed: () => boolean }> {
+/** Connects as b and completes the handshake; resolves with the socket, whether it has closed, and the seal for its frames. */
+async function connectAsB(): Promise<{ socket: net.Socket; closed: () => boolean; seal: Seal }> {
   const socket = net.connect({ host: '127.0.0.1', port });
   socket.on('error', () => {});
   let closed = false;
@@ -149,13 +150,13 @@ async function connectAsB(): Promise<{ socket: net.Socket; closed: () => boolean
     for (let f = decoder.next(); f; f = decoder.next()) frames.push(f);
   });
   const nonce = randomBytes(16);
-  socket.write(frame(packr.pack({ v: 2, clusterId: CLUSTER, from: 'b', to: 'a', nonce })));
+  socket.write(frame(packr.pack({ v: 3, clusterId: CLUSTER, from: 'b', to: 'a', nonce })));
   await waitFor('the challenge', () => frames.length >= 1);
   const challenge = packr.unpack(frames[0]) as { nonce: Uint8Array };
   socket.write(frame(packr.pack({ mac: mac('dial', nonce, challenge.nonce) })));
   await waitFor('the acceptance', () => frames.length >= 2);
   expect(packr.unpack(frames[1])).toEqual({ ok: true });
-  return { socket, closed: () => closed };
+  return { socket, closed: () => closed, seal: sealer(mac('frames', nonce, challenge.nonce)) };
 }
 
 function checkAdoptable(m: Message): void {
@@ -173,11 +174,13 @@ describe('peer frames after a valid handshake', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 6 }), async (frames) => {
         const before = recording.delivered.length;
-        const { socket, closed } = await connectAsB();
+        const { socket, closed, seal } = await connectAsB();
         // Ends each run: delivered if the connection survived everything before it.
         const mark = new Uint8Array([++sentinel & 0xff, sentinel >> 8]);
         const end: Message = { type: MessageType.HeartbeatResp, from: 'b', to: 'a', term: 0, logTerm: 0, index: 0, commit: 0, reject: false, rejectHint: 0, entries: [], context: mark };
-        socket.write(Buffer.concat([...frames.map((f) => f.bytes), frame(encodeMessage(end))]));
+        // Sealed as an authenticated peer's are (an oversized frame is refused on its announced length alone).
+        const sealed = (f: Frame) => (f.kind === 'oversized' ? f.bytes : frame(seal(f.bytes.subarray(4))));
+        socket.write(Buffer.concat([...frames.map(sealed), frame(seal(encodeMessage(end)))]));
         const sentinelArrived = () => recording.delivered.slice(before).some((m) => m.type === MessageType.HeartbeatResp && m.context?.[0] === mark[0] && m.context?.[1] === mark[1]);
         await waitFor('the connection to close or the run to end', () => closed() || sentinelArrived());
         socket.destroy();

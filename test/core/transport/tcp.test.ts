@@ -8,6 +8,7 @@ import type { Message, NodeId, RaftLogger } from '../../../core/raft/types.js';
 import { encodeMessage } from '../../../core/transport/codec.js';
 import { FrameDecoder, encodeFrames } from '../../../core/transport/frames.js';
 import { TcpTransport, parseHostPort } from '../../../core/transport/tcp.js';
+import { sealer, type Seal } from './frame-seal.js';
 import type { TcpTransportOptions } from '../../../core/transport/tcp.js';
 
 const CLUSTER = 'test-cluster';
@@ -84,13 +85,13 @@ async function sendUntil(from: Node, make: () => Message, done: () => boolean, w
 const handshakePackr = new Packr({ useRecords: false });
 
 /** The wire handshake, written out independently of the implementation to pin the protocol. */
-function mac(token: string, role: 'accept' | 'dial', clusterId: string, from: NodeId, to: NodeId, dialerNonce: Uint8Array, acceptorNonce: Uint8Array): Buffer {
+function mac(token: string, role: 'accept' | 'dial' | 'frames', clusterId: string, from: NodeId, to: NodeId, dialerNonce: Uint8Array, acceptorNonce: Uint8Array): Buffer {
   const signed = JSON.stringify([`raft-peer-${role}`, clusterId, from, to, Buffer.from(dialerNonce).toString('hex'), Buffer.from(acceptorNonce).toString('hex')]);
   return createHmac('sha256', token).update(signed).digest();
 }
 
 function helloFrame(fields: { clusterId: string; from: NodeId; to: NodeId }, nonce: Buffer): Buffer {
-  return encodeFrames([handshakePackr.pack({ v: 2, ...fields, nonce })]);
+  return encodeFrames([handshakePackr.pack({ v: 3, ...fields, nonce })]);
 }
 
 interface RawClient {
@@ -116,8 +117,8 @@ async function rawClient(port: number): Promise<RawClient> {
   return { socket, closed: () => closed, frames };
 }
 
-/** Runs the whole handshake as `from` with `token`; resolves once the acceptor said ok (or rejects with its refusal). */
-async function handshake(client: RawClient, fields: { clusterId: string; from: NodeId; to: NodeId; token: string }): Promise<void> {
+/** Runs the whole handshake as `from` with `token`; resolves once the acceptor said ok (or rejects with its refusal) with the seal for what follows. */
+async function handshake(client: RawClient, fields: { clusterId: string; from: NodeId; to: NodeId; token: string }): Promise<Seal> {
   const nonce = randomBytes(16);
   client.socket.write(helloFrame(fields, nonce));
   await waitFor('the challenge', () => client.frames.length >= 1 || client.closed());
@@ -128,6 +129,7 @@ async function handshake(client: RawClient, fields: { clusterId: string; from: N
   await waitFor('the answer', () => client.frames.length >= 2 || client.closed());
   const answer = handshakePackr.unpack(client.frames[1]) as { ok: boolean; reason?: string };
   if (!answer.ok) throw new Error(`refused: ${answer.reason}`);
+  return sealer(mac(fields.token, 'frames', fields.clusterId, fields.from, fields.to, nonce, challenge.nonce));
 }
 
 /**
@@ -301,10 +303,10 @@ describe('TcpTransport', () => {
   it('closes a connection that sends a malformed frame and keeps serving others', async () => {
     const a = await startNode('a');
     const client = await rawClient(a.port);
-    await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
-    client.socket.write(encodeFrames([encodeMessage(msg('b', 'a', 1))]));
+    const seal = await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
+    client.socket.write(encodeFrames([seal(encodeMessage(msg('b', 'a', 1)))]));
     await waitFor('the first message', () => a.received.length === 1);
-    client.socket.write(encodeFrames([Buffer.from('definitely not msgpack')]));
+    client.socket.write(encodeFrames([seal(Buffer.from('definitely not msgpack'))]));
     await waitFor('the connection to be closed', client.closed);
     expect(a.transport.stats().malformed).toBe(1);
     expect(a.log.some((l) => l.startsWith('warn') && l.includes('malformed message'))).toBe(true);
@@ -329,8 +331,8 @@ describe('TcpTransport', () => {
   it('drops messages whose sender differs from the handshake', async () => {
     const a = await startNode('a');
     const client = await rawClient(a.port);
-    await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
-    client.socket.write(encodeFrames([encodeMessage(msg('c', 'a', 1)), encodeMessage(msg('b', 'z', 2)), encodeMessage(msg('b', 'a', 3))]));
+    const seal = await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
+    client.socket.write(encodeFrames([encodeMessage(msg('c', 'a', 1)), encodeMessage(msg('b', 'z', 2)), encodeMessage(msg('b', 'a', 3))].map(seal)));
     await waitFor('the genuine message', () => a.received.length === 1);
     expect(a.received[0].index).toBe(3);
     expect(a.transport.stats().misaddressed).toBe(2);
@@ -340,14 +342,55 @@ describe('TcpTransport', () => {
   it('never delivers a local message type (a Propose would bypass the API) from a peer', async () => {
     const a = await startNode('a');
     const client = await rawClient(a.port);
-    await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
+    const seal = await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
     // Encoded by hand: the codec refuses to encode local types at all.
     const propose = new Packr({ useRecords: false }).pack([2, 'b', 'a', 0, 0, 0, 0, false, 0, [0, 0, 0, new Uint8Array([1])], null, null]);
-    client.socket.write(encodeFrames([propose, encodeMessage(msg('b', 'a', 3))]));
+    client.socket.write(encodeFrames([propose, encodeMessage(msg('b', 'a', 3))].map(seal)));
     await waitFor('the connection to be closed', client.closed);
     expect(a.received).toEqual([]);
     expect(a.transport.stats().malformed).toBe(1);
     expect(a.log.some((l) => l.includes('Propose is a local message type'))).toBe(true);
+  });
+
+  it('without TLS, closes the connection at a message frame altered on the path and delivers nothing from it on', async () => {
+    const a = await startNode('a');
+    const client = await rawClient(a.port);
+    const seal = await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
+    client.socket.write(encodeFrames([seal(encodeMessage(msg('b', 'a', 1)))]));
+    await waitFor('the first message', () => a.received.length === 1);
+    const altered = seal(encodeMessage(msg('b', 'a', 2)));
+    altered[altered.length - 20] ^= 1; // a byte of the message, not of its tag
+    client.socket.write(encodeFrames([altered, seal(encodeMessage(msg('b', 'a', 3)))]));
+    await waitFor('the connection to be closed', client.closed);
+    expect(a.received.map((m) => m.index)).toEqual([1]);
+    expect(a.transport.stats().malformed).toBe(1);
+    expect(a.log.some((l) => l.startsWith('warn') && l.includes('a frame failed authentication'))).toBe(true);
+  });
+
+  it('without TLS, refuses a message frame played again, a frame without its tag, and one from another connection', async () => {
+    const a = await startNode('a');
+    const attempts: Array<(seal: Seal, other: Seal) => Uint8Array[]> = [
+      (seal) => {
+        const frame = seal(encodeMessage(msg('b', 'a', 1)));
+        return [frame, frame]; // the same frame twice: its place in the stream is taken
+      },
+      (seal) => [seal(encodeMessage(msg('b', 'a', 1))), encodeMessage(msg('b', 'a', 2))],
+      (seal, other) => [seal(encodeMessage(msg('b', 'a', 1))), other(encodeMessage(msg('b', 'a', 2)))],
+    ];
+    for (const [i, attempt] of attempts.entries()) {
+      // An earlier connection of b's (a newer one of the same peer replaces it, so it goes first).
+      const otherClient = await rawClient(a.port);
+      const other = await handshake(otherClient, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
+      other(encodeMessage(msg('b', 'a', 0))); // its first tag spent: its next is for place 1, as ours will be
+      otherClient.socket.destroy();
+      const client = await rawClient(a.port);
+      const seal = await handshake(client, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN });
+      const before = a.received.length;
+      client.socket.write(encodeFrames(attempt(seal, other)));
+      await waitFor(`attempt ${i}: the connection to be closed`, client.closed);
+      expect(a.received.slice(before).map((m) => m.index)).toEqual([1]);
+    }
+    expect(a.transport.stats().malformed).toBe(attempts.length);
   });
 
   it('refuses a recorded handshake played again, and delivers nothing that follows it', async () => {
@@ -426,16 +469,14 @@ describe('TcpTransport', () => {
     // A slot frees when one goes: a peer that then proves itself is served.
     idle[0].socket.destroy();
     let peer = await rawClient(a.port);
+    let seal: Seal | undefined;
     // The server may not have seen the close yet: then this one is turned away too; try again.
     for (let attempt = 0; ; attempt++) {
-      const ok = await handshake(peer, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN }).then(
-        () => true,
-        () => false,
-      );
-      if (ok || attempt === 50) break;
+      seal = await handshake(peer, { clusterId: CLUSTER, from: 'b', to: 'a', token: TOKEN }).catch(() => undefined);
+      if (seal || attempt === 50) break;
       peer = await rawClient(a.port);
     }
-    peer.socket.write(encodeFrames([encodeMessage(msg('b', 'a', 1))]));
+    peer.socket.write(encodeFrames([seal!(encodeMessage(msg('b', 'a', 1)))]));
     await waitFor('the message', () => a.received.length === 1);
     for (const c of [...idle, peer]) c.socket.destroy();
   });
