@@ -524,6 +524,8 @@ export interface RemoteDeployment {
   uploadedBytes: number;
   /** What was sent: 'raftd', 'Node v20…'; empty when everything was there. */
   uploaded: string[];
+  /** Older raftd and Node folders removed from the host (unused for a day, run by no process). */
+  removed: string[];
   /** Absolute paths on the host. */
   nodePath: string;
   bundlePath: string;

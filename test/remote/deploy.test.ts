@@ -1,6 +1,6 @@
 // Deploying raftd without prerequisites, on this machine through LocalShell (the lab runs the same over sshd).
 import { execFile, spawn } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32c } from '../../electron/services/remote/deploy-crc32c.js';
 import { BUNDLE_NAME, raftdBundle, type RaftdBundle } from '../../electron/services/remote/deploy-bundle.js';
-import { Deployer, REMOTE_ROOT, remoteBundleDir } from '../../electron/services/remote/deploy.js';
+import { Deployer, REMOTE_ROOT, STALE_VERSION_MINUTES, remoteBundleDir } from '../../electron/services/remote/deploy.js';
 import { LocalShell } from '../../electron/services/remote/local-shell.js';
 import { pickFreePorts } from '../../electron/services/local-host.js';
 
@@ -91,6 +91,56 @@ describe('Deployer', { timeout: 90_000 }, () => {
     expect(deployment.uploadedBytes).toBe(bundle.bytes);
     const { stdout } = await run(deployment.nodePath, [deployment.bundlePath, 'version']);
     expect(stdout).toMatch(/^v\d+\.\d+\.\d+ linux /);
+  });
+
+  describe('older versions on the host', () => {
+    // A folder as an earlier console's deploy left it, last used `minutesAgo` ago.
+    async function olderVersion(home: string, name: string, minutesAgo: number): Promise<string> {
+      const dir = join(home, REMOTE_ROOT, name);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, name.startsWith('node-') ? 'node' : BUNDLE_NAME), 'an older build');
+      const then = new Date(Date.now() - minutesAgo * 60_000);
+      await utimes(dir, then, then);
+      return dir;
+    }
+    const day = STALE_VERSION_MINUTES;
+
+    it('are removed once unused for a day, unless a process runs them; the deployed version and other files stay', async () => {
+      const home = join(scratch, 'home-tidy');
+      await mkdir(home);
+      const stale = await olderVersion(home, 'raftd-0123456789abcdef', day + 60);
+      const staleRuntime = await olderVersion(home, 'node-v20.0.0-0123456789abcdef', day + 60);
+      const recent = await olderVersion(home, 'raftd-fedcba9876543210', day - 60);
+      const running = await olderVersion(home, 'raftd-00000000000000aa', day + 60);
+      const clusters = join(home, REMOTE_ROOT, 'clusters');
+      await mkdir(clusters);
+      const then = new Date(Date.now() - 2 * day * 60_000);
+      await utimes(clusters, then, then);
+      // A process whose command line names a file in the old folder, as a raftd started from it would.
+      const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)', join(running, BUNDLE_NAME)], { stdio: 'ignore' });
+      await new Promise((resolve) => sleeper.once('spawn', resolve));
+      try {
+        const deployment = await new Deployer().deploy(new LocalShell({ home }));
+        expect(deployment.removed.sort()).toEqual(['node-v20.0.0-0123456789abcdef', 'raftd-0123456789abcdef']);
+        const left = (await readdir(join(home, REMOTE_ROOT))).sort();
+        expect(left).toEqual(['clusters', remoteBundleDir(bundle.sha256).split('/')[1], 'raftd-00000000000000aa', 'raftd-fedcba9876543210'].sort());
+        expect(left).not.toContain(stale.split('/').at(-1));
+        expect(left).not.toContain(staleRuntime.split('/').at(-1));
+        expect(left).toContain(recent.split('/').at(-1));
+
+        // The deployed version counts as used now: a deploy a day later (its folder aged) keeps it.
+        const current = join(home, remoteBundleDir(bundle.sha256));
+        await utimes(current, then, then);
+        const again = await new Deployer().deploy(new LocalShell({ home }));
+        expect(again.removed).toEqual([]);
+        expect((await stat(current)).mtimeMs).toBeGreaterThan(Date.now() - day * 60_000);
+      } finally {
+        sleeper.kill('SIGKILL');
+      }
+      // With the process gone, its folder goes at the next deploy.
+      await new Promise((resolve) => sleeper.once('exit', resolve));
+      expect((await new Deployer().deploy(new LocalShell({ home }))).removed).toEqual(['raftd-00000000000000aa']);
+    });
   });
 
   describe('on a host whose login shell finds no Node', () => {

@@ -2,7 +2,8 @@
 // what is missing, report what changed (a second deploy uploads nothing). Everything lives under
 // ~/.raft-console/ on the host: raftd-<sha256>/raftd-remote.mjs (the bundle, named by its hash) and,
 // where the host has no Node >= 20 but the console's OS and CPU, node-<version>-<sha256>/node (the
-// console's own runtime, uploaded only when asked: it is ~100 MB).
+// console's own runtime, uploaded only when asked: it is ~100 MB). Each deploy removes the older
+// versions of both that no process on the host runs and no deploy has used for a day.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -13,6 +14,12 @@ import { RemoteError, cancelledTransfer, isRemoteError, shellQuote, type RemoteS
 export const MIN_NODE_MAJOR = 20;
 /** The folder under the remote user's home that holds everything the console puts there. */
 export const REMOTE_ROOT = '.raft-console';
+/**
+ * An older raftd or runtime folder is removed once no deploy has used it for this long (another
+ * console, of another version, may have deployed it and not started its nodes yet) and no process
+ * on the host runs it.
+ */
+export const STALE_VERSION_MINUTES = 24 * 60;
 
 export interface HostFacts {
   /** `uname -s` and `uname -m`, as the host prints them ("Linux", "x86_64"). */
@@ -59,6 +66,8 @@ export interface Deployment {
   /** Bytes sent by this deploy (0 when everything was there). */
   uploadedBytes: number;
   uploaded: string[];
+  /** Older raftd and runtime folders this deploy removed (names under REMOTE_ROOT). */
+  removed: string[];
 }
 
 const NODE_ARCH: Record<string, string> = { x86_64: 'x64', amd64: 'x64', aarch64: 'arm64', arm64: 'arm64', armv7l: 'arm' };
@@ -209,6 +218,7 @@ export class Deployer {
     }
     // What was sent must run there (a copied runtime can miss the host's libraries); what was found ran before.
     if (uploads.length > 0) await this.checkRuns(shell, plan.runtimePath, bundlePath);
+    const inUse = [bundlePath, plan.runtimePath].map((path) => path.split('/').at(-2)!);
     return {
       host: shell.label,
       facts: plan.facts,
@@ -217,6 +227,7 @@ export class Deployer {
       sha256: bundle.sha256,
       uploadedBytes,
       uploaded: uploads.map((u) => u.what),
+      removed: await removeStaleVersions(shell, inUse).catch(() => []), // tidying never fails a deploy
     };
   }
 
@@ -226,6 +237,32 @@ export class Deployer {
       throw new ApiError('unavailable', `${shell.label}: raftd does not run with ${runtimePath}: ${(check.stderr || check.stdout).trim().split('\n').slice(-2).join(' | ')}`);
     }
   }
+}
+
+/**
+ * Marks the folders of this deploy as used now, then removes every other raftd-* and node-* folder
+ * under REMOTE_ROOT that no deploy has used for STALE_VERSION_MINUTES and that no process on the
+ * host runs (its path is on no command line in /proc). Returns the names removed.
+ */
+export async function removeStaleVersions(shell: RemoteShell, inUse: string[]): Promise<string[]> {
+  const keep = inUse.filter((name) => /^(raftd|node)-[\w.-]+$/.test(name));
+  // `[/]` keeps grep's own command line, which holds the pattern, from matching it.
+  const script = [
+    `cd "$HOME"/${REMOTE_ROOT} 2>/dev/null || exit 0`,
+    ...(keep.length ? [`touch -c -- ${keep.map(shellQuote).join(' ')}`] : []),
+    'for d in raftd-* node-*; do',
+    '  [ -d "$d" ] || continue',
+    `  case " ${keep.join(' ')} " in *" $d "*) continue ;; esac`,
+    `  [ -n "$(find "$d" -maxdepth 0 -mmin +${STALE_VERSION_MINUTES})" ] || continue`,
+    `  grep -qs -- "$HOME/${REMOTE_ROOT}/$d[/]" /proc/[0-9]*/cmdline && continue`,
+    '  rm -rf -- "$d" && echo "removed $d"',
+    'done',
+  ].join('\n');
+  const result = await shell.exec(`/bin/sh -c ${shellQuote(script)}`, { timeoutMs: 30_000 }); // whatever the login shell is
+  return result.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('removed '))
+    .map((line) => line.slice('removed '.length));
 }
 
 /**

@@ -175,7 +175,8 @@ export class RemoteClusterCreator {
         const off = host.onUpload((what, sent, total) => board.upload(profile, what, sent, total));
         try {
           const deployment = await host.deployment(uploadRuntime, signal);
-          board.uploaded(profile, deployment.uploadedBytes, deployment.uploaded.length ? `sent ${deployment.uploaded.join(' and ')}` : 'already there');
+          const tidied = deployment.removed.length ? `; removed ${deployment.removed.length === 1 ? 'an older version' : `${deployment.removed.length} older versions`}` : '';
+          board.uploaded(profile, deployment.uploadedBytes, `${deployment.uploaded.length ? `sent ${deployment.uploaded.join(' and ')}` : 'already there'}${tidied}`);
         } catch (error) {
           if (cancelled() || isRemoteError(error, 'cancelled')) throw board.cancel(profile, 'upload stopped; no file was left under its final name');
           throw board.fail(profile, remoteFailure(host.displayName, 'deploying raftd', error).message);

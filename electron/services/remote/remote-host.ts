@@ -192,7 +192,7 @@ export class RemoteHosts {
   /** Deploys raftd to the host now (remote.deploy): nothing is sent when it is there. */
   async deploy(profile: string, uploadRuntime: boolean): Promise<RemoteDeployment> {
     const deployment = await this.get(profile).redeploy(uploadRuntime);
-    return { host: profile, uploadedBytes: deployment.uploadedBytes, uploaded: deployment.uploaded, nodePath: deployment.nodePath, bundlePath: deployment.bundlePath };
+    return { host: profile, uploadedBytes: deployment.uploadedBytes, uploaded: deployment.uploaded, removed: deployment.removed, nodePath: deployment.nodePath, bundlePath: deployment.bundlePath };
   }
 
   /** The host the next node added to the cluster (the guided "add node") runs on. */
