@@ -344,9 +344,14 @@ describe('a remote cluster on the lab hosts', () => {
     const after = await stateUntil('every node re-attached', (s) => s.leader !== '' && s.nodes.every((n) => n.reachable && n.process === 'running'));
     expect(after.nodes.map((n) => n.id)).toEqual(before.nodes.map((n) => n.id));
     expect(await invoke('kv.get', { clusterId: 'lab', key: 'during' })).toEqual({ value: 'the cut' });
+    // An older console version's bundle, last deployed two days ago, on one host.
+    const older = 'raftd-00000000000000e1';
+    await consoleSide.connections.shell(h3.name).exec(`mkdir -p .raft-console/${older} && echo old > .raft-console/${older}/raftd-remote.mjs && touch -d '2 days ago' .raft-console/${older}`);
     for (const host of [h2, h3, h4]) {
       const again = await invoke<RemoteDeployment>('remote.deploy', { host: host.name });
-      expect(again).toMatchObject({ uploadedBytes: 0, uploaded: [] });
+      expect(again).toMatchObject({ uploadedBytes: 0, uploaded: [], removed: host === h3 ? [older] : [] });
     }
+    // The running nodes' own bundle stayed: every node still answers.
+    await stateUntil('all still up', (s) => s.leader !== '' && s.nodes.every((n) => n.reachable && n.process === 'running'));
   });
 });
