@@ -15,8 +15,12 @@ export interface MembershipTarget {
   refresh(): Promise<ClusterState>;
   /** The id a new node would get: the requested one if free (else a conflict), or the next free nK. */
   newNodeId(requested?: string): string;
-  /** Defines a new node and brings it up ready to join (it is not a member yet); `report` hears the longer steps (a deploy's upload). */
-  provisionNode(nodeId: string, report?: (text: string) => void): Promise<void>;
+  /**
+   * Defines a new node and brings it up ready to join (it is not a member yet); `report` hears the longer
+   * steps (a deploy's upload). `signal` stops it where it can (a deploy under way, or before the node is
+   * defined): it then rejects having defined nothing; past that point it finishes.
+   */
+  provisionNode(nodeId: string, report?: (text: string) => void, signal?: AbortSignal): Promise<void>;
   /** After its removal from the configuration: stops the node and drops it from the definition. */
   retireNode(nodeId: string): Promise<void>;
   /** Each change returns the log index of its configuration entry. */

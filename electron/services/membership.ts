@@ -2,10 +2,13 @@
 // add as learner → wait until it has caught up → promote → confirm the configuration committed.
 // Removal moves leadership away first when the target leads, and is refused when it would leave
 // no quorum available. Joint consensus is the advanced path. Progress is published as events.
+// An add can be cancelled until its promotion is proposed: it then undoes itself (learner removed,
+// new node stopped and dropped), leaving the configuration as it was.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../shared/api.js';
 import type { ClusterState, MembershipPlan } from '../shared/api.js';
 import type { MembershipTarget } from './cluster-driver.js';
-import type { OperationRunner, StepReporter } from './operations.js';
+import { cancelledError, type OperationRunner, type PointOfNoReturn, type StepReporter } from './operations.js';
 import { majoritySize, membershipOf, successorTo } from '../shared/cluster-facts.js';
 
 export interface MembershipOptions {
@@ -85,19 +88,63 @@ export class MembershipGuide {
     return planChange(target.state(), change, nodeId, this.threshold);
   }
 
-  /** Add → catch up → promote → committed, for a new node (started by the target). */
+  /**
+   * Add → catch up → promote → committed, for a new node (started by the target). Cancellable until
+   * the promotion is proposed; a cancel undoes what was done (see undoAdd).
+   */
   addNode(target: MembershipTarget, requested?: string): { operationId: string; nodeId: string } {
     const nodeId = target.newNodeId(requested);
     this.assertSafe(target, 'add', nodeId);
-    const operationId = this.launch(target, `Add ${nodeId}`, async (step) => {
-      step('starting the new node', 0);
-      await target.provisionNode(nodeId, (text) => step(text, 0));
-      step('adding as learner', 0.2);
-      const index = await target.addLearner(nodeId);
-      await this.waitFor(target, `${nodeId} to appear as learner`, (s) => s.members.learners.includes(nodeId) && committed(s, index));
-      await this.promoteSteps(target, nodeId, step, 0.3);
-    });
+    const operationId = this.operations.launch(
+      target.clusterId,
+      'membership',
+      `Add ${nodeId}`,
+      async (step, signal, noReturn) => {
+        try {
+          step('starting the new node', 0);
+          await target.provisionNode(nodeId, (text) => step(text, 0), signal);
+          signal.throwIfAborted();
+          step('adding as learner', 0.2);
+          const index = await target.addLearner(nodeId);
+          await this.waitFor(target, `${nodeId} to appear as learner`, (s) => s.members.learners.includes(nodeId) && committed(s, index), signal);
+          await this.promoteSteps(target, nodeId, step, 0.3, { signal, noReturn });
+        } catch (error) {
+          // Aborted before the point of no return (after it, cancel is refused and the signal never fires).
+          if (!signal.aborted) throw error;
+          throw await this.undoAdd(target, nodeId, step);
+        }
+      },
+      { cancellable: true },
+    );
     return { operationId, nodeId };
+  }
+
+  /**
+   * A cancelled add, before its promotion was proposed: the learner (if it was added) leaves the
+   * configuration, committed, then the new node (if it was defined) is stopped and dropped. The
+   * cluster's state decides what is undone, not how far the sequence got: an addLearner that was
+   * in flight when cancel came is seen in the configuration. Returns the error the operation ends with.
+   */
+  private async undoAdd(target: MembershipTarget, nodeId: string, step: StepReporter): Promise<Error> {
+    const undone: string[] = [];
+    try {
+      const state = await target.refresh();
+      if (membershipOf(state.members, nodeId) !== 'none') {
+        step(`cancelling: removing ${nodeId} from the configuration`, null);
+        const index = await target.remove(nodeId);
+        await this.waitFor(target, `the configuration without ${nodeId} to commit`, (s) => membershipOf(s.members, nodeId) === 'none' && committed(s, index));
+        undone.push(`the learner ${nodeId} was removed from the configuration`);
+      }
+      if (isDefined(target, nodeId)) {
+        step(`cancelling: stopping and removing ${nodeId}`, null);
+        await target.retireNode(nodeId);
+        undone.push(`${nodeId} was stopped and removed`);
+      }
+    } catch (error) {
+      const done = undone.length ? `${undone.join('; ')}; but ` : '';
+      return new ApiError('unavailable', `cancelled: ${done}undoing the rest failed, ${nodeId} may remain: ${(error as Error).message}`);
+    }
+    return cancelledError(undone.length ? `${undone.join('; ')}; the configuration is as before` : `${nodeId} was not started; nothing changed`);
   }
 
   promote(target: MembershipTarget, nodeId: string): { operationId: string } {
@@ -156,18 +203,33 @@ export class MembershipGuide {
     return { operationId };
   }
 
-  private async promoteSteps(target: MembershipTarget, nodeId: string, step: StepReporter, start: number): Promise<void> {
+  /** With `cancel` (a cancellable add): the catch-up wait stops on abort, and proposing the promotion is its point of no return. */
+  private async promoteSteps(
+    target: MembershipTarget,
+    nodeId: string,
+    step: StepReporter,
+    start: number,
+    cancel?: { signal: AbortSignal; noReturn: PointOfNoReturn },
+  ): Promise<void> {
     step('waiting for the learner to catch up', start);
-    await this.waitFor(target, `${nodeId} to catch up`, (s) => {
-      const behind = s.facts.lag[nodeId] ?? null;
-      if (behind !== null) step(`catching up: ${entries(behind)} behind (threshold ${this.threshold})`, start + 0.3 * (1 - Math.min(1, behind / 1000)));
-      return behind !== null && behind <= this.threshold && s.nodes.some((n) => n.id === nodeId && n.reachable);
-    });
+    await this.waitFor(
+      target,
+      `${nodeId} to catch up`,
+      (s) => {
+        const behind = s.facts.lag[nodeId] ?? null;
+        if (behind !== null) step(`catching up: ${entries(behind)} behind (threshold ${this.threshold})`, start + 0.3 * (1 - Math.min(1, behind / 1000)));
+        return behind !== null && behind <= this.threshold && s.nodes.some((n) => n.id === nodeId && n.reachable);
+      },
+      cancel?.signal,
+    );
     const plan = planChange(target.state(), 'promote', nodeId, this.threshold);
     if (!plan.safe) throw new ApiError('refused', plan.reason);
-    step(`promoting ${nodeId} to voter`, start + 0.4);
+    // Checked and given up in one go: no cancel can slip in between.
+    cancel?.signal.throwIfAborted();
+    cancel?.noReturn(`the promotion of ${nodeId} to voter has been proposed; it finishes, and removing ${nodeId} is a separate change`);
+    step(`promoting ${nodeId} to voter${cancel ? '; cancel is no longer possible' : ''}`, start + 0.4);
     const index = await target.promote(nodeId);
-    step('waiting for the new configuration to commit', start + 0.5);
+    step(`waiting for the new configuration to commit${cancel ? '; cancel is no longer possible' : ''}`, start + 0.5);
     await this.waitFor(target, `${nodeId} to be a committed voter`, (s) => s.members.voters.includes(nodeId) && committed(s, index));
   }
 
@@ -181,14 +243,27 @@ export class MembershipGuide {
     return this.operations.launch(target.clusterId, 'membership', title, sequence);
   }
 
-  private async waitFor(target: MembershipTarget, what: string, ready: (state: ClusterState) => boolean): Promise<ClusterState> {
+  /** Polls until `ready`; `signal` stops the wait at once (it rejects with the abort). */
+  private async waitFor(target: MembershipTarget, what: string, ready: (state: ClusterState) => boolean, signal?: AbortSignal): Promise<ClusterState> {
     const deadline = Date.now() + this.stepTimeoutMs;
     for (;;) {
+      signal?.throwIfAborted();
       const state = await target.refresh();
       if (ready(state)) return state;
       if (Date.now() > deadline) throw new ApiError('unavailable', `gave up waiting for ${what} after ${Math.round(this.stepTimeoutMs / 1000)} s`);
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+      await sleep(this.pollMs, undefined, signal && { signal });
     }
+  }
+}
+
+/** The target has the node defined: it refuses the id as taken. */
+function isDefined(target: MembershipTarget, nodeId: string): boolean {
+  try {
+    target.newNodeId(nodeId);
+    return false;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'conflict') return true;
+    throw error;
   }
 }
 

@@ -9,6 +9,12 @@ import type { ActivityLog } from './activity.js';
 /** Reports the step under way and how far the operation is (0..1, or null when unknown); `nodes`: per-node progress, when it has some. */
 export type StepReporter = (text: string, fraction: number | null, nodes?: NodeDeployProgress[]) => void;
 
+/**
+ * A cancellable sequence calls it when it reaches a step cancel could no longer undo (a promotion
+ * proposed): operation.cancel is refused from then on, saying `why`, and progress stops offering it.
+ */
+export type PointOfNoReturn = (why: string) => void;
+
 export interface LaunchOptions {
   /** operation.cancel may stop it: the sequence watches the signal and undoes what it did. */
   cancellable?: boolean;
@@ -18,6 +24,8 @@ interface Running {
   title: string;
   operationId: string;
   controller?: AbortController;
+  /** Why cancel is no longer possible, once the sequence passed its point of no return. */
+  noReturn?: string;
 }
 
 export class OperationRunner {
@@ -36,12 +44,24 @@ export class OperationRunner {
   }
 
   /** Starts the operation and returns its id at once; progress, the end and any error arrive as events. */
-  launch(clusterId: string, action: string, title: string, sequence: (step: StepReporter, signal: AbortSignal) => Promise<void>, options: LaunchOptions = {}): string {
+  launch(
+    clusterId: string,
+    action: string,
+    title: string,
+    sequence: (step: StepReporter, signal: AbortSignal, noReturn: PointOfNoReturn) => Promise<void>,
+    options: LaunchOptions = {},
+  ): string {
     this.assertIdle(clusterId);
     const operationId = randomUUID();
     const controller = new AbortController();
-    this.running.set(clusterId, { title, operationId, ...(options.cancellable && { controller }) });
-    const base = { operationId, clusterId, title, ...(options.cancellable && { cancellable: true }) };
+    const running: Running = { title, operationId, ...(options.cancellable && { controller }) };
+    this.running.set(clusterId, running);
+    let base: Omit<OperationProgress, 'step' | 'fraction' | 'done'> = { operationId, clusterId, title, ...(options.cancellable && { cancellable: true }) };
+    const noReturn: PointOfNoReturn = (why) => {
+      delete running.controller;
+      running.noReturn = why;
+      base = { operationId, clusterId, title };
+    };
     let last = '';
     let nodes: NodeDeployProgress[] | undefined;
     const step: StepReporter = (text, fraction, reported) => {
@@ -50,7 +70,7 @@ export class OperationRunner {
       this.publish({ ...base, step: text, fraction, done: false, ...(nodes && { nodes }) });
     };
     void this.activity
-      .track(action, title, clusterId, () => sequence(step, controller.signal))
+      .track(action, title, clusterId, () => sequence(step, controller.signal, noReturn))
       .then(
         () => this.publish({ ...base, step: 'done', fraction: 1, done: true, ...(nodes && { nodes }) }),
         (error: Error) =>
@@ -64,6 +84,7 @@ export class OperationRunner {
   cancel(operationId: string): boolean {
     for (const running of this.running.values()) {
       if (running.operationId !== operationId) continue;
+      if (running.noReturn) throw new ApiError('refused', `"${running.title}" can no longer be cancelled: ${running.noReturn}`);
       if (!running.controller) throw new ApiError('refused', `"${running.title}" cannot be cancelled`);
       running.controller.abort();
       return true;

@@ -15,8 +15,8 @@ export interface RaftdClusterOptions {
   feed?: FeedOptions;
   /** Where the CAs of clusters with TLS are kept; needed for those. */
   pki?: ClusterPki;
-  /** A new node's definition (its addresses), where the host can run it; `report` hears a deploy's progress. */
-  defineNode(nodeId: string, report?: (text: string) => void): Promise<NodeRecord>;
+  /** A new node's definition (its addresses), where the host can run it; `report` hears a deploy's progress, `signal` stops a deploy it starts. */
+  defineNode(nodeId: string, report?: (text: string) => void, signal?: AbortSignal): Promise<NodeRecord>;
 }
 
 /** Every process action, through the host; no simulated clock. */
@@ -333,9 +333,11 @@ export class RaftdCluster implements ClusterDriver {
     return newNodeIdAmong(this.clusterId, this.record.nodes.map((n) => n.id), requested);
   }
 
-  async provisionNode(id: string, report?: (text: string) => void): Promise<void> {
+  async provisionNode(id: string, report?: (text: string) => void, signal?: AbortSignal): Promise<void> {
     this.newNodeId(id);
-    const node: NodeRecord = { ...(await this.defineNode(id, report)), joined: true };
+    const node: NodeRecord = { ...(await this.defineNode(id, report, signal)), joined: true };
+    // Cancelled while it was being defined: nothing is saved or started.
+    if (signal?.aborted) throw new ApiError('conflict', `cancelled before ${id} was started`);
     await this.registry.update(this.clusterId, (r) => ({ ...r, nodes: [...r.nodes, node] }));
     await this.resolveEndpoints();
     await this.startNode(node);

@@ -85,11 +85,11 @@ export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
     return RaftdCluster.open(record.id, registry, processes, publish, {
       feed: this.options.feed,
       pki: this.options.pki,
-      defineNode: (nodeId, report) => this.defineNode(record.id, nodeId, registry, report),
+      defineNode: (nodeId, report, signal) => this.defineNode(record.id, nodeId, registry, report, signal),
     });
   }
 
-  private async defineNode(clusterId: string, nodeId: string, registry: ClusterRegistry, report?: (text: string) => void): Promise<NodeRecord> {
+  private async defineNode(clusterId: string, nodeId: string, registry: ClusterRegistry, report?: (text: string) => void, signal?: AbortSignal): Promise<NodeRecord> {
     const record = registry.get(clusterId);
     // The operator's choice (RemoteHosts.placeNextNode), else the cluster's least used host.
     const placement = this.options.hosts.takePlacement(clusterId);
@@ -111,7 +111,7 @@ export class RemoteClusterKind implements ClusterKind<RemoteCreateParams> {
       report?.(`${host.displayName}: uploading ${what}: ${mib(sent)} of ${mib(total)}`);
     });
     try {
-      await host.deployment(placement?.uploadRuntime ?? false);
+      await host.deployment(placement?.uploadRuntime ?? false, signal);
       const [peer, client] = await host.freePorts(2, new Set([...portsOn(registry, profile), ...clientPorts]));
       report?.(`starting ${nodeId} on ${host.displayName}`);
       return nodeOn(host, nodeId, peer, client);
