@@ -29,6 +29,8 @@ export const useMembershipStore = defineStore('membership', () => {
   /** With a chosen host: the opt-in to send the console's Node there when the host has none. */
   const newNodeUploadRuntime = ref(false);
   const addOp = ref<string | null>(null);
+  /** The user asked to cancel the add under way (cleared when it ends or a new one starts). */
+  const addCancelRequested = ref(false);
   const promoteOp = ref<string | null>(null);
   const removeOp = ref<string | null>(null);
   const jointOp = ref<string | null>(null);
@@ -58,6 +60,15 @@ export const useMembershipStore = defineStore('membership', () => {
   const silent = (id: string | null) => Boolean(id && !progressOf(id));
   const failed = (id: string | null) => Boolean(id && progressOf(id)?.done && progressOf(id)?.error);
 
+  /** The backend offers cancel for the add under way (until it proposes the promotion). */
+  const addCancellable = computed(() => running(addOp.value) && Boolean(progressOf(addOp.value)?.cancellable));
+  const addCancelling = computed(() => addCancelRequested.value && running(addOp.value));
+  /** A cancelled add: what the backend undid, in its words. */
+  const addCancelled = computed(() => {
+    const p = progressOf(addOp.value);
+    return p?.done && p.cancelled ? (p.error ?? 'cancelled') : null;
+  });
+
   const targetMembership = computed(() => membershipOf(target.value));
   const targetNode = computed(() => state.value?.nodes.find((n) => n.id === target.value));
 
@@ -83,6 +94,8 @@ export const useMembershipStore = defineStore('membership', () => {
   const nameProblem = computed(() => nodeNameProblem(newNodeId.value.trim()));
 
   const addStage = computed<AddStage>(() => {
+    // Undone by the backend: start again, whatever an older state still shows of the node.
+    if (addCancelled.value) return 'plan';
     const m = targetMembership.value;
     if (m === 'voter') return running(addOp.value) || running(promoteOp.value) || joint.value ? 'promoting' : 'committed';
     if (m === 'learner') {
@@ -196,6 +209,7 @@ export const useMembershipStore = defineStore('membership', () => {
   function reset() {
     target.value = null;
     addOp.value = promoteOp.value = removeOp.value = jointOp.value = null;
+    addCancelRequested.value = false;
     transferTo.value = null;
     jointAdd.value = [];
     jointRemove.value = [];
@@ -222,6 +236,17 @@ export const useMembershipStore = defineStore('membership', () => {
     if (!added) return;
     target.value = added.nodeId;
     addOp.value = added.operationId;
+    addCancelRequested.value = false;
+  }
+
+  /** Asks the backend to stop the add and undo it; its progress then says what was undone. */
+  async function cancelAdd() {
+    const operationId = addOp.value;
+    if (!operationId || !addCancellable.value || addCancelRequested.value) return;
+    addCancelRequested.value = true;
+    const outcome = await operations.run(`Cancel adding ${target.value ?? 'the node'}`, () => connection.invoke('operation.cancel', { operationId }));
+    // Refused (the promotion was proposed meanwhile) or already over: nothing is being cancelled.
+    if (!outcome.ok || !outcome.value.cancelled) addCancelRequested.value = false;
   }
 
   /** Continue with an existing learner (for instance one whose earlier promotion was interrupted). */
@@ -324,10 +349,14 @@ export const useMembershipStore = defineStore('membership', () => {
     transferCandidates,
     operation,
     operationFailed,
+    addCancellable,
+    addCancelling,
+    addCancelled,
     setMode,
     reset,
     refreshPlan,
     addLearner,
+    cancelAdd,
     chooseLearner,
     promote,
     chooseRemoval,
