@@ -12,7 +12,13 @@ export interface NodeLogMeta {
   snapshotIndex: number;
 }
 
-export type CellKind = 'entry' | 'snapshot' | 'compacted' | 'missing' | 'loading';
+/**
+ * 'unrecorded': at a recorded moment, an entry the node held then but not yet committed, outside the
+ * recorded tail: the log read now may hold another entry there. 'gone': committed then, and no longer
+ * in the node's log now (compacted since), so it cannot be read.
+ */
+export type CellKind = 'entry' | 'snapshot' | 'compacted' | 'missing' | 'loading' | 'unrecorded' | 'gone';
+export type AbsentKind = Extract<CellKind, 'unrecorded' | 'gone'>;
 
 export interface LogCell {
   nodeId: string;
@@ -29,6 +35,8 @@ export interface LogCell {
 }
 
 export type EntryLookup = (nodeId: string, index: number) => LogEntryView | undefined;
+/** Why an entry the lookup has not got will not come (undefined: it is being read). */
+export type AbsenceReason = (nodeId: string, index: number) => AbsentKind | undefined;
 
 /** Rows from the oldest index any node still describes to the longest log. */
 export function rowBounds(nodes: readonly NodeLogMeta[]): { first: number; last: number } | null {
@@ -66,6 +74,7 @@ export function buildRow(
   nodes: readonly NodeLogMeta[],
   lookup: EntryLookup,
   leaderId: string,
+  absent: AbsenceReason = () => undefined,
 ): LogCell[] {
   const reference = referenceTerm(index, nodes, lookup, leaderId);
   return nodes.map((node) => {
@@ -80,7 +89,7 @@ export function buildRow(
     if (index > node.lastIndex) return { ...base, kind: 'missing' as const, committed: false };
     if (index < node.firstIndex) return { ...base, kind: index === node.snapshotIndex ? ('snapshot' as const) : ('compacted' as const) };
     const entry = lookup(node.id, index);
-    if (!entry) return { ...base, kind: 'loading' as const };
+    if (!entry) return { ...base, kind: absent(node.id, index) ?? ('loading' as const) };
     return {
       ...base,
       kind: 'entry' as const,

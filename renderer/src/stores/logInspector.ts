@@ -1,13 +1,16 @@
 // Every node's log, fetched page by page for the rows on screen, with the state's log tails on top.
 // Committed entries never change, so a page is refetched only for indices above what was committed.
+// At a recorded moment the log is read as it is now, so only what was committed then is taken from
+// it; an uncommitted entry is known only from the moment's recorded tail.
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import type { LogEntryDetail, LogEntryView, NodeView } from '../../../electron/shared/api';
 import { readableError } from '../logic/errors';
 import { nodeIsUp } from '../../../electron/shared/cluster-facts';
-import { buildRow, firstDivergence, PAGE_SIZE, pagesFor, pageStart, rowBounds, type LogCell, type NodeLogMeta } from '../logic/logAlignment';
+import { buildRow, firstDivergence, PAGE_SIZE, pagesFor, pageStart, rowBounds, type AbsentKind, type LogCell, type NodeLogMeta } from '../logic/logAlignment';
 import { useClusterStateStore } from './clusterState';
 import { useConnectionStore } from './connection';
+import { useTimeTravelStore } from './timeTravel';
 
 interface Page {
   entries: Map<number, LogEntryView>;
@@ -16,6 +19,8 @@ interface Page {
   /** The node's last index and term when fetched: if they moved, entries above stableUpTo may be stale. */
   lastIndex: number;
   term: number;
+  /** The first index the node still held when read (null: none of the page): below it, compacted. */
+  firstHeld: number | null;
 }
 
 type PageKey = `${string}#${number}`;
@@ -26,6 +31,7 @@ const FETCH_RETRY_MS = 1000;
 export const useLogInspectorStore = defineStore('logInspector', () => {
   const connection = useConnectionStore();
   const clusterState = useClusterStateStore();
+  const timeTravel = useTimeTravelStore();
   const pages = shallowRef(new Map<PageKey, Page>());
   const inflight = new Set<PageKey>();
   /** Rows on screen, as the grid reports them; nothing is fetched before it does. */
@@ -41,6 +47,9 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
   const meta = computed<NodeLogMeta[]>(() =>
     nodes.value.map((n) => ({ id: n.id, commitIndex: n.commitIndex, appliedIndex: n.appliedIndex, lastIndex: n.lastIndex, firstIndex: n.firstIndex, snapshotIndex: n.snapshotIndex })),
   );
+  const byId = computed(() => new Map(nodes.value.map((n) => [n.id, n])));
+  /** At a recorded moment, the highest index of a node's log that the log read now can tell. */
+  const readableUpTo = (node: NodeView) => (timeTravel.past ? node.commitIndex : Infinity);
   const leaderId = computed(() => clusterState.current?.leader ?? '');
   const down = computed(() => nodes.value.filter((n) => !nodeIsUp(n)).map((n) => n.id));
   const bounds = computed(() => rowBounds(meta.value));
@@ -52,14 +61,28 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
     return out;
   });
 
+  const pageOf = (nodeId: string, index: number) => pages.value.get(`${nodeId}#${Math.floor((index - 1) / PAGE_SIZE)}`);
+
   function lookup(nodeId: string, index: number): LogEntryView | undefined {
-    return tails.value.get(nodeId)?.get(index) ?? pages.value.get(`${nodeId}#${Math.floor((index - 1) / PAGE_SIZE)}`)?.entries.get(index);
+    const recorded = tails.value.get(nodeId)?.get(index);
+    if (recorded) return recorded;
+    const node = byId.value.get(nodeId);
+    return node && index <= readableUpTo(node) ? pageOf(nodeId, index)?.entries.get(index) : undefined;
+  }
+
+  /** Only at a recorded moment does an entry stay away for good (see CellKind). */
+  function absent(nodeId: string, index: number): AbsentKind | undefined {
+    const node = byId.value.get(nodeId);
+    if (!timeTravel.past || !node) return undefined;
+    if (index > readableUpTo(node)) return 'unrecorded';
+    const page = pageOf(nodeId, index);
+    return page && (page.firstHeld === null || index < page.firstHeld) ? 'gone' : undefined;
   }
 
   /** Row i of the inspector (0-based from the first shown index). */
   function row(i: number): LogCell[] {
     const first = bounds.value?.first ?? 1;
-    return buildRow(first + i, meta.value, lookup, leaderId.value);
+    return buildRow(first + i, meta.value, lookup, leaderId.value, absent);
   }
 
   function indexOfRow(i: number): number {
@@ -75,7 +98,7 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
     const start = Math.max(pageStart(page), node.firstIndex, from);
     const end = Math.min(pageStart(page) + PAGE_SIZE - 1, node.lastIndex, to);
     const tailFirst = node.logTail.length ? node.logTail[0].index : Infinity;
-    const uncoveredEnd = Math.min(end, tailFirst - 1);
+    const uncoveredEnd = Math.min(end, tailFirst - 1, readableUpTo(node));
     if (uncoveredEnd < start) return false;
     const cached = pages.value.get(`${node.id}#${page}`);
     if (!cached) return true;
@@ -93,7 +116,7 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
       const entries = await connection.invoke('log.entries', { clusterId: id, nodeId: node.id, from, limit: PAGE_SIZE - (from - pageStart(page)) });
       if (id !== clusterId) return;
       const next = new Map(pages.value);
-      next.set(key, { entries: new Map(entries.map((e) => [e.index, e])), stableUpTo: node.commitIndex, lastIndex: node.lastIndex, term: node.term });
+      next.set(key, { entries: new Map(entries.map((e) => [e.index, e])), stableUpTo: node.commitIndex, lastIndex: node.lastIndex, term: node.term, firstHeld: entries[0]?.index ?? null });
       pages.value = next;
       loadError.value = null;
     } catch (e) {
@@ -140,8 +163,15 @@ export const useLogInspectorStore = defineStore('logInspector', () => {
     if (!clusterId) return;
     detailLoading.value = true;
     try {
+      const shown = lookup(nodeId, index);
       const result = await connection.invoke('log.entry', { clusterId, nodeId, index });
-      if (selected.value?.nodeId === nodeId && selected.value.index === index) detail.value = result;
+      if (selected.value?.nodeId !== nodeId || selected.value.index !== index) return;
+      // Read from the log as it is now: at a recorded moment, an entry since replaced is not the one shown.
+      if (shown && result.term !== shown.term) {
+        detailError.value = `${nodeId}'s entry ${index} has been replaced since this moment (term ${shown.term} then, ${result.term} now); its content was not recorded`;
+      } else {
+        detail.value = result;
+      }
     } catch (e) {
       detailError.value = readableError(e);
     } finally {

@@ -17,14 +17,14 @@ const lookup = (nodeId: string, index: number): LogEntryView => ({
   summary: `put k${index}`,
 });
 
-function mountGrid() {
+function mountGrid(row = (i: number) => buildRow(i + 1, nodes, lookup, 'n1')) {
   return mount(LogGrid, {
     props: {
       nodeIds: ['n1', 'n2'],
       leader: 'n1',
       down: ['n2'],
       rowCount: ROWS,
-      row: (i: number) => buildRow(i + 1, nodes, lookup, 'n1'),
+      row,
       indexOfRow: (i: number) => i + 1,
       dark: false,
       selected: null,
@@ -49,6 +49,17 @@ describe('LogGrid', () => {
     const w = mountGrid();
     expect(w.find('[data-testid="log-cell-n2-3"]').attributes('data-conflict')).toBe('true');
     expect(w.find('[data-testid="log-cell-n1-3"]').attributes('data-conflict')).toBeUndefined();
+  });
+
+  it('says which entries of a recorded moment cannot be shown, and why, instead of loading them forever', () => {
+    // n1 has nothing for indices 2 and 3 but a reason: 2 was not recorded, 3 compacted since.
+    const absent = (nodeId: string, index: number) => (nodeId !== 'n1' ? undefined : index === 2 ? 'unrecorded' : index === 3 ? 'gone' : undefined);
+    const partial = (nodeId: string, index: number) => (nodeId === 'n1' && index <= 3 ? undefined : lookup(nodeId, index));
+    const w = mountGrid((i) => buildRow(i + 1, nodes, partial, 'n1', absent));
+    expect(w.find('[data-testid="log-cell-n1-2"]').text()).toBe('not recorded');
+    expect(w.find('[data-testid="log-cell-n1-3"]').text()).toBe('compacted since');
+    expect(w.find('[data-testid="log-cell-n1-3"]').attributes('title')).toMatch(/compacted from the node's log since/);
+    expect(w.find('[data-testid="log-cell-n2-2"]').attributes('data-term')).toBe('2');
   });
 
   it('reports visible rows and emits the clicked entry', async () => {
