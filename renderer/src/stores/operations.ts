@@ -32,7 +32,11 @@ export const useOperationsStore = defineStore('operations', () => {
 
   connection.on('operation.progress', (p) => {
     progress.value = { ...progress.value, [p.operationId]: p };
-    if (p.done && p.error) notices.error(p.title, p.error, p.clusterId);
+    // A cancel the user asked for is news, not a failure: what was undone shows, then fades.
+    if (p.done && p.error) {
+      if (p.cancelled) notices.push('info', `${p.title}: ${p.error}`, p.clusterId);
+      else notices.error(p.title, p.error, p.clusterId);
+    }
   });
 
   /** A failure is reported about the cluster that was open when the user acted (options.clusterId to say otherwise). */

@@ -48,6 +48,17 @@ describe('operations store', () => {
     expect(ops.visible.operations).toEqual([]);
     expect(useNoticesStore().items[0].text).toBe('Add n4: leader changed');
   });
+
+  it('reports a cancelled operation as news that fades, not as an error that stays', () => {
+    const ops = useOperationsStore();
+    const notices = useNoticesStore();
+    const undone = 'cancelled: n4 was stopped and removed; the configuration is as before';
+    api.emit('operation.progress', { operationId: 'op1', clusterId: 'c', title: 'Add n4', step: 'cancelling', fraction: null, done: true, error: undone, cancelled: true, cancellable: true });
+    expect(ops.visible.operations).toEqual([]);
+    expect(notices.items.map((n) => ({ kind: n.kind, text: n.text }))).toEqual([{ kind: 'info', text: `Add n4: ${undone}` }]);
+    vi.runAllTimers();
+    expect(notices.items).toEqual([]);
+  });
 });
 
 describe('notices', () => {
