@@ -2,9 +2,15 @@
 // cluster is exactly as before (same voters and learners, the new node stopped and gone). Past that
 // point cancel is refused and the add finishes. A real embedded cluster, its time running; the steps
 // that must be slow (provisioning, catching up) are made so by wrapping the driver, not by timing.
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActivityLog } from '../../../electron/services/activity.js';
 import type { ClusterDriver, MembershipTarget } from '../../../electron/services/cluster-driver.js';
+import type { NodeRecord } from '../../../electron/services/cluster-registry.js';
+import { definedPorts, LocalHost, pickFreePorts } from '../../../electron/services/local-host.js';
+import { RaftdCluster } from '../../../electron/services/raftd-cluster.js';
+import { readLock } from '../../../core/process/pid-lock.js';
+import { isProcessAlive } from '../../../core/process/processes.js';
 import { clusterKinds } from '../../../electron/services/cluster-kinds.js';
 import { ClusterRegistry, type ClusterRecord } from '../../../electron/services/cluster-registry.js';
 import { MembershipGuide } from '../../../electron/services/membership.js';
@@ -14,6 +20,27 @@ import type { ApiError, ClusterState, OperationProgress } from '../../../electro
 import { eventually, tempDir } from '../helpers.js';
 
 const ORIGINAL = ['a', 'b', 'c'];
+
+/** The driver as the membership guide sees it, with some steps replaced. */
+function wrap(driver: ClusterDriver, over: Partial<MembershipTarget>): MembershipTarget {
+  return {
+    clusterId: driver.clusterId,
+    state: () => driver.state(),
+    refresh: () => driver.refresh(),
+    newNodeId: (requested) => driver.newNodeId(requested),
+    provisionNode: (id, report, signal) => driver.provisionNode(id, report, signal),
+    retireNode: (id) => driver.retireNode(id),
+    addLearner: (id) => driver.addLearner(id),
+    promote: (id) => driver.promote(id),
+    remove: (id) => driver.remove(id),
+    joint: (add, remove) => driver.joint(add, remove),
+    transferLeader: (to) => driver.transferLeader(to),
+    ...over,
+  };
+}
+
+const sorted = (ids: string[]) => [...ids].sort();
+const configuration = (s: ClusterState) => ({ voters: sorted(s.members.voters), votersOutgoing: s.members.votersOutgoing, learners: sorted(s.members.learners) });
 
 describe('cancelling a guided add', () => {
   const cleanup: Array<() => Promise<void>> = [];
@@ -41,27 +68,6 @@ describe('cancelling a guided add', () => {
     const finished = (operationId: string) => eventually(() => of(operationId).find((p) => p.done), 'the add to end', 60_000);
     return { driver, registry, operations, guide, of, finished };
   }
-
-  /** The driver as the membership guide sees it, with some steps replaced. */
-  function wrap(driver: ClusterDriver, over: Partial<MembershipTarget>): MembershipTarget {
-    return {
-      clusterId: driver.clusterId,
-      state: () => driver.state(),
-      refresh: () => driver.refresh(),
-      newNodeId: (requested) => driver.newNodeId(requested),
-      provisionNode: (id, report, signal) => driver.provisionNode(id, report, signal),
-      retireNode: (id) => driver.retireNode(id),
-      addLearner: (id) => driver.addLearner(id),
-      promote: (id) => driver.promote(id),
-      remove: (id) => driver.remove(id),
-      joint: (add, remove) => driver.joint(add, remove),
-      transferLeader: (to) => driver.transferLeader(to),
-      ...over,
-    };
-  }
-
-  const sorted = (ids: string[]) => [...ids].sort();
-  const configuration = (s: ClusterState) => ({ voters: sorted(s.members.voters), votersOutgoing: s.members.votersOutgoing, learners: sorted(s.members.learners) });
 
   it('cancelled while the learner catches up: the learner leaves the configuration and the new node is stopped and gone', async () => {
     const { driver, registry, operations, guide, of, finished } = await openCluster();
@@ -182,5 +188,103 @@ describe('cancelling a guided add', () => {
     expect(steps[promoting].step).toBe(`promoting ${nodeId} to voter; cancel is no longer possible`);
     const after = await driver.refresh();
     expect(configuration(after)).toEqual({ ...before, voters: sorted([...before.voters, nodeId]) });
+  });
+});
+
+describe('cancelling a guided add on local raftd processes', () => {
+  const SLOW = 120_000;
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  /** Three raftd processes; `define` decides how a new node is defined (where a remote cluster deploys). */
+  async function openCluster(define?: (id: string, signal?: AbortSignal) => Promise<void>) {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const layout = new DataLayout(dir.path);
+    const registry = await ClusterRegistry.open(layout.registryFile, () => undefined);
+    const loopback = async (ids: string[]): Promise<NodeRecord[]> => {
+      const ports = await pickFreePorts(ids.length * 2, definedPorts(registry.list()));
+      return ids.map((id, i) => ({ id, kind: 'local', peer: `127.0.0.1:${ports[2 * i]}`, client: `127.0.0.1:${ports[2 * i + 1]}` }));
+    };
+    await registry.add({ id: 'local', name: 'local', kind: 'local', createdAt: Date.now(), nodes: await loopback(ORIGINAL) });
+    const host = new LocalHost(layout, 'local', { extraArgs: ['--heartbeat-ms', '50', '--election-ms', '400'] });
+    const driver = await RaftdCluster.open('local', registry, host, () => undefined, {
+      feed: { pollMs: 200, minRefreshMs: 50 },
+      defineNode: async (id, _report, signal) => {
+        await define?.(id, signal);
+        return (await loopback([id]))[0];
+      },
+    });
+    cleanup.push(() => driver.destroy());
+    await driver.start();
+    await eventually(async () => {
+      const s = await driver.refresh();
+      return s.leader !== '' && s.nodes.every((n) => n.reachable) ? s : undefined;
+    }, 'a leader with every node up', 60_000);
+    const progress: OperationProgress[] = [];
+    const operations = new OperationRunner((p) => progress.push(p), new ActivityLog(() => undefined));
+    const guide = new MembershipGuide(operations, { pollMs: 50, catchUpThreshold: 0 });
+    const of = (operationId: string) => progress.filter((p) => p.operationId === operationId);
+    const finished = (operationId: string) => eventually(() => of(operationId).find((p) => p.done), 'the add to end', 60_000);
+    /** The node's process is gone and so is its data. */
+    const leftNothing = (id: string) => {
+      const lock = readLock(layout.nodeLock('local', id));
+      expect([lock?.pid, lock?.child?.pid].filter((pid) => pid !== undefined && isProcessAlive(pid))).toEqual([]);
+      expect(existsSync(layout.nodeDataDir('local', id))).toBe(false);
+    };
+    return { driver, registry, operations, guide, of, finished, leftNothing };
+  }
+
+  it('cancelled while the learner catches up: removed from the configuration, its process stopped, its data deleted', { timeout: SLOW }, async () => {
+    const { driver, registry, operations, guide, of, finished, leftNothing } = await openCluster();
+    const before = configuration(await driver.refresh());
+    const target = wrap(driver, {
+      // Cut off from the others (raftd's /v1/fault) as soon as it runs: it never catches up.
+      provisionNode: async (id, report, signal) => {
+        await driver.provisionNode(id, report, signal);
+        await driver.partition([[id]]);
+      },
+    });
+    const { operationId, nodeId } = guide.addNode(target);
+    await eventually(() => of(operationId).some((p) => p.step.startsWith('catching up') || p.step === 'waiting for the learner to catch up'), 'the catch-up wait', 60_000);
+    expect((await driver.refresh()).members.learners).toEqual([nodeId]);
+
+    expect(operations.cancel(operationId)).toBe(true);
+    const end = await finished(operationId);
+    expect(end).toMatchObject({
+      cancelled: true,
+      error: `cancelled: the learner ${nodeId} was removed from the configuration; ${nodeId} was stopped and removed; the configuration is as before`,
+    });
+    const after = await eventually(async () => {
+      const s = await driver.refresh();
+      return s.nodes.length === ORIGINAL.length ? s : undefined;
+    }, 'the state without the new node');
+    expect(configuration(after)).toEqual(before);
+    expect(sorted(after.nodes.map((n) => n.id))).toEqual(ORIGINAL);
+    expect(sorted(registry.get('local').nodes.map((n) => n.id))).toEqual(ORIGINAL);
+    leftNothing(nodeId);
+  });
+
+  it('cancelled while the new node is being defined (a deploy shared with another caller runs on): it is never saved or started', { timeout: SLOW }, async () => {
+    let started!: () => void;
+    const defining = new Promise<void>((resolve) => (started = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { driver, registry, operations, guide, finished, leftNothing } = await openCluster(async () => {
+      started();
+      await gate;
+    });
+    const before = configuration(await driver.refresh());
+    const { operationId, nodeId } = guide.addNode(driver);
+    await defining;
+    expect(operations.cancel(operationId)).toBe(true);
+    release();
+    const end = await finished(operationId);
+    expect(end).toMatchObject({ cancelled: true, error: `cancelled: ${nodeId} was not started; nothing changed` });
+    expect(configuration(await driver.refresh())).toEqual(before);
+    expect(sorted(registry.get('local').nodes.map((n) => n.id))).toEqual(ORIGINAL);
+    leftNothing(nodeId);
   });
 });
