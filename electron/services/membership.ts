@@ -100,18 +100,20 @@ export class MembershipGuide {
       'membership',
       `Add ${nodeId}`,
       async (step, signal, noReturn) => {
+        /** The log index of the learner's configuration entry, once proposed. */
+        let learnerEntry: number | undefined;
         try {
           step('starting the new node', 0);
           await target.provisionNode(nodeId, (text) => step(text, 0), signal);
           signal.throwIfAborted();
           step('adding as learner', 0.2);
-          const index = await target.addLearner(nodeId);
+          const index = (learnerEntry = await target.addLearner(nodeId));
           await this.waitFor(target, `${nodeId} to appear as learner`, (s) => s.members.learners.includes(nodeId) && committed(s, index), signal);
           await this.promoteSteps(target, nodeId, step, 0.3, { signal, noReturn });
         } catch (error) {
           // Aborted before the point of no return (after it, cancel is refused and the signal never fires).
           if (!signal.aborted) throw error;
-          throw await this.undoAdd(target, nodeId, step);
+          throw await this.undoAdd(target, nodeId, step, learnerEntry);
         }
       },
       { cancellable: true },
@@ -122,13 +124,14 @@ export class MembershipGuide {
   /**
    * A cancelled add, before its promotion was proposed: the learner (if it was added) leaves the
    * configuration, committed, then the new node (if it was defined) is stopped and dropped. The
-   * cluster's state decides what is undone, not how far the sequence got: an addLearner that was
-   * in flight when cancel came is seen in the configuration. Returns the error the operation ends with.
+   * cluster's state decides what is undone, not how far the sequence got; once the learner's entry
+   * was proposed, that state is read after the entry committed (or was overwritten by a new leader),
+   * so a configuration still on its way is not missed. Returns the error the operation ends with.
    */
-  private async undoAdd(target: MembershipTarget, nodeId: string, step: StepReporter): Promise<Error> {
+  private async undoAdd(target: MembershipTarget, nodeId: string, step: StepReporter, learnerEntry: number | undefined): Promise<Error> {
     const undone: string[] = [];
     try {
-      const state = await target.refresh();
+      const state = learnerEntry === undefined ? await target.refresh() : await this.waitFor(target, `the entry adding ${nodeId} to commit`, (s) => committed(s, learnerEntry));
       if (membershipOf(state.members, nodeId) !== 'none') {
         step(`cancelling: removing ${nodeId} from the configuration`, null);
         const index = await target.remove(nodeId);

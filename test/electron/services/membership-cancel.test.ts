@@ -154,6 +154,31 @@ describe('cancelling a guided add', () => {
     expect(sorted(registry.get('sim').nodes.map((n) => n.id))).toEqual(ORIGINAL);
   });
 
+  it('cancelled while the learner is being added: the change is let finish, then undone', async () => {
+    const { driver, registry, operations, guide, finished } = await openCluster();
+    const before = configuration(driver.state());
+    let operationId = '';
+    const target = wrap(driver, {
+      addLearner: (id) => {
+        const change = driver.addLearner(id);
+        expect(operations.cancel(operationId)).toBe(true);
+        return change;
+      },
+    });
+    const added = guide.addNode(target);
+    operationId = added.operationId;
+    const { nodeId } = added;
+    const end = await finished(operationId);
+    expect(end).toMatchObject({
+      cancelled: true,
+      error: `cancelled: the learner ${nodeId} was removed from the configuration; ${nodeId} was stopped and removed; the configuration is as before`,
+    });
+    const after = await driver.refresh();
+    expect(configuration(after)).toEqual(before);
+    expect(sorted(after.nodes.map((n) => n.id))).toEqual(ORIGINAL);
+    expect(sorted(registry.get('sim').nodes.map((n) => n.id))).toEqual(ORIGINAL);
+  });
+
   it('once the promotion is proposed, cancel is refused with the reason and the node ends a voter', async () => {
     const { driver, operations, guide, of, finished } = await openCluster();
     const before = configuration(driver.state());
