@@ -470,6 +470,8 @@ export class ConsoleService {
     'hosts.export': (p) => this.hosts().export(p),
     'hosts.importPreview': (p) => this.hosts().importPreview(p),
     'hosts.import': (p) => this.activity.track('hosts.import', 'import host profiles', undefined, () => this.hosts().import(p)),
+    'hosts.sshConfigPreview': () => this.hosts().sshConfigPreview(),
+    'hosts.importSshConfig': (p) => this.activity.track('hosts.importSshConfig', `import ${p.names.length > 5 ? `${p.names.length} hosts` : `hosts ${p.names.join(', ')}`} from ~/.ssh/config`, undefined, () => this.hosts().importSshConfig(p)),
     'hosts.test': (p) => this.hosts().test(p),
     'hosts.state': () => this.hosts().state(),
     'hosts.acceptKey': (p) => this.activity.track('hosts.acceptKey', `trust the ${p.keyType} key ${p.fingerprint} of host ${p.id}`, undefined, () => this.hosts().acceptKey(p)),

@@ -11,7 +11,8 @@ import { hostsRequestSchemas } from '../services/remote/host-profile.js';
 import type { ConnectionTestReport, HostStateView } from '../services/remote/host-connections.js';
 import type { HostProfileView } from '../services/remote/host-profile.js';
 import type { ImportPreview } from '../services/remote/host-profiles.js';
-import type { HostListItem, HostsOverview } from '../services/remote/hosts-service.js';
+import type { HostListItem, HostsOverview, SshConfigPreview } from '../services/remote/hosts-service.js';
+import type { SshConfigCandidate, SshConfigSkipped } from '../services/remote/ssh-config-hosts.js';
 import type { HostKeyInfo } from '../services/remote/remote-shell.js';
 import type { TraceMessage } from './trace-format.js';
 
@@ -588,6 +589,8 @@ export interface Results {
   'hosts.export': { json: string };
   'hosts.importPreview': ImportPreview;
   'hosts.import': ImportPreview;
+  'hosts.sshConfigPreview': SshConfigPreview;
+  'hosts.importSshConfig': ImportPreview;
   'hosts.test': ConnectionTestReport;
   'hosts.state': HostStateView[];
   'hosts.acceptKey': HostStateView;
@@ -595,7 +598,7 @@ export interface Results {
 }
 
 /** Host profile shapes as the hosts.* methods return them. */
-export type { ConnectionTestReport, HostKeyInfo, HostListItem, HostProfileView, HostsOverview, HostStateView, ImportPreview };
+export type { ConnectionTestReport, HostKeyInfo, HostListItem, HostProfileView, HostsOverview, HostStateView, ImportPreview, SshConfigCandidate, SshConfigPreview, SshConfigSkipped };
 
 export interface Events {
   'cluster.state': ClusterState;

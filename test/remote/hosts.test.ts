@@ -116,6 +116,13 @@ describe('HostProfiles', () => {
     expect(await target.previewImport(exported)).toEqual({ added: [], replaced: [], unchanged: ['bastion', 'node-1'] });
   });
 
+  it('a profile exported and imported back is unchanged, also after an edit (whatever order its fields were written in)', async () => {
+    const hosts = new HostProfiles({ file: join(dir, 'hosts.json'), secrets: new MemorySecretStore() });
+    const created = await hosts.create({ ...base, name: 'edited' });
+    await hosts.update(created.id, { groups: ['g'] });
+    expect(await hosts.previewImport(await hosts.export())).toEqual({ added: [], replaced: [], unchanged: ['edited'] });
+  });
+
   it('refuses a bad import file with the reason and applies nothing', async () => {
     const hosts = new HostProfiles({ file: join(dir, 'hosts.json'), secrets: new MemorySecretStore() });
     await expect(hosts.previewImport('{not json')).rejects.toThrow(/not a JSON file/);

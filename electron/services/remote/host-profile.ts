@@ -76,6 +76,10 @@ export const hostsRequestSchemas = {
   /** What importing would add or replace, without changing anything. */
   'hosts.importPreview': z.object({ json: z.string().max(4 * 1024 * 1024) }),
   'hosts.import': z.object({ json: z.string().max(4 * 1024 * 1024) }),
+  /** The console user's OpenSSH config (~/.ssh/config) as profile candidates, skipped hosts with reasons, and what importing them all would do. */
+  'hosts.sshConfigPreview': z.object({}),
+  /** Imports the chosen aliases of ~/.ssh/config (read again now), by the rules of `hosts.import`. */
+  'hosts.importSshConfig': z.object({ names: z.array(z.string().min(1).max(255)).min(1).max(10_000) }),
   /** Steps: TCP, host key, auth, Node version, OS/arch, free disk in the home directory. */
   'hosts.test': z.object({ id: profileId }),
   'hosts.state': z.object({}),

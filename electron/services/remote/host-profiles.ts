@@ -3,6 +3,7 @@
 // as JSON without secrets; a jump host is referred to by name there. Import is previewed first.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { ApiError } from '../../shared/api.js';
 import type { HostDirectory } from './host-connections.js';
@@ -192,12 +193,20 @@ export class HostProfiles implements HostDirectory {
   }
 
   async previewImport(json: string): Promise<ImportPreview> {
-    return this.plan(parseExport(json), await this.load()).preview;
+    return this.previewHosts(parseExport(json));
   }
 
   /** Applies an import; returns what it did (the same shape as the preview). */
   async import(json: string): Promise<ImportPreview> {
-    const hosts = parseExport(json);
+    return this.importHosts(parseExport(json));
+  }
+
+  /** What importing these hosts would do (by the same rules as a file's import; another source, e.g. ~/.ssh/config, gives the hosts). */
+  async previewHosts(hosts: ExportedHost[]): Promise<ImportPreview> {
+    return this.plan(hosts, await this.load()).preview;
+  }
+
+  async importHosts(hosts: ExportedHost[]): Promise<ImportPreview> {
     const dropSecrets: string[] = [];
     const preview = await this.mutate(async (profiles) => {
       const { preview, next, secretsToDrop } = this.plan(hosts, profiles);
@@ -248,7 +257,8 @@ export class HostProfiles implements HostDirectory {
       }
       const { createdAt: _a, updatedAt: _b, ...before } = existing;
       const { createdAt: _c, updatedAt: _d, ...after } = profile;
-      if (JSON.stringify(before) === JSON.stringify({ ...after, name: existing.name })) {
+      // Compared as values: key order differs between a profile as created, updated or imported.
+      if (isDeepStrictEqual(before, { ...after, name: existing.name })) {
         preview.unchanged.push(existing.name);
         continue;
       }

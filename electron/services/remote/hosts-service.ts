@@ -1,16 +1,17 @@
 // The console's remote hosts in one place: profiles (with their secrets), known host keys, and the
 // pooled SSH connections, behind the `hosts.*` API methods. Files live in <dataDir>/remote/ (0700):
 // hosts.json, known_hosts, secrets.json (only with an encrypting SecretStore), all 0600.
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { ApiError } from '../../shared/api.js';
 import { HostConnections, type ConnectionTestReport, type HostConnectionsOptions, type HostStateView, type RemoteLogEntry } from './host-connections.js';
 import type { HostProfileView, hostsRequestSchemas } from './host-profile.js';
-import { HostProfiles, type ImportPreview } from './host-profiles.js';
+import { HostProfiles, type ExportedHost, type ImportPreview } from './host-profiles.js';
 import { KnownHosts } from './known-hosts.js';
 import { isRemoteError, type ConnectionState, type RemoteShell } from './remote-shell.js';
 import type { SecretStore } from './secret-store.js';
+import { readSshConfigHosts, type SshConfigHosts, type SshConfigSource } from './ssh-config-hosts.js';
 
 export interface HostsServiceOptions {
   /** The folder for hosts.json and known_hosts: <dataDir>/remote. */
@@ -20,6 +21,8 @@ export interface HostsServiceOptions {
   userKnownHosts?: string[];
   /** Every connection fault and state change, one line each (wire to the activity log). */
   log?: (entry: RemoteLogEntry) => void;
+  /** The OpenSSH client config hosts can be imported from; default the console user's ~/.ssh/config. */
+  sshConfig?: Partial<SshConfigSource>;
   /** Timeouts, keepalive and backoff of the pool (defaults suit real networks). */
   connections?: Omit<HostConnectionsOptions, 'directory' | 'knownHosts' | 'log'>;
 }
@@ -30,6 +33,11 @@ export type HostsParams<M extends keyof typeof hostsRequestSchemas> = z.output<(
 export interface HostListItem extends HostProfileView {
   state: ConnectionState;
   error?: HostStateView['error'];
+}
+
+/** ~/.ssh/config read as profile candidates, and what importing every candidate would do. */
+export interface SshConfigPreview extends SshConfigHosts {
+  preview: ImportPreview;
 }
 
 export interface HostsOverview {
@@ -113,6 +121,54 @@ export class HostsService {
 
   async import(params: HostsParams<'hosts.import'>): Promise<ImportPreview> {
     const done = await this.profiles.import(params.json);
+    const replaced = (await this.refresh()).filter((p) => done.replaced.includes(p.name));
+    for (const profile of replaced) await this.connections.reset(profile.id);
+    return done;
+  }
+
+  private sshConfigSource(): SshConfigSource {
+    const home = this.opts.sshConfig?.home ?? homedir();
+    return {
+      file: this.opts.sshConfig?.file ?? join(home, '.ssh', 'config'),
+      home,
+      // ssh's default User: the login name of whoever runs it.
+      localUser: this.opts.sshConfig?.localUser ?? userInfo().username,
+    };
+  }
+
+  /** The candidates as the import takes them: existing groups stay (ssh has none), the jump host by name. */
+  private async sshConfigHosts(): Promise<{ found: SshConfigHosts; hosts: ExportedHost[] }> {
+    const profiles = await this.profiles.list();
+    const found = await readSshConfigHosts(this.sshConfigSource(), profiles);
+    const hosts = found.candidates.map(({ notes: _notes, ...candidate }) => ({
+      ...candidate,
+      groups: profiles.find((p) => p.name.toLowerCase() === candidate.name.toLowerCase())?.groups ?? [],
+    }));
+    return { found, hosts };
+  }
+
+  async sshConfigPreview(): Promise<SshConfigPreview> {
+    const { found, hosts } = await this.sshConfigHosts();
+    return { ...found, preview: await this.profiles.previewHosts(hosts) };
+  }
+
+  /** Imports the chosen aliases; a name that is not a candidate, or a jump host left out, is refused with the reason. */
+  async importSshConfig(params: HostsParams<'hosts.importSshConfig'>): Promise<ImportPreview> {
+    const { found, hosts } = await this.sshConfigHosts();
+    const wanted = new Set(params.names.map((n) => n.toLowerCase()));
+    for (const name of params.names) {
+      if (hosts.some((h) => h.name.toLowerCase() === name.toLowerCase())) continue;
+      const skipped = found.skipped.find((s) => s.name.toLowerCase() === name.toLowerCase());
+      throw new ApiError('invalid-input', skipped ? `${name} cannot be imported: ${skipped.reason}` : `${name} is not a host in ${found.file}`);
+    }
+    const chosen = hosts.filter((h) => wanted.has(h.name.toLowerCase()));
+    const existing = (await this.profiles.list()).map((p) => p.name.toLowerCase());
+    for (const host of chosen) {
+      if (host.jumpHost && !wanted.has(host.jumpHost.toLowerCase()) && !existing.includes(host.jumpHost.toLowerCase())) {
+        throw new ApiError('invalid-input', `${host.name} goes through ${host.jumpHost} (ProxyJump): import ${host.jumpHost} too`);
+      }
+    }
+    const done = await this.profiles.importHosts(chosen);
     const replaced = (await this.refresh()).filter((p) => done.replaced.includes(p.name));
     for (const profile of replaced) await this.connections.reset(profile.id);
     return done;
@@ -209,6 +265,8 @@ export function hostsMethods(service: HostsService): { [M in keyof typeof hostsR
     'hosts.export': (p) => service.export(p),
     'hosts.importPreview': (p) => service.importPreview(p),
     'hosts.import': (p) => service.import(p),
+    'hosts.sshConfigPreview': () => service.sshConfigPreview(),
+    'hosts.importSshConfig': (p) => service.importSshConfig(p),
     'hosts.test': (p) => service.test(p),
     'hosts.state': async () => service.state(),
     'hosts.acceptKey': (p) => service.acceptKey(p),
