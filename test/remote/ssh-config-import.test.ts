@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostsRequestSchemas } from '../../electron/services/remote/host-profile.js';
 import { HostsService } from '../../electron/services/remote/hosts-service.js';
 import { MemorySecretStore } from '../../electron/services/remote/secret-store.js';
+import { MAX_SSH_CONFIG_BYTES } from '../../electron/services/remote/ssh-config-hosts.js';
 
 let dir: string;
 let home: string;
@@ -193,7 +194,7 @@ Host box
     await expect(readFile(marker)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('a missing config is an empty list with a note; an unreadable one is a clear error', async () => {
+  it('a missing config is an empty list with a note; an unparsable, oversized or non-file one is a clear error', async () => {
     const hosts = await open(null);
     const file = join(home, '.ssh', 'config');
     expect(await hosts.sshConfigPreview()).toEqual({
@@ -206,5 +207,10 @@ Host box
     });
     await writeFile(file, 'Host box\n  HostName "unterminated\n');
     await expect(hosts.sshConfigPreview()).rejects.toThrow(`${file} is not a valid OpenSSH config`);
+    await writeFile(file, `Host box\n${'# padding\n'.repeat(MAX_SSH_CONFIG_BYTES / 10 + 1)}`);
+    await expect(hosts.sshConfigPreview()).rejects.toThrow(`${file} is larger than 1 MiB: not read`);
+    await rm(file);
+    await mkdir(file);
+    await expect(hosts.sshConfigPreview()).rejects.toThrow(`${file} is not a regular file`);
   });
 });

@@ -52,6 +52,9 @@ export interface KnownProfile {
   jumpHostId: string | null;
 }
 
+/** Far above any real client config (OpenSSH's own are a few KiB). */
+export const MAX_SSH_CONFIG_BYTES = 1024 * 1024;
+
 const isPattern = (alias: string): boolean => /[*?!]/.test(alias);
 const lower = (s: string): string => s.toLowerCase();
 
@@ -59,8 +62,13 @@ const lower = (s: string): string => s.toLowerCase();
 export async function readSshConfigHosts(source: SshConfigSource, profiles: KnownProfile[]): Promise<SshConfigHosts> {
   let text: string;
   try {
+    // Looked at before reading: a FIFO or a huge file must not hang or fill the console.
+    const info = await stat(source.file);
+    if (!info.isFile()) throw new ApiError('invalid-input', `${source.file} is not a regular file`);
+    if (info.size > MAX_SSH_CONFIG_BYTES) throw new ApiError('invalid-input', `${source.file} is larger than ${MAX_SSH_CONFIG_BYTES / 1024 / 1024} MiB: not read`);
     text = await readFile(source.file, 'utf8');
   } catch (error) {
+    if (error instanceof ApiError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       return { file: source.file, found: false, candidates: [], skipped: [], notes: [`${source.file} does not exist: there are no OpenSSH hosts to import.`] };
