@@ -1,5 +1,6 @@
 // End to end: the built console in Debian's Chromium, against web mode with real raftd processes.
 // Elements are found by data-testid. Screenshots of every main view land in test-results/console-e2e/.
+import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
@@ -314,6 +315,33 @@ describe.skipIf(unavailable !== null)('Raft Console end to end (web mode, Chromi
     await shot('host-form');
     await page.keyboard.press('Escape');
     await web.api.invoke('hosts.delete', { id: host.id });
+  }, LONG);
+
+  it('imports hosts from ~/.ssh/config: lists them as ssh resolves them, skips what a profile cannot hold, imports the chosen ones', async () => {
+    // The web mode's own HOME (webMode.ts), never the user's.
+    await writeFile(
+      join(web.home, '.ssh', 'config'),
+      'Host lab-gw\n  HostName 127.0.0.1\n  Port 1\nHost lab-app\n  HostName 127.0.0.1\n  ProxyJump lab-gw\nHost lab-bad\n  User "two words"\nHost lab-*\n  User deploy\nHost *\n  User ops\n',
+    );
+    await go('hosts');
+    await tid('host-import').click();
+    await tid('host-import-source-ssh-config').click();
+    await tid('ssh-import-candidates').waitFor();
+    expect(await text('ssh-host-where-lab-gw')).toBe('deploy@127.0.0.1:1');
+    expect(await text('ssh-host-where-lab-app')).toBe('deploy@127.0.0.1:22');
+    expect(await text('ssh-host-jump-lab-app')).toBe('through lab-gw');
+    expect(await text('ssh-skipped-lab-bad')).toContain('user: a login name');
+    await shot('host-import-ssh-config');
+    await tid('host-import-confirm').click();
+    await tid('host-import-dialog').waitFor({ state: 'hidden' });
+    const imported = (await web.api.invoke('hosts.list', {})).hosts;
+    const gw = imported.find((h) => h.name === 'lab-gw')!;
+    const app = imported.find((h) => h.name === 'lab-app')!;
+    expect(app).toMatchObject({ address: '127.0.0.1', port: 22, user: 'deploy', auth: { kind: 'agent' }, jumpHostId: gw.id });
+    await tid(`host-card-${app.id}`).waitFor();
+    expect(await tid(`host-card-${app.id}`).innerText()).toContain('through lab-gw');
+    await web.api.invoke('hosts.delete', { id: app.id });
+    await web.api.invoke('hosts.delete', { id: gw.id });
   }, LONG);
 
   it('plans a remote cluster on chosen hosts and shows, per host, why a deploy cannot happen (nothing listens there)', async () => {

@@ -28,6 +28,8 @@ export interface WebMode {
   url: string;
   /** The console API over the same WebSocket the page uses, for setup checks and clean-up. */
   api: ConsoleApi;
+  /** The console's HOME: it reads ~/.ssh (known_hosts, config) from here, never from the user's. */
+  home: string;
   stop(): Promise<void>;
 }
 
@@ -93,9 +95,11 @@ function withBuildLock(build: () => void): void {
 
 export async function startWebMode(): Promise<WebMode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'raft-console-e2e-'));
+  const home = mkdtempSync(join(tmpdir(), 'raft-console-e2e-home-'));
+  mkdirSync(join(home, '.ssh'), { mode: 0o700 });
   const child = spawn(join(root, 'node_modules/.bin/tsx'), [webCli], {
     cwd: root,
-    env: { ...process.env, RAFT_CONSOLE_DATA_DIR: dataDir, RAFT_CONSOLE_PORT: '0' },
+    env: { ...process.env, RAFT_CONSOLE_DATA_DIR: dataDir, RAFT_CONSOLE_PORT: '0', HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -119,11 +123,13 @@ export async function startWebMode(): Promise<WebMode> {
   return {
     url,
     api: connection.api,
+    home,
     stop: async () => {
       await deleteAllClusters(connection.api);
       connection.close();
       await stopProcess(child);
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
     },
   };
 }
