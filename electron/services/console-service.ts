@@ -485,8 +485,10 @@ export function health(state: ClusterState | undefined): ClusterSummary['health'
   if (!state) return 'stopped';
   const live = state.nodes.filter((n) => n.process === 'running' || n.process === 'starting' || n.reachable);
   if (live.length === 0) return 'stopped';
-  // Without a leader: an election is on while a majority is up; only a majority down means no quorum.
-  if (!state.leader) return state.facts.hasQuorum ? 'no-leader' : 'no-quorum';
+  // A majority down means no quorum, even while a leader is still reported: it cannot commit
+  // anything, and steps down at its next quorum check. With a majority up and no leader, an election is on.
+  if (!state.facts.hasQuorum) return 'no-quorum';
+  if (!state.leader) return 'no-leader';
   // Only members count: a node removed from the configuration (or left behind by a forced
   // recovery) is not a reason to call the cluster degraded; a partition in place is.
   const { voters, votersOutgoing, learners } = state.members;

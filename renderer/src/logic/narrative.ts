@@ -10,7 +10,9 @@ export function narrate(state: ClusterState): string[] {
   const leader = state.nodes.find((n) => n.id === state.leader && n.role === 'leader');
   if (leader) {
     lines.push(
-      `${leader.id} is the leader of term ${leader.term}. It is the only node that accepts writes, and it sends heartbeats so the others do not start an election.`,
+      f.hasQuorum
+        ? `${leader.id} is the leader of term ${leader.term}. It is the only node that accepts writes, and it sends heartbeats so the others do not start an election.`
+        : `${leader.id} still leads term ${leader.term}, but without a majority it cannot commit anything: it steps down once it sees it has not heard from a majority for an election timeout (CheckQuorum).`,
     );
     lines.push(
       `Entries up to index ${leader.commitIndex} are committed: stored on a majority (${describeMajority(f.voters)}).` +

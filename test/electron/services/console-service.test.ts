@@ -181,6 +181,10 @@ describe('cluster health', () => {
     expect(health(state({ leader: '', nodes: [node('a'), node('b', false), node('c', false)] }))).toBe('no-quorum');
   });
 
+  it('says "no quorum" when a majority is down even while a leader is still reported (it cannot commit; CheckQuorum has not demoted it yet)', () => {
+    expect(health(state({ nodes: [node('a'), node('b', false), node('c', false)] }))).toBe('no-quorum');
+  });
+
   it('does not count nodes outside the configuration, such as those a forced recovery left behind', () => {
     const recovered = state({ members: { voters: ['a'], votersOutgoing: [], learners: [] }, nodes: [node('a'), node('b', false), node('c', false)] });
     expect(health(recovered)).toBe('healthy');

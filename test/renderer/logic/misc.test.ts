@@ -193,5 +193,10 @@ describe('health, lag, narrative', () => {
     expect(story).toContain('n3 is 1 entry behind the leader; replication catches it up.');
     const noLeader = narrate(makeState({ leader: '', nodes: [makeNode({ id: 'n1', role: 'candidate', term: 5 }), makeNode({ id: 'n2' })] }));
     expect(noLeader[0]).toContain('n1 is asking for votes in term 5');
+    // A leader that has lost its majority (n2, n3 down) is not told to accept writes.
+    const down = { process: 'killed' as const, reachable: false, role: 'unknown' as const };
+    const stranded = narrate(makeState({ nodes: [makeNode({ id: 'n1', role: 'leader' }), makeNode({ id: 'n2', ...down }), makeNode({ id: 'n3', ...down })] }));
+    expect(stranded[0]).toBe('n1 still leads term 2, but without a majority it cannot commit anything: it steps down once it sees it has not heard from a majority for an election timeout (CheckQuorum).');
+    expect(stranded).toContain('Only 1 of 3 voters are up; a leader needs 2. Nothing can be committed until enough of them return.');
   });
 });
