@@ -248,6 +248,7 @@ export class EmbeddedDriver implements ClusterDriver {
       case 'start':
         if (this.cluster.isUp(nodeId)) throw new ApiError('conflict', `node ${nodeId} is already running`);
         await this.cluster.restart(nodeId);
+        this.timeline.add('fault', `${nodeId} started`);
         break;
       case 'stop':
       case 'kill':

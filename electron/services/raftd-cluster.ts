@@ -186,9 +186,11 @@ export class RaftdCluster implements ClusterDriver {
     switch (action) {
       case 'start':
         await this.startNode(node);
+        this.feed.timeline.add('fault', `${nodeId} started`);
         break;
       case 'stop':
         await this.host.stop(nodeId);
+        this.feed.timeline.add('fault', `${nodeId} stopped (SIGTERM)`);
         break;
       case 'kill':
         await this.host.kill(nodeId);
@@ -200,10 +202,12 @@ export class RaftdCluster implements ClusterDriver {
         break;
       case 'resume':
         await this.host.resume(nodeId);
+        this.feed.timeline.add('fault', `${nodeId} resumed (SIGCONT)`);
         break;
       case 'restart':
         await this.host.stop(nodeId);
         await this.startNode(node);
+        this.feed.timeline.add('fault', `${nodeId} restarted`);
         break;
       case 'forceNewCluster':
         await this.host.stop(nodeId);

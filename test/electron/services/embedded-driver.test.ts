@@ -121,7 +121,10 @@ describe('embedded cluster', () => {
     expect(crashed.nodes.find((n) => n.id === victim)).toMatchObject({ process: 'crashed', reachable: false, role: 'unknown' });
     await stepUntil(call, (s) => s.leader !== '' && s.leader !== victim);
     await call('node.start', { clusterId: 'sim', nodeId: victim });
-    await stepUntil(call, (s) => s.nodes.every((n) => n.reachable && n.term === s.term));
+    const back = await stepUntil(call, (s) => s.nodes.every((n) => n.reachable && n.term === s.term));
+    // The history says the node came back, not only that it went down.
+    const faults = back.timeline.filter((t) => t.kind === 'fault').map((t) => t.detail);
+    expect(faults.slice(-2)).toEqual([`${victim} crashed`, `${victim} started`]);
     await expect(call('node.pause', { clusterId: 'sim', nodeId: victim })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringContaining('pause the clock') });
   });
 

@@ -124,7 +124,9 @@ describe('local clusters of raftd processes', () => {
     expect(after.timeline.filter((t) => t.kind === 'leader-elected').length).toBeGreaterThanOrEqual(2);
 
     await client.call('node.start', { clusterId: 'local', nodeId: old });
-    await client.until('local', `${old} back`, allUp);
+    const back = await client.until('local', `${old} back`, allUp);
+    // The history says the node came back, not only that it was killed.
+    expect(back.timeline.filter((t) => t.kind === 'fault').map((t) => t.detail).slice(-2)).toEqual([`${old} killed (SIGKILL)`, `${old} started`]);
     // Nothing acknowledged was lost across the crash.
     expect(await client.call('kv.get', { clusterId: 'local', key: 'greeting' })).toEqual({ value: 'hello' });
   });
