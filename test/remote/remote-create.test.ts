@@ -13,30 +13,11 @@ import { ConsoleService, type ConsoleSession } from '../../electron/services/con
 import { raftdBundle } from '../../electron/services/remote/deploy-bundle.js';
 import { LocalShell } from '../../electron/services/remote/local-shell.js';
 import { PLANNED_PORTS, RemoteHosts } from '../../electron/services/remote/remote-host.js';
-import { RemoteError, type TransferOptions } from '../../electron/services/remote/remote-shell.js';
+import { RemoteError } from '../../electron/services/remote/remote-shell.js';
+import { StalledUploadShell } from './stalled-upload-shell.js';
 
 let scratch: string;
 const opened: Array<{ service: ConsoleService; session: ConsoleSession }> = [];
-
-/** A host whose uploads hang (as over a slow link) until they are cancelled. */
-class StalledUploadShell extends LocalShell {
-  uploadStarted: Promise<void>;
-  private started!: () => void;
-  constructor(home: string) {
-    super({ home, followPollMs: 100 });
-    this.uploadStarted = new Promise((resolve) => (this.started = resolve));
-  }
-  override async upload(localPath: string, remotePath: string, opts: TransferOptions = {}): Promise<void> {
-    opts.onProgress?.(4096, 400_000);
-    this.started();
-    await new Promise<void>((resolve) => {
-      if (opts.signal?.aborted) resolve();
-      opts.signal?.addEventListener('abort', () => resolve(), { once: true });
-      setTimeout(resolve, 60_000).unref();
-    });
-    return super.upload(localPath, remotePath, opts);
-  }
-}
 
 interface Side {
   service: ConsoleService;

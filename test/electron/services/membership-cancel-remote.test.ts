@@ -11,32 +11,12 @@ import { ConsoleService, type ConsoleSession } from '../../../electron/services/
 import { raftdBundle } from '../../../electron/services/remote/deploy-bundle.js';
 import { LocalShell } from '../../../electron/services/remote/local-shell.js';
 import { RemoteHosts } from '../../../electron/services/remote/remote-host.js';
-import type { TransferOptions } from '../../../electron/services/remote/remote-shell.js';
+import { StalledUploadShell } from '../../remote/stalled-upload-shell.js';
 import { eventually } from '../helpers.js';
 
 let scratch: string;
 let service: ConsoleService | undefined;
 let session: ConsoleSession | undefined;
-
-/** A host whose uploads hang (as over a slow link) until they are cancelled. */
-class StalledUploadShell extends LocalShell {
-  readonly uploadStarted: Promise<void>;
-  private started!: () => void;
-  constructor(home: string) {
-    super({ home, followPollMs: 100 });
-    this.uploadStarted = new Promise((resolve) => (this.started = resolve));
-  }
-  override async upload(localPath: string, remotePath: string, opts: TransferOptions = {}): Promise<void> {
-    opts.onProgress?.(4096, 400_000);
-    this.started();
-    await new Promise<void>((resolve) => {
-      if (opts.signal?.aborted) resolve();
-      opts.signal?.addEventListener('abort', () => resolve(), { once: true });
-      setTimeout(resolve, 60_000).unref();
-    });
-    return super.upload(localPath, remotePath, opts);
-  }
-}
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'rc-membership-cancel-'));
