@@ -206,6 +206,19 @@ export const useMembershipStore = defineStore('membership', () => {
     reset();
   }
 
+  /**
+   * The voters a finished add or remove left. Its result (who joined or left, and the voters) is shown
+   * only while the configuration is still that: once it changes another way (another console, a
+   * forced recovery), the wizard starts over rather than pair the old result with other voters.
+   */
+  const resultVoters = ref<string | null>(null);
+  const finishedChange = computed(() => (mode.value === 'add' && addStage.value === 'committed') || (mode.value === 'remove' && removeStage.value === 'removed' && target.value !== null));
+  watch([finishedChange, () => [...members.value.voters].sort().join(',')], ([done, voters]) => {
+    if (!done) resultVoters.value = null;
+    else if (resultVoters.value === null) resultVoters.value = voters;
+    else if (resultVoters.value !== voters) reset();
+  });
+
   function reset() {
     target.value = null;
     addOp.value = promoteOp.value = removeOp.value = jointOp.value = null;
