@@ -42,6 +42,14 @@ function wrap(driver: ClusterDriver, over: Partial<MembershipTarget>): Membershi
 const sorted = (ids: string[]) => [...ids].sort();
 const configuration = (s: ClusterState) => ({ voters: sorted(s.members.voters), votersOutgoing: s.members.votersOutgoing, learners: sorted(s.members.learners) });
 
+/** The embedded cluster 'sim' is as before the add: the same configuration, nodes and registry record. */
+async function expectAsBefore(driver: ClusterDriver, registry: ClusterRegistry, before: ReturnType<typeof configuration>): Promise<void> {
+  const after = await driver.refresh();
+  expect(configuration(after)).toEqual(before);
+  expect(sorted(after.nodes.map((n) => n.id))).toEqual(ORIGINAL);
+  expect(sorted(registry.get('sim').nodes.map((n) => n.id))).toEqual(ORIGINAL);
+}
+
 describe('cancelling a guided add', () => {
   const cleanup: Array<() => Promise<void>> = [];
   afterEach(async () => {
@@ -90,10 +98,7 @@ describe('cancelling a guided add', () => {
       cancelled: true,
       error: `cancelled: the learner ${nodeId} was removed from the configuration; ${nodeId} was stopped and removed; the configuration is as before`,
     });
-    const after = await driver.refresh();
-    expect(configuration(after)).toEqual(before);
-    expect(sorted(after.nodes.map((n) => n.id))).toEqual(ORIGINAL);
-    expect(sorted(registry.get('sim').nodes.map((n) => n.id))).toEqual(ORIGINAL);
+    await expectAsBefore(driver, registry, before);
   });
 
   it('cancelled while the new node is being started: once started it is stopped and removed, and never joins', async () => {
@@ -123,10 +128,7 @@ describe('cancelling a guided add', () => {
     const end = await finished(operationId);
     expect(end).toMatchObject({ cancelled: true, error: `cancelled: ${nodeId} was stopped and removed; the configuration is as before` });
     expect(learnersAdded).toEqual([]);
-    const after = await driver.refresh();
-    expect(configuration(after)).toEqual(before);
-    expect(sorted(after.nodes.map((n) => n.id))).toEqual(ORIGINAL);
-    expect(sorted(registry.get('sim').nodes.map((n) => n.id))).toEqual(ORIGINAL);
+    await expectAsBefore(driver, registry, before);
   });
 
   it('cancelled while a start that honours the signal is under way: nothing was defined, nothing is left', async () => {
@@ -148,10 +150,7 @@ describe('cancelling a guided add', () => {
     const end = await finished(operationId);
     expect(end).toMatchObject({ cancelled: true, error: `cancelled: ${nodeId} was not started; nothing changed` });
     expect(of(operationId).some((p) => p.step.startsWith('cancelling'))).toBe(false);
-    const after = await driver.refresh();
-    expect(configuration(after)).toEqual(before);
-    expect(sorted(after.nodes.map((n) => n.id))).toEqual(ORIGINAL);
-    expect(sorted(registry.get('sim').nodes.map((n) => n.id))).toEqual(ORIGINAL);
+    await expectAsBefore(driver, registry, before);
   });
 
   it('cancelled while the learner is being added: the change is let finish, then undone', async () => {
@@ -173,10 +172,7 @@ describe('cancelling a guided add', () => {
       cancelled: true,
       error: `cancelled: the learner ${nodeId} was removed from the configuration; ${nodeId} was stopped and removed; the configuration is as before`,
     });
-    const after = await driver.refresh();
-    expect(configuration(after)).toEqual(before);
-    expect(sorted(after.nodes.map((n) => n.id))).toEqual(ORIGINAL);
-    expect(sorted(registry.get('sim').nodes.map((n) => n.id))).toEqual(ORIGINAL);
+    await expectAsBefore(driver, registry, before);
   });
 
   it('once the promotion is proposed, cancel is refused with the reason and the node ends a voter', async () => {
