@@ -90,6 +90,28 @@ describe('hosts from ~/.ssh/config', () => {
     expect(found.preview).toEqual({ added: ['bastion', 'db1', 'web-1'], replaced: [], unchanged: [] });
   });
 
+  it("matches Host patterns as ssh does: ? is exactly one character, and a negated pattern rules a section out", async () => {
+    const hosts = await open(`Host web?
+  User one-char
+  Port 2022
+
+Host web web1 app
+  HostName %h.example.net
+
+Host * !app
+  User deploy
+`);
+    const found = await hosts.sshConfigPreview();
+    const summary = found.candidates.map((c) => [c.name, c.user, c.port, c.address]);
+    expect(summary).toEqual([
+      // web? needs one more character: not web (ssh-config 5.3.0 alone would lend web its User and Port).
+      ['web', 'deploy', 22, 'web.example.net'],
+      ['web1', 'one-char', 2022, 'web1.example.net'],
+      // !app keeps Host * from app: its user is the console user's login name, as ssh would use.
+      ['app', 'alice', 22, 'app.example.net'],
+    ]);
+  });
+
   it('imports the chosen aliases with the jump host linked by id; a second preview shows them unchanged', async () => {
     const hosts = await open(realistic);
     const done = await hosts.importSshConfig(hostsRequestSchemas['hosts.importSshConfig'].parse({ names: ['db1', 'bastion'] }));

@@ -175,7 +175,7 @@ type Resolved = (SshConfigCandidate & { hop: string | null }) | { reason: string
 /** One alias's settings as ssh would use them, checked by the profile schema. */
 async function resolveAlias(config: SSHConfig, alias: string, source: SshConfigSource): Promise<Resolved> {
   // ignoreCase: directive names are case-insensitive in ssh; matchExec off: reading must run nothing.
-  const computed = config.compute(alias, { ignoreCase: true, matchExec: false });
+  const computed = hostSectionsFor(config, alias).compute(alias, { ignoreCase: true, matchExec: false });
   const one = (key: string): string | undefined => {
     const value = computed[key];
     return Array.isArray(value) ? value[0] : value;
@@ -258,6 +258,36 @@ async function isFile(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The config without the Host sections that do not apply to `alias` by ssh's pattern rule. The
+ * library's own matcher (ssh-config 5.3.0) lets `?` match no character, so `Host web?` would lend
+ * its settings to `web`; sections it keeps are then matched by it as before.
+ */
+function hostSectionsFor(config: SSHConfig, alias: string): SSHConfig {
+  const kept = SSHConfig.parse('');
+  kept.push(...config.filter((line) => line.type !== LineType.DIRECTIVE || !/^host$/i.test(line.param) || hostPatternsMatch(valueList(line.value), alias)));
+  return kept;
+}
+
+/** ssh_config(5) PATTERNS: a negated pattern that matches rules the section out; else any pattern matching rules it in. */
+function hostPatternsMatch(patterns: string[], alias: string): boolean {
+  let matched = false;
+  for (const pattern of patterns) {
+    if (pattern.startsWith('!')) {
+      if (globMatches(pattern.slice(1), alias)) return false;
+    } else if (globMatches(pattern, alias)) {
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+/** `*` any run of characters, `?` exactly one. */
+function globMatches(pattern: string, text: string): boolean {
+  const source = pattern.replace(/[\\^$.|+()[\]{}]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^(?:${source})$`).test(text);
 }
 
 /** Every directive, top level and inside Host/Match sections. */
