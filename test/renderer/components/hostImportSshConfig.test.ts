@@ -49,9 +49,10 @@ Host *
   Port 2200
 `;
 
-async function mountWithConfig() {
+/** The Hosts view with the import dialog open on its ~/.ssh/config source; `sshConfig` undefined: no config file. */
+async function openSshImport(sshConfig: string | undefined, shown: string) {
   const api = apiWithCluster();
-  const hosts = await withRealHosts(api, { sshConfig: config });
+  const hosts = await withRealHosts(api, sshConfig === undefined ? {} : { sshConfig });
   cleanups.push(hosts.close);
   await writeFile(join(hosts.home, '.ssh', 'id_ed25519'), 'key\n');
   const pinia = setupStores(api);
@@ -62,9 +63,11 @@ async function mountWithConfig() {
   byTestId('host-import')!.click();
   await flush();
   byTestId('host-import-source-ssh-config')!.click();
-  await until(() => byTestId('ssh-import-candidates') !== null, 'the candidates');
+  await until(() => byTestId(shown) !== null, shown);
   return { api, hosts };
 }
+
+const mountWithConfig = () => openSshImport(config, 'ssh-import-candidates');
 
 describe('host import from ~/.ssh/config', () => {
   it('lists the concrete hosts as ssh resolves them, all chosen, and the skipped ones with their reasons', async () => {
@@ -119,17 +122,7 @@ describe('host import from ~/.ssh/config', () => {
   });
 
   it('a missing ~/.ssh/config says so and offers nothing to import', async () => {
-    const api = apiWithCluster();
-    const hosts = await withRealHosts(api);
-    cleanups.push(hosts.close);
-    const pinia = setupStores(api);
-    const w = mount(HostsView, { global: { plugins: [pinia] }, attachTo: document.body });
-    cleanups.push(() => w.unmount());
-    await flush(8);
-    byTestId('host-import')!.click();
-    await flush();
-    byTestId('host-import-source-ssh-config')!.click();
-    await until(() => byTestId('ssh-import-notes') !== null, 'the note');
+    const { hosts } = await openSshImport(undefined, 'ssh-import-notes');
     expect(text('ssh-import-notes')).toBe(`${join(hosts.home, '.ssh', 'config')} does not exist: there are no OpenSSH hosts to import.`);
     expect(byTestId('ssh-import-candidates')).toBeNull();
     expect(byTestId('host-import-confirm')?.hasAttribute('disabled')).toBe(true);
